@@ -1,0 +1,1 @@
+"""Analysis: per-layer shapes, parameters and buffers, and the conditions for validity."""

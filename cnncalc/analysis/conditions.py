@@ -1,0 +1,179 @@
+"""Solving validity conditions over the symbols: "needs H >= 8, H % 16 == 0".
+
+Every supported layer maps a size ``i`` to ``floor((i + a)/s) + b``-like
+expressions that are monotone in ``i``, so "size >= 1" conditions are
+thresholds, found by exponential search and bisection; equalities (Add, Concat,
+divisibility) are periodic with period M = lcm of the strides in the
+expressions, so evaluating M consecutive sizes gives the valid residues.
+Conditions evaluate exactly (sympy substitution, no floats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from math import lcm
+from typing import Any
+
+from ..errors import CnnCalcError
+from ..layers import Condition
+
+_LIMIT = 2**31
+
+
+@dataclass(frozen=True)
+class SymbolRange:
+    """The valid values of one symbol: ``v >= minimum and v % modulus in residues``."""
+
+    name: str
+    minimum: int
+    modulus: int
+    residues: tuple[int, ...]
+
+    def describe(self) -> list[str]:
+        """Readable conditions, e.g. ``["H >= 8", "H % 4 == 0"]``."""
+        out = []
+        if self.minimum > 1:
+            out.append(f"{self.name} >= {self.minimum}")
+        if self.modulus > 1 and len(self.residues) < self.modulus:
+            if len(self.residues) == 1:
+                out.append(f"{self.name} % {self.modulus} == {self.residues[0]}")
+            else:
+                out.append(f"{self.name} % {self.modulus} in {{{', '.join(map(str, self.residues))}}}")
+        return out
+
+    def contains(self, value: int) -> bool:
+        """Whether ``value`` satisfies this symbol's conditions."""
+        return value >= self.minimum and value % self.modulus in self.residues
+
+    def values(self, start: int, count: int) -> list[int]:
+        """The first ``count`` valid values >= ``start``."""
+        out: list[int] = []
+        v = max(start, self.minimum)
+        while len(out) < count:
+            if self.contains(v):
+                out.append(v)
+            v += 1
+        return out
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Per-symbol ranges, plus the conditions that tie several symbols together."""
+
+    ranges: Mapping[str, SymbolRange]
+    coupled: tuple[Condition, ...]
+
+    def describe(self) -> list[str]:
+        """All conditions as readable text."""
+        out = [text for r in self.ranges.values() for text in r.describe()]
+        out += [str(c.expr) for c in self.coupled]
+        return out
+
+
+def solve(conditions: Sequence[Condition], symbols: Sequence[str]) -> Solution:
+    """Summarise ``conditions`` per symbol; raise CnnCalcError when no size can satisfy one."""
+    import sympy
+
+    unique: dict[Any, Condition] = {}
+    for c in conditions:
+        unique.setdefault(c.expr, c)
+    by_symbol: dict[str, list[Condition]] = {s: [] for s in symbols}
+    coupled: list[Condition] = []
+    for c in unique.values():
+        names = sorted(s.name for s in c.expr.free_symbols)
+        if len(names) == 1 and names[0] in by_symbol:
+            by_symbol[names[0]].append(c)
+        elif names:
+            coupled.append(c)
+    ranges = {}
+    for name, conds in by_symbol.items():
+        symbol = sympy.Symbol(name, integer=True, positive=True)
+        ranges[name] = _solve_one(symbol, conds)
+    return Solution(ranges, tuple(coupled))
+
+
+def _holds(cond: Condition, symbol: Any, value: int) -> bool:
+    return bool(cond.expr.xreplace({symbol: value}))
+
+
+def _solve_one(symbol: Any, conds: list[Condition]) -> SymbolRange:
+    import sympy
+
+    thresholds = [c for c in conds if not isinstance(c.expr, (sympy.Eq, sympy.Ne))]
+    equalities = [c for c in conds if isinstance(c.expr, (sympy.Eq, sympy.Ne))]
+    minimum = 1
+    for c in thresholds:
+        minimum = max(minimum, _threshold(c, symbol))
+    modulus = 1
+    for c in conds:
+        modulus = lcm(modulus, _period(c.expr))
+    residues = tuple(sorted({v % modulus for v in range(minimum, minimum + modulus)
+                             if all(_holds(c, symbol, v) for c in equalities)}))
+    if not residues:
+        failing = next(c for c in equalities if not any(_holds(c, symbol, v) for v in range(minimum, minimum + modulus)))
+        raise CnnCalcError(f"no value of {symbol.name} makes the network valid: {failing.why}", failing.loc,
+                           f"this condition fails for every {symbol.name} >= {minimum}")
+    # Periodicity check: the next window must agree, otherwise list nothing misleading.
+    for v in range(minimum + modulus, minimum + 2 * modulus):
+        if (v % modulus in residues) != all(_holds(c, symbol, v) for c in equalities):
+            raise CnnCalcError(f"the valid values of {symbol.name} are not periodic (conditions: "
+                               + "; ".join(c.why for c in equalities) + ")", equalities[0].loc,
+                               "the paths being merged scale differently with the input size")
+    return SymbolRange(symbol.name, minimum, modulus, residues)
+
+
+def _threshold(cond: Condition, symbol: Any) -> int:
+    """The smallest value from which a monotone condition holds."""
+    if _holds(cond, symbol, 1):
+        return 1
+    hi = 2
+    while not _holds(cond, symbol, hi):
+        hi *= 2
+        if hi > _LIMIT:
+            raise CnnCalcError(f"no size of {symbol.name} up to 2**31 satisfies: {cond.why}", cond.loc)
+    lo = hi // 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _holds(cond, symbol, mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _period(expr: Any) -> int:
+    """lcm of the denominators inside floor/ceiling/Mod: the period of the expression's pattern."""
+    import sympy
+
+    period = 1
+    for atom in expr.atoms(sympy.floor, sympy.ceiling):
+        for term in sympy.Add.make_args(sympy.expand(atom.args[0])):
+            coeff = term.as_coeff_Mul()[0]
+            if coeff.is_Rational:
+                period = lcm(period, int(coeff.q))
+    for atom in expr.atoms(sympy.Mod):
+        if atom.args[1].is_Integer:
+            period = lcm(period, int(atom.args[1]))
+    return period
+
+
+def verification_points(solution: Solution, defaults: Mapping[str, int | None], extra: int = 2) -> list[dict[str, int]]:
+    """The default sizes plus ``extra`` other valid assignments, for verification by torch."""
+    points: list[dict[str, int]] = []
+    per_symbol: dict[str, list[int]] = {}
+    for name, rng in solution.ranges.items():
+        default = defaults.get(name)
+        first = [default] if default is not None else []
+        others = [v for v in rng.values(rng.minimum, extra + 1) if v != default][:extra]
+        after = [v for v in rng.values((default or rng.minimum) + 1, extra) if v not in others and v != default]
+        candidates = first + others[:1] + after
+        per_symbol[name] = (candidates + rng.values(rng.minimum, extra + 3))[: extra + 1]
+    count = max((len(v) for v in per_symbol.values()), default=0)
+    for k in range(count):
+        points.append({name: vals[min(k, len(vals) - 1)] for name, vals in per_symbol.items()})
+    unique = []
+    for p in points:
+        if p not in unique:
+            unique.append(p)
+    return unique

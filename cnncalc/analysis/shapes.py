@@ -1,0 +1,159 @@
+"""Propagating shapes, parameter and buffer counts through an expanded graph.
+
+One function, :func:`analyze`, serves concrete and symbolic graphs: the layer
+rules do not know which they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import symbolic as sym
+from ..errors import CnnCalcError, Loc
+from ..graph.expand import INPUT, Expectation, Graph, Group, Node
+from ..layers import Args, Condition, Ctx, Shape, fmt_shape
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """What the analysis derived for one node."""
+
+    node: Node
+    args: Args  # including inferred arguments
+    shape: Shape
+    params: Any
+    buffers: Any
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """A summary row for a block use or repeated item with an id."""
+
+    group: Group
+    shape: Shape
+    params: Any
+    buffers: Any
+
+
+@dataclass(frozen=True)
+class ExpectFailure:
+    """An ``expect:`` that does not hold."""
+
+    name: str
+    loc: Loc
+    expected: Shape
+    found: Shape
+
+    def message(self) -> str:
+        """``FILE:LINE:COL: error: ...`` for this failure."""
+        return (f"{self.loc}: error: {self.name!r}: expected output shape {fmt_shape(self.expected)}, "
+                f"derived {fmt_shape(self.found)}")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Shapes and counts for every node of a graph, and what must hold for it to be valid."""
+
+    graph: Graph
+    layers: tuple[LayerResult, ...]
+    groups: tuple[GroupResult, ...]
+    conditions: tuple[Condition, ...]
+    expect_failures: tuple[ExpectFailure, ...]
+
+    @property
+    def output_shape(self) -> Shape:
+        """The per-sample output shape of the network."""
+        return self.layers[self.graph.output].shape if self.layers else self.graph.input_shape
+
+    @property
+    def total_params(self) -> Any:
+        """All parameter values."""
+        return sum((r.params for r in self.layers), 0)
+
+    @property
+    def trainable_params(self) -> Any:
+        """Parameter values of layers not marked ``trainable: false``."""
+        return sum((r.params for r in self.layers if r.node.trainable), 0)
+
+    @property
+    def total_buffers(self) -> Any:
+        """All buffer values (running statistics)."""
+        return sum((r.buffers for r in self.layers), 0)
+
+
+def analyze(graph: Graph) -> Analysis:
+    """Derive every node's output shape, parameters and buffers; raise CnnCalcError if the net cannot work."""
+    results: list[LayerResult] = []
+    conditions: list[Condition] = []
+    failures: list[ExpectFailure] = []
+    for node in graph.nodes:
+        ins = [graph.input_shape if i == INPUT else results[i].shape for i in node.inputs]
+        try:
+            results.append(_layer(node, ins, graph, results, conditions))
+        except CnnCalcError as e:
+            for frame in node.chain:
+                e = e.with_frame(frame)
+            raise e from None
+        if node.expect is not None:
+            _check_expect(node.name, node.expect, results[-1].shape, conditions, failures)
+    groups = []
+    for g in graph.groups:
+        members = results[g.first:g.last + 1]
+        gr = GroupResult(g, results[g.output].shape, sum((r.params for r in members), 0),
+                         sum((r.buffers for r in members), 0))
+        groups.append(gr)
+        if g.expect is not None:
+            _check_expect(g.name, g.expect, gr.shape, conditions, failures)
+    return Analysis(graph, tuple(results), tuple(groups), tuple(conditions), tuple(failures))
+
+
+def _source_name(graph: Graph, node: Node, results: Sequence[LayerResult]) -> str:
+    i = node.inputs[0]
+    return "the network input" if i == INPUT else f"output of {results[i].node.name!r}"
+
+
+def _layer(node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult],
+           conditions: list[Condition]) -> LayerResult:
+    layer = node.layer
+    ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs)
+    args = node.args
+    if not layer.merge:
+        layer.check_input(ins[0], ctx)
+    if layer.inferred:
+        values = dict(args.values)
+        written = {n: (v, loc) for n, v, loc in node.written_inferred}
+        for name in layer.inferred:
+            value = layer.infer(name, ins[0])
+            if name in written:
+                got, loc = written[name]
+                ctx.arg_locs = {**ctx.arg_locs, name: loc}
+                ctx.require(
+                    sym.equal(got, value),
+                    f"{name} is {sym.to_text(got)} in the file, but the input has {sym.to_text(value)} "
+                    f"({_source_name(graph, node, results)}, shape {fmt_shape(ins[0])})",
+                    f"write {name}: {sym.to_text(value)}, or leave it out and cnncalc infers it",
+                    name,
+                )
+            values[name] = value
+        args = Args(values, (*args.given, *layer.inferred))
+    shape = layer.output(args, ins, ctx)
+    return LayerResult(node, args, tuple(shape), layer.params(args, ins), layer.buffers(args, ins))
+
+
+def _check_expect(name: str, expect: Expectation, found: Shape, conditions: list[Condition],
+                  failures: list[ExpectFailure]) -> None:
+    if len(expect.shape) != len(found):
+        failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
+        return
+    pending = []
+    for want, got in zip(expect.shape, found):
+        decided = sym.decide(sym.equal(want, got))
+        if decided is False:
+            failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
+            return
+        if decided is None:
+            pending.append(sym.equal(want, got))
+    for cond in pending:
+        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape)}", expect.loc))

@@ -1,0 +1,91 @@
+"""The one error type of cnncalc, and the source locations it carries.
+
+Every problem with a user's input is raised as :class:`CnnCalcError` with a
+:class:`Loc` pointing into the architecture file. The CLI prints it as
+``FILE:LINE:COL: error: what; hint: ...`` on one line and exits 2.
+A disagreement between cnncalc and torch is not an input error; it is reported
+by the verifier and exits 1.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A position in an input file (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One step of the chain that led to an error inside a block use."""
+
+    what: str  # e.g. "block 'Fire'"
+    loc: Loc
+
+
+class CnnCalcError(Exception):
+    """A user-facing error: bad input, or an architecture that cannot work.
+
+    ``message`` says what was expected and what was found; ``hint`` how to fix it.
+    ``chain`` lists the block uses that led to the failing line, innermost first.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        loc: Loc | None = None,
+        hint: str | None = None,
+        chain: tuple[Frame, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.hint = hint
+        self.chain = chain
+
+    def with_frame(self, frame: Frame) -> CnnCalcError:
+        """Return a copy of this error with one more (outer) frame of context."""
+        return CnnCalcError(self.message, self.loc, self.hint, (*self.chain, frame))
+
+    def at(self, loc: Loc) -> CnnCalcError:
+        """Return a copy located at ``loc`` unless it already has a location."""
+        if self.loc is not None:
+            return self
+        return CnnCalcError(self.message, loc, self.hint, self.chain)
+
+    def format(self) -> str:
+        """The one-line form printed to users."""
+        where = f"{self.loc}: " if self.loc else ""
+        text = f"{where}error: {self.message}"
+        if self.hint:
+            text += f"; hint: {self.hint}"
+        if self.chain:
+            text += " (" + " <- ".join(f"in {f.what} used at {f.loc}" for f in self.chain) + ")"
+        return text
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A click-style suggestion for a misspelt name, or None."""
+    options = list(choices)
+    close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in options}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    if not close:
+        return None
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?"

@@ -1,0 +1,179 @@
+"""What a layer type is: its arguments, and its shape, parameter and buffer rules.
+
+Each torch layer type is one :class:`LayerType` subclass instance in the
+catalogue. Its rules receive resolved argument values (ints, floats, bools,
+strings, tuples, or sympy expressions) and per-sample input shapes, and use
+:class:`Ctx` to state what must hold. The same rule code serves concrete and
+symbolic sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import symbolic as sym
+from ..errors import CnnCalcError, Loc
+
+Shape = tuple[Any, ...]
+"""A per-sample shape: each entry an int or a sympy expression."""
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Arg:
+    """The schema of one constructor argument.
+
+    ``kind`` is one of ``int``, ``float``, ``bool``, ``str``, ``size`` (an int or
+    one per spatial dimension), ``ints`` (a list of ints), ``pad`` (int or
+    list of ``2n`` ints, as torch's padding layers take), ``sizeopt`` (like size,
+    entries may be null) or ``floats`` (a float or one per dimension).
+    """
+
+    kind: str
+    default: Any = REQUIRED
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    nullable: bool = False
+    strings: tuple[str, ...] = ()  # words accepted besides numbers, e.g. 'same'
+
+
+@dataclass
+class Ctx:
+    """Where a rule runs: which node, and where conditions and failures go."""
+
+    name: str
+    type_name: str
+    loc: Loc
+    conditions: list[Condition] = field(default_factory=list)
+    arg_locs: Mapping[str, Loc] = field(default_factory=dict)
+
+    def fail(self, message: str, hint: str | None = None, arg: str | None = None) -> CnnCalcError:
+        """An error about this layer (located at ``arg`` when given)."""
+        loc = self.arg_locs.get(arg, self.loc) if arg else self.loc
+        return CnnCalcError(f"{self.type_name} {self.name!r}: {message}", loc, hint)
+
+    def require(self, cond: Any, message: str, hint: str | None = None, arg: str | None = None) -> None:
+        """Fail if ``cond`` is false; record it as a validity condition if it depends on symbols."""
+        decided = sym.decide(cond)
+        if decided is False:
+            raise self.fail(message, hint, arg)
+        if decided is None:
+            self.conditions.append(Condition(cond, f"{self.name}: {message}", self.loc))
+
+    def positive_size(self, dim: str, value: Any, formula: str, numbers: str, hint: str | None = None) -> None:
+        """Require an output size >= 1, quoting the formula and the numbers that gave it."""
+        self.require(
+            value >= 1,
+            f"output {dim} is {sym.to_text(value)}, must be >= 1: {formula} = {numbers} = {sym.to_text(value)}",
+            hint or "the input is too small for this layer; use a larger input or less shrinking before it",
+        )
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A symbolic condition the network needs, e.g. ``floor(H/8) >= 1``."""
+
+    expr: Any
+    why: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class Args:
+    """Resolved argument values of one layer, defaults filled in.
+
+    ``given`` holds the names written in the file (and inferred ones), which
+    are what is passed to the torch constructor.
+    """
+
+    values: Mapping[str, Any]
+    given: tuple[str, ...]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the torch constructor (written and inferred ones)."""
+        return {k: self.values[k] for k in self.given}
+
+
+class LayerType:
+    """Base of every layer type; subclasses define the rules.
+
+    ``ndim`` is the number of spatial dimensions for 1d/2d/3d families (0 when
+    not applicable). ``inferred`` lists arguments computed from the input shape;
+    a value written in the file is checked against it.
+    """
+
+    name: str = ""
+    args: Mapping[str, Arg] = {}
+    inferred: tuple[str, ...] = ()
+    ndim: int = 0
+    merge: bool = False
+    doc: str = ""
+
+    def infer(self, arg: str, shape: Shape) -> Any:
+        """The value of an inferred argument for this input shape."""
+        raise NotImplementedError(arg)
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        """Check the input rank; spatial families need (C, *spatial)."""
+        if self.ndim:
+            self._need_rank(shape, (self.ndim + 1,), ctx)
+
+    def _need_rank(self, shape: Shape, ranks: Sequence[int], ctx: Ctx) -> None:
+        if len(shape) not in ranks:
+            want = " or ".join(str(r) for r in ranks)
+            raise ctx.fail(
+                f"expects a per-sample input of rank {want}, found shape {fmt_shape(shape)} (rank {len(shape)})",
+                _rank_hint(self, shape),
+            )
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        """The per-sample output shape; raise via ``ctx`` when the layer cannot work."""
+        return ins[0]
+
+    def params(self, a: Args, ins: Sequence[Shape]) -> Any:
+        """The number of parameter values."""
+        return 0
+
+    def buffers(self, a: Args, ins: Sequence[Shape]) -> Any:
+        """The number of buffer values (running statistics)."""
+        return 0
+
+    def build(self, a: Args, nn: Any) -> Any:
+        """The torch module for these arguments."""
+        return getattr(nn, self.name)(**a.torch_kwargs())
+
+    def formulas(self) -> Mapping[str, str]:
+        """Human-readable rules, for docs and explanations."""
+        return {}
+
+
+def _rank_hint(layer: LayerType, shape: Shape) -> str:
+    if layer.ndim and len(shape) == 1:
+        return "a Flatten or Linear came before it; spatial layers need (C, *spatial)"
+    if layer.ndim:
+        n = len(shape) - 1
+        if 1 <= n <= 3:
+            return f"the input has {n} spatial dimension(s); use the {n}d variant of this layer"
+    return "check the layers before it"
+
+
+def fmt_shape(shape: Shape) -> str:
+    """``(64, 16, 16)`` or ``(64, floor(H/2), floor(W/2))``."""
+    return "(" + ", ".join(sym.to_text(d) for d in shape) + ")"
+
+
+def per_dim(values: Sequence[Any], fn: Callable[..., Any]) -> tuple[Any, ...]:
+    """Apply ``fn`` across per-dimension tuples."""
+    return tuple(fn(*vs) for vs in zip(*values))

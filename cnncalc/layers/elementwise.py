@@ -1,0 +1,97 @@
+"""Shape-preserving layers: activations and dropout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import symbolic as sym
+from .base import Arg, Args, Ctx, LayerType, Shape
+
+_INPLACE = {"inplace": Arg("bool", False)}
+
+
+class Elementwise(LayerType):
+    """A layer that keeps the shape and has no parameters."""
+
+    def __init__(self, name: str, args: dict[str, Arg] | None = None, ranks: Sequence[int] | None = None) -> None:
+        self.name = name
+        self.args = args or {}
+        self.ranks = ranks
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        if self.ranks:
+            self._need_rank(shape, self.ranks, ctx)
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "same as input", "params": "0"}
+
+
+class PReLU(LayerType):
+    """PReLU: ``num_parameters`` learnable slopes (1, or one per channel)."""
+
+    name = "PReLU"
+    args = {"num_parameters": Arg("int", 1, minimum=1), "init": Arg("float", 0.25)}
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        n = a["num_parameters"]
+        if n != 1:
+            ctx.require(
+                sym.equal(ins[0][0], n),
+                f"num_parameters {n} does not match the {sym.to_text(ins[0][0])} input channels",
+                "use 1 or the channel count",
+                "num_parameters",
+            )
+        return ins[0]
+
+    def params(self, a: Args, ins: Sequence[Shape]) -> Any:
+        return a["num_parameters"]
+
+    def formulas(self) -> dict[str, str]:
+        return {"params": "num_parameters"}
+
+
+class Softmax(LayerType):
+    """Softmax / LogSoftmax over ``dim`` (batch-inclusive, as in torch)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.args = {"dim": Arg("int", None, nullable=True)}
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        rank = len(ins[0]) + 1
+        dim = a["dim"]
+        if dim is not None and not -rank <= dim < rank:
+            raise ctx.fail(f"dim {dim} is out of range for a batched input of rank {rank}",
+                           f"use a dim in [{-rank}, {rank - 1}] (dim 0 is the batch)", "dim")
+        return ins[0]
+
+
+def catalogue() -> list[LayerType]:
+    """Every activation and dropout layer type."""
+    slope = {"negative_slope": Arg("float", 0.01), **_INPLACE}
+    dropout = {"p": Arg("float", 0.5), **_INPLACE}
+    return [
+        Elementwise("ReLU", _INPLACE),
+        Elementwise("ReLU6", _INPLACE),
+        Elementwise("LeakyReLU", slope),
+        Elementwise("ELU", {"alpha": Arg("float", 1.0), **_INPLACE}),
+        Elementwise("SELU", _INPLACE),
+        Elementwise("GELU", {"approximate": Arg("str", "none", choices=("none", "tanh"))}),
+        Elementwise("SiLU", _INPLACE),
+        Elementwise("Mish", _INPLACE),
+        Elementwise("Sigmoid"),
+        Elementwise("Tanh"),
+        Elementwise("Hardswish", _INPLACE),
+        Elementwise("Hardsigmoid", _INPLACE),
+        Elementwise("Identity"),
+        Softmax("Softmax"),
+        Softmax("LogSoftmax"),
+        PReLU(),
+        Elementwise("Dropout", dropout),
+        Elementwise("Dropout1d", dropout, ranks=(2,)),
+        Elementwise("Dropout2d", dropout, ranks=(3,)),
+        Elementwise("Dropout3d", dropout, ranks=(4,)),
+        Elementwise("AlphaDropout", dropout),
+        Elementwise("FeatureAlphaDropout", dropout, ranks=(2, 3, 4)),
+    ]

@@ -1,0 +1,130 @@
+"""Normalisation: BatchNorm, InstanceNorm, GroupNorm, LayerNorm, LocalResponseNorm."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import symbolic as sym
+from .base import Arg, Args, Ctx, LayerType, Shape, fmt_shape
+
+
+class BatchNorm(LayerType):
+    """BatchNormNd / InstanceNormNd: ``2C`` parameters if affine; ``2C + 1`` buffer values if tracking."""
+
+    inferred = ("num_features",)
+
+    def __init__(self, kind: str, ndim: int) -> None:
+        self.kind, self.ndim = kind, ndim
+        self.name = f"{kind}{ndim}d"
+        instance = kind == "InstanceNorm"
+        self.args = {
+            "eps": Arg("float", 1e-5),
+            "momentum": Arg("float", 0.1, nullable=True),
+            "affine": Arg("bool", not instance),
+            "track_running_stats": Arg("bool", not instance),
+        }
+        # BatchNorm1d takes (C) or (C, L) per sample; InstanceNorm1d needs (C, L).
+        self.ranks = (1, 2) if (ndim == 1 and not instance) else (ndim + 1,)
+
+    def infer(self, arg: str, shape: Shape) -> Any:
+        return shape[0]
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        self._need_rank(shape, self.ranks, ctx)
+
+    def params(self, a: Args, ins: Sequence[Shape]) -> Any:
+        return 2 * ins[0][0] if a["affine"] else 0
+
+    def buffers(self, a: Args, ins: Sequence[Shape]) -> Any:
+        return 2 * ins[0][0] + 1 if a["track_running_stats"] else 0
+
+    def formulas(self) -> dict[str, str]:
+        return {"params": "2C if affine", "buffers": "running_mean C + running_var C + num_batches_tracked 1"}
+
+
+class GroupNorm(LayerType):
+    """GroupNorm(G, C): C must divide by G; ``2C`` parameters if affine."""
+
+    name = "GroupNorm"
+    inferred = ("num_channels",)
+    args = {"num_groups": Arg("int", minimum=1), "eps": Arg("float", 1e-5), "affine": Arg("bool", True)}
+
+    def infer(self, arg: str, shape: Shape) -> Any:
+        return shape[0]
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        self._need_rank(shape, range(1, 9), ctx)
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        c = ins[0][0]
+        ctx.require(
+            sym.equal(sym.mod(c, a["num_groups"]), 0),
+            f"{sym.to_text(c)} channels are not divisible by num_groups {a['num_groups']}",
+            "choose num_groups that divides the channel count",
+            "num_groups",
+        )
+        return ins[0]
+
+    def params(self, a: Args, ins: Sequence[Shape]) -> Any:
+        return 2 * ins[0][0] if a["affine"] else 0
+
+    def formulas(self) -> dict[str, str]:
+        return {"params": "2C if affine"}
+
+
+class LayerNorm(LayerType):
+    """LayerNorm(normalized_shape): must match the trailing dims; ``2*prod(shape)`` parameters."""
+
+    name = "LayerNorm"
+    args = {
+        "normalized_shape": Arg("ints", minimum=1),
+        "eps": Arg("float", 1e-5),
+        "elementwise_affine": Arg("bool", True),
+        "bias": Arg("bool", True),
+    }
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        shape, ns = ins[0], a["normalized_shape"]
+        if len(ns) > len(shape):
+            raise ctx.fail(f"normalized_shape {list(ns)} has more dims than the input {fmt_shape(shape)}",
+                           arg="normalized_shape")
+        for want, got in zip(ns, shape[len(shape) - len(ns):]):
+            ctx.require(
+                sym.equal(want, got),
+                f"normalized_shape {list(ns)} does not match the trailing dims of the input {fmt_shape(shape)}",
+                "normalized_shape must equal the last dims of the input",
+                "normalized_shape",
+            )
+        return shape
+
+    def params(self, a: Args, ins: Sequence[Shape]) -> Any:
+        if not a["elementwise_affine"]:
+            return 0
+        return sym.product(a["normalized_shape"]) * (2 if a["bias"] else 1)
+
+    def formulas(self) -> dict[str, str]:
+        return {"params": "prod(normalized_shape) * (2 with bias, 1 without), 0 without elementwise_affine"}
+
+
+class LocalResponseNorm(LayerType):
+    """LocalResponseNorm: shape kept, no parameters."""
+
+    name = "LocalResponseNorm"
+    args = {
+        "size": Arg("int", minimum=1),
+        "alpha": Arg("float", 1e-4),
+        "beta": Arg("float", 0.75),
+        "k": Arg("float", 1.0),
+    }
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        self._need_rank(shape, range(2, 9), ctx)
+
+
+def catalogue() -> list[LayerType]:
+    """Every normalisation layer type."""
+    out: list[LayerType] = [GroupNorm(), LayerNorm(), LocalResponseNorm()]
+    for n in (1, 2, 3):
+        out += [BatchNorm("BatchNorm", n), BatchNorm("InstanceNorm", n)]
+    return out

@@ -1,0 +1,53 @@
+"""Padding layers: Zero, Constant, Reflection, Replication and Circular pads, 1d/2d/3d."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import symbolic as sym
+from .base import Arg, Args, Ctx, LayerType, Shape
+from .spatial import dim_name
+
+
+class Pad(LayerType):
+    """``o = i + left + right`` per padded dim; ``padding`` is an int or (left, right, top, bottom, front, back)."""
+
+    def __init__(self, kind: str, ndim: int) -> None:
+        self.kind, self.ndim = kind, ndim
+        self.name = f"{kind}Pad{ndim}d"
+        # Zero/constant padding may be negative (it crops); the others must not be.
+        minimum = None if kind in ("Zero", "Constant") else 0
+        self.args = {"padding": Arg("pad", minimum=minimum)}
+        if kind == "Constant":
+            self.args = {**self.args, "value": Arg("float")}
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        c, *spatial = ins[0]
+        pad = a["padding"]
+        out = list(spatial)
+        for j in range(self.ndim):
+            # torch lists padding from the last dim backwards.
+            left, right = pad[2 * (self.ndim - 1 - j)], pad[2 * (self.ndim - 1 - j) + 1]
+            i, name = spatial[j], dim_name(self.ndim, j)
+            if self.kind == "Reflection":
+                ctx.require(sym.maximum(left, right) < i,
+                            f"reflection padding {max(left, right)} must be less than the input {name} {sym.to_text(i)}",
+                            "use ReplicationPad or ZeroPad, or a larger input", "padding")
+            if self.kind == "Circular":
+                ctx.require(sym.maximum(left, right) <= i,
+                            f"circular padding {max(left, right)} wraps around the input {name} {sym.to_text(i)} more than once",
+                            "use a larger input or less padding", "padding")
+            o = i + left + right
+            ctx.positive_size(name, o, "i + left + right", f"{sym.to_text(i)} + {left} + {right}",
+                              "negative padding crops; it removes the whole input here")
+            out[j] = o
+        return (c, *out)
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "i + left + right per dim", "params": "0"}
+
+
+def catalogue() -> list[LayerType]:
+    """Every padding layer type."""
+    return [Pad(kind, n) for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular") for n in (1, 2, 3)]

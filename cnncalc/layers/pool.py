@@ -1,0 +1,126 @@
+"""Pooling: Max/Avg/LP pooling and adaptive pooling, 1d/2d/3d."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import symbolic as sym
+from .base import Arg, Args, Ctx, LayerType, Shape
+from .spatial import dim_name
+
+
+def pool_size(i: Any, k: int, s: int, p: int, d: int, ceil_mode: bool) -> Any:
+    """torch's ``pooling_output_shape``.
+
+    ``floor((i + 2p - d(k-1) - 1 + (s-1 if ceil_mode))/s) + 1``; with ceil_mode a
+    last window that would start inside the right padding is dropped. That drop
+    happens at most once, so it is ``min(o, floor((i + p - 1)/s) + 1)``.
+    """
+    k_eff = d * (k - 1) + 1
+    if not ceil_mode:
+        return sym.floordiv(i + 2 * p - k_eff, s) + 1
+    o = sym.floordiv(i + 2 * p - k_eff + s - 1, s) + 1
+    return sym.minimum(o, sym.floordiv(i + p - 1, s) + 1)
+
+
+class Pool(LayerType):
+    """MaxPoolNd, AvgPoolNd and LPPoolNd (window pools with kernel, stride, padding)."""
+
+    def __init__(self, kind: str, ndim: int) -> None:
+        self.kind, self.ndim = kind, ndim
+        self.name = f"{kind}Pool{ndim}d"
+        args: dict[str, Arg] = {}
+        if kind == "LP":
+            args["norm_type"] = Arg("float")
+        args["kernel_size"] = Arg("size", minimum=1)
+        args["stride"] = Arg("size", None, minimum=1, nullable=True)
+        if kind != "LP":
+            args["padding"] = Arg("size", 0, minimum=0)
+        if kind == "Max":
+            args["dilation"] = Arg("size", 1, minimum=1)
+            args["return_indices"] = Arg("bool", False)
+        args["ceil_mode"] = Arg("bool", False)
+        if kind == "Avg":
+            args["count_include_pad"] = Arg("bool", True)
+            if ndim > 1:
+                args["divisor_override"] = Arg("int", None, minimum=1, nullable=True)
+        self.args = args
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        c, *spatial = ins[0]
+        k = a["kernel_size"]
+        s = a["stride"] if a["stride"] is not None else k
+        p = a.values.get("padding", (0,) * self.ndim)
+        d = a.values.get("dilation", (1,) * self.ndim)
+        if a.values.get("return_indices"):
+            raise ctx.fail("return_indices=True returns (values, indices), which a layer table cannot carry",
+                           "use return_indices: false", "return_indices")
+        out = []
+        for j, i in enumerate(spatial):
+            name = dim_name(self.ndim, j)
+            ctx.require(
+                2 * p[j] <= k[j],
+                f"padding {p[j]} is more than half of kernel_size {k[j]}",
+                "torch requires padding <= kernel_size/2 for pooling",
+                "padding",
+            )
+            if self.ndim == 3 and self.kind != "Max":
+                ctx.require(
+                    i >= k[j],
+                    f"input {name} {sym.to_text(i)} is smaller than kernel_size {k[j]}",
+                    f"{self.name} needs the unpadded input to be at least the kernel size",
+                )
+            o = pool_size(i, k[j], s[j], p[j], d[j], a["ceil_mode"])
+            ctx.positive_size(
+                name,
+                o,
+                "floor((i + 2p - d(k-1) - 1" + (" + s - 1" if a["ceil_mode"] else "") + ")/s) + 1",
+                f"floor(({sym.to_text(i)} + 2*{p[j]} - {d[j]}*({k[j]}-1) - 1"
+                + (f" + {s[j]} - 1" if a["ceil_mode"] else "")
+                + f")/{s[j]}) + 1",
+            )
+            out.append(o)
+        return (c, *out)
+
+    def formulas(self) -> dict[str, str]:
+        return {
+            "output": "floor((i + 2p - d(k-1) - 1 [+ s - 1 if ceil_mode])/s) + 1; ceil_mode drops a last window "
+            "starting in the right padding",
+            "params": "0",
+        }
+
+
+class AdaptivePool(LayerType):
+    """AdaptiveAvgPoolNd and AdaptiveMaxPoolNd: the output size is what is asked for."""
+
+    def __init__(self, kind: str, ndim: int) -> None:
+        self.kind, self.ndim = kind, ndim
+        self.name = f"Adaptive{kind}Pool{ndim}d"
+        self.args = {"output_size": Arg("sizeopt", minimum=1)}
+        if kind == "Max":
+            self.args = {**self.args, "return_indices": Arg("bool", False)}
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        if a.values.get("return_indices"):
+            raise ctx.fail("return_indices=True returns (values, indices), which a layer table cannot carry",
+                           "use return_indices: false", "return_indices")
+        c, *spatial = ins[0]
+        return (c, *(i if o is None else o for i, o in zip(spatial, a["output_size"])))
+
+    def build(self, a: Args, nn: Any) -> Any:
+        kwargs = a.torch_kwargs()
+        kwargs["output_size"] = tuple(kwargs["output_size"])
+        return getattr(nn, self.name)(**kwargs)
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "output_size (null keeps the input size); bins [floor(j*i/o), ceil((j+1)*i/o))",
+                "params": "0"}
+
+
+def catalogue() -> list[LayerType]:
+    """Every pooling layer type."""
+    out: list[LayerType] = []
+    for n in (1, 2, 3):
+        out += [Pool("Max", n), Pool("Avg", n), Pool("LP", n), AdaptivePool("Avg", n), AdaptivePool("Max", n)]
+    return out

@@ -1,0 +1,194 @@
+"""Layers that change the shape: Flatten, Unflatten, Linear, Upsample, PixelShuffle/Unshuffle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import symbolic as sym
+from .base import Arg, Args, Ctx, LayerType, Shape
+
+
+def _batch_dim(dim: int, rank: int, ctx: Ctx, arg: str) -> int:
+    """Normalise a batch-inclusive dim (torch convention) to a per-sample index."""
+    full = dim + rank if dim < 0 else dim
+    if not 0 <= full < rank:
+        raise ctx.fail(f"{arg} {dim} is out of range for a batched input of rank {rank}",
+                       f"use a dim in [{-rank}, {rank - 1}]; dim 0 is the batch", arg)
+    if full == 0:
+        raise ctx.fail(f"{arg} {dim} is the batch dimension", "dims count the batch as 0, so channels are dim 1", arg)
+    return full - 1
+
+
+class Flatten(LayerType):
+    """Flatten(start_dim=1, end_dim=-1): batch-inclusive dims, as ``nn.Flatten``."""
+
+    name = "Flatten"
+    args = {"start_dim": Arg("int", 1), "end_dim": Arg("int", -1)}
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        shape = ins[0]
+        rank = len(shape) + 1
+        start = _batch_dim(a["start_dim"], rank, ctx, "start_dim")
+        end = _batch_dim(a["end_dim"], rank, ctx, "end_dim")
+        if start > end:
+            raise ctx.fail(f"start_dim {a['start_dim']} comes after end_dim {a['end_dim']}", arg="start_dim")
+        return (*shape[:start], sym.product(shape[start:end + 1]), *shape[end + 1:])
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "product of dims start_dim..end_dim", "params": "0"}
+
+
+class Unflatten(LayerType):
+    """Unflatten(dim, unflattened_size): the sizes must multiply to the dim's size."""
+
+    name = "Unflatten"
+    args = {"dim": Arg("int"), "unflattened_size": Arg("ints")}
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        shape = ins[0]
+        j = _batch_dim(a["dim"], len(shape) + 1, ctx, "dim")
+        sizes = a["unflattened_size"]
+        if any(s == -1 for s in sizes):
+            raise ctx.fail("unflattened_size with -1 is not supported", "write every size out", "unflattened_size")
+        ctx.require(
+            sym.equal(sym.product(sizes), shape[j]),
+            f"unflattened_size {list(sizes)} multiplies to {sym.to_text(sym.product(sizes))}, "
+            f"but the dim has size {sym.to_text(shape[j])}",
+            "the sizes must multiply to the size of the dim being unflattened",
+            "unflattened_size",
+        )
+        return (*shape[:j], *sizes, *shape[j + 1:])
+
+    def build(self, a: Args, nn: Any) -> Any:
+        return nn.Unflatten(a["dim"], tuple(a["unflattened_size"]))
+
+
+class Linear(LayerType):
+    """Linear(in_features, out_features) on the last dim: ``in*out + out`` parameters."""
+
+    name = "Linear"
+    inferred = ("in_features",)
+    args = {"out_features": Arg("int", minimum=1), "bias": Arg("bool", True)}
+
+    def infer(self, arg: str, shape: Shape) -> Any:
+        return shape[-1]
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        self._need_rank(shape, range(1, 9), ctx)
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        return (*ins[0][:-1], a["out_features"])
+
+    def params(self, a: Args, ins: Sequence[Shape]) -> Any:
+        return ins[0][-1] * a["out_features"] + (a["out_features"] if a["bias"] else 0)
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "(..., out_features)", "params": "in_features * out_features + (out_features if bias)"}
+
+
+_MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+class Upsample(LayerType):
+    """Upsample(size | scale_factor): ``size``, or ``floor(i * scale_factor)`` computed in float64."""
+
+    name = "Upsample"
+    args = {
+        "size": Arg("sizeopt", None, minimum=1, nullable=True),
+        "scale_factor": Arg("floats", None, nullable=True),
+        "mode": Arg("str", "nearest", choices=("nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact", "area")),
+        "align_corners": Arg("bool", None, nullable=True),
+        "recompute_scale_factor": Arg("bool", None, nullable=True),
+    }
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        self._need_rank(shape, (2, 3, 4), ctx)
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        c, *spatial = ins[0]
+        n = len(spatial)
+        mode = a["mode"]
+        if mode in _MODE_DIMS and _MODE_DIMS[mode] != n:
+            raise ctx.fail(f"mode {mode!r} needs {_MODE_DIMS[mode]} spatial dim(s), the input has {n}",
+                           "use 'nearest', or the mode for this many dims", "mode")
+        if a["align_corners"] is not None and mode not in _MODE_DIMS:
+            raise ctx.fail("align_corners can only be set with the interpolating modes (linear, bilinear, bicubic, trilinear)",
+                           arg="align_corners")
+        size, scale = a["size"], a["scale_factor"]
+        if (size is None) == (scale is None):
+            raise ctx.fail("give exactly one of size and scale_factor", "size: [H, W] or scale_factor: 2")
+        if size is not None:
+            if len(size) != n:
+                raise ctx.fail(f"size has {len(size)} entries for {n} spatial dims", arg="size")
+            return (c, *size)
+        if len(scale) != n:
+            raise ctx.fail(f"scale_factor has {len(scale)} entries for {n} spatial dims", arg="scale_factor")
+        out = []
+        for i, f in zip(spatial, scale):
+            o = scale_floor(i, f)
+            ctx.positive_size("size", o, "floor(i * scale_factor)", f"floor({sym.to_text(i)} * {f!r})")
+            out.append(o)
+        return (c, *out)
+
+    def build(self, a: Args, nn: Any) -> Any:
+        kwargs = a.torch_kwargs()
+        for key in ("size", "scale_factor"):
+            if isinstance(kwargs.get(key), tuple) and len(set(kwargs[key])) == 1:
+                kwargs[key] = kwargs[key][0]
+        return nn.Upsample(**kwargs)
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "size, or floor(float(i) * scale_factor)", "params": "0"}
+
+
+def scale_floor(i: Any, factor: float) -> Any:
+    """``int(float(i) * factor)`` as torch computes it; exact multiples stay symbolic-friendly."""
+    if float(factor).is_integer():
+        return i * int(factor)
+    if isinstance(i, int):
+        return int(float(i) * factor)
+    import sympy
+
+    return sympy.floor(i * sympy.Rational(factor))
+
+
+class PixelShuffle(LayerType):
+    """PixelShuffle(r): ``(C r^2, H, W) -> (C, rH, rW)``; PixelUnshuffle the reverse."""
+
+    def __init__(self, unshuffle: bool) -> None:
+        self.unshuffle = unshuffle
+        self.name = "PixelUnshuffle" if unshuffle else "PixelShuffle"
+        self.key = "downscale_factor" if unshuffle else "upscale_factor"
+        self.args = {self.key: Arg("int", minimum=1)}
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        self._need_rank(shape, range(3, 9), ctx)
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        *lead, c, h, w = ins[0]
+        r = a[self.key]
+        if not self.unshuffle:
+            ctx.require(
+                sym.equal(sym.mod(c, r * r), 0),
+                f"{sym.to_text(c)} channels are not divisible by upscale_factor^2 = {r * r}",
+                f"the channels before PixelShuffle must be a multiple of {r * r}",
+                self.key,
+            )
+            return (*lead, sym.floordiv(c, r * r), h * r, w * r)
+        for name, v in (("height", h), ("width", w)):
+            ctx.require(
+                sym.equal(sym.mod(v, r), 0),
+                f"{name} {sym.to_text(v)} is not divisible by downscale_factor {r}",
+                f"use an input whose {name} is a multiple of {r}",
+                self.key,
+            )
+        return (*lead, c * r * r, sym.floordiv(h, r), sym.floordiv(w, r))
+
+
+def catalogue() -> list[LayerType]:
+    """Every reshaping layer type."""
+    return [Flatten(), Unflatten(), Linear(), Upsample(), PixelShuffle(False), PixelShuffle(True)]
+
+
+

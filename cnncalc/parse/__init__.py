@@ -1,0 +1,1 @@
+"""Parsing: YAML text -> located nodes -> immutable architecture spec."""

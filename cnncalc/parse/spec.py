@@ -1,0 +1,304 @@
+"""Architecture files (format version 1) -> immutable, validated spec objects.
+
+This is the input boundary: after :func:`parse_arch`, the structure of the file
+is known to be right (known keys, known layer types, well-formed ids and
+``from`` lists). Values that may be expressions stay as located YAML scalars;
+they are evaluated when the network is expanded, because blocks give them
+different parameters at each use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CnnCalcError, Loc, did_you_mean
+from ..layers import CATALOGUE
+from .yamlnodes import YMap, YNode, YScalar, YSeq, describe, load_yaml
+
+FORMAT_VERSION = 1
+TOP_KEYS = ("cnncalc", "name", "description", "input", "symbols", "params", "blocks", "layers")
+RESERVED = ("type", "id", "from", "repeat", "expect", "layers", "trainable")
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name in a ``from:`` list, with where it is written."""
+
+    name: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One item of a ``layers:`` list: a layer, a block use, or an inline sub-sequence."""
+
+    type: str | None  # None for an inline ``layers:`` sub-sequence
+    args: tuple[tuple[str, YNode], ...]
+    id: str | None
+    sources: tuple[Ref, ...] | None
+    repeat: YNode | None
+    expect: YNode | None
+    trainable: bool
+    body: tuple[LayerSpec, ...] | None
+    loc: Loc
+    key_locs: tuple[tuple[str, Loc], ...]
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """A reusable, parameterised sub-network from ``blocks:``."""
+
+    name: str
+    params: tuple[tuple[str, YNode | None], ...]  # None = required
+    layers: tuple[LayerSpec, ...]
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A whole architecture file, validated for structure."""
+
+    file: str
+    name: str
+    input: tuple[YNode, ...]
+    input_loc: Loc
+    symbols: tuple[tuple[str, int | None, Loc], ...]
+    params: tuple[tuple[str, YNode], ...]
+    blocks: dict[str, BlockSpec]
+    layers: tuple[LayerSpec, ...]
+    loc: Loc
+
+
+def parse_file(path: str | Path) -> ArchSpec:
+    """Read and parse an architecture file; every problem is a located CnnCalcError."""
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CnnCalcError(f"no such file: {file}", None, "check the path") from None
+    except IsADirectoryError:
+        raise CnnCalcError(f"{file} is a directory, not an architecture file", None) from None
+    except OSError as e:
+        raise CnnCalcError(f"cannot read {file}: {e.strerror}", None) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CnnCalcError(f"the file is not UTF-8 text (byte {e.start})", Loc(file, 1, 1)) from None
+    return parse_text(text, file)
+
+
+def parse_text(text: str, file: str = "<string>") -> ArchSpec:
+    """Parse architecture YAML given as text."""
+    return parse_arch(load_yaml(text, file), file)
+
+
+def parse_arch(root: YNode, file: str) -> ArchSpec:
+    """Validate the document structure and build the spec."""
+    top = _need_map(root, "the top level of an architecture file")
+    _check_keys(top, TOP_KEYS, "top-level key")
+    version = top.get("cnncalc")
+    if version is None:
+        raise CnnCalcError("missing 'cnncalc: 1' (the format version)", top.loc, "add 'cnncalc: 1' as the first line")
+    if not (isinstance(version, YScalar) and version.value == FORMAT_VERSION and not isinstance(version.value, bool)):
+        raise CnnCalcError(f"unsupported format version: expected 1, found {describe(version)}", version.loc,
+                           "this cnncalc reads format version 1")
+    name_node = top.get("name")
+    name = Path(file).stem
+    if name_node is not None:
+        if not isinstance(name_node, YScalar) or not isinstance(name_node.value, str):
+            raise CnnCalcError(f"name must be a string, found {describe(name_node)}", name_node.loc)
+        name = name_node.value
+    inp = top.get("input")
+    if inp is None:
+        raise CnnCalcError("missing 'input:' (the per-sample input shape)", top.loc, "for example input: [3, 32, 32]")
+    if not isinstance(inp, YSeq) or not inp.items:
+        raise CnnCalcError(f"input must be a non-empty list of sizes, found {describe(inp)}", inp.loc,
+                           "for example input: [3, H, W] (one sample, no batch dimension)")
+    if len(inp.items) > 6:
+        raise CnnCalcError(f"input has {len(inp.items)} dims; at most 6 are supported", inp.loc)
+    symbols = _symbols(top.get("symbols"))
+    params = _params(top.get("params"), {s for s, _, _ in symbols})
+    blocks = _blocks(top.get("blocks"))
+    layers_node = top.get("layers")
+    if layers_node is None:
+        raise CnnCalcError("missing 'layers:'", top.loc, "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]")
+    layers = _layer_list(layers_node, blocks, "layers")
+    return ArchSpec(file, name, inp.items, inp.loc, symbols, params, blocks, layers, top.loc)
+
+
+def _need_map(node: YNode, what: str) -> YMap:
+    if not isinstance(node, YMap):
+        raise CnnCalcError(f"{what} must be a mapping, found {describe(node)}", node.loc)
+    return node
+
+
+def _check_keys(node: YMap, allowed: tuple[str, ...], what: str) -> None:
+    for key, _ in node.items:
+        if key.value not in allowed:
+            raise CnnCalcError(f"unknown {what} {key.value!r}", key.loc,
+                               did_you_mean(str(key.value), allowed) or "allowed: " + ", ".join(allowed))
+
+
+def _symbols(node: YNode | None) -> tuple[tuple[str, int | None, Loc], ...]:
+    if node is None:
+        return ()
+    out = []
+    for key, value in _need_map(node, "symbols").items:
+        name = str(key.value)
+        if not _NAME.match(name):
+            raise CnnCalcError(f"symbol name {name!r} is not a valid name", key.loc, "use letters, digits and _")
+        if not isinstance(value, YScalar) or not (value.value is None or (
+                isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1)):
+            raise CnnCalcError(f"symbol {name!r} must be a positive integer or null, found {describe(value)}",
+                               value.loc, "the value is the default size; null means unknown")
+        if isinstance(value.value, int) and value.value > 2**31:
+            raise CnnCalcError(f"symbol {name!r} = {value.value} is beyond the limit of 2**31", value.loc)
+        out.append((name, value.value if isinstance(value.value, int) else None, key.loc))
+    return tuple(out)
+
+
+def _params(node: YNode | None, symbols: set[str]) -> tuple[tuple[str, YNode], ...]:
+    if node is None:
+        return ()
+    out = []
+    for key, value in _need_map(node, "params").items:
+        name = str(key.value)
+        if not _NAME.match(name):
+            raise CnnCalcError(f"param name {name!r} is not a valid name", key.loc, "use letters, digits and _")
+        if name in symbols:
+            raise CnnCalcError(f"{name!r} is declared both as a symbol and as a param", key.loc, "rename one of them")
+        if not isinstance(value, YScalar):
+            raise CnnCalcError(f"param {name!r} must be a number, boolean or expression, found {describe(value)}", value.loc)
+        out.append((name, value))
+    return tuple(out)
+
+
+def _blocks(node: YNode | None) -> dict[str, BlockSpec]:
+    if node is None:
+        return {}
+    blocks_map = _need_map(node, "blocks")
+    names = set(blocks_map.keys())
+    out: dict[str, BlockSpec] = {}
+    for key, value in blocks_map.items:
+        name = str(key.value)
+        if name in CATALOGUE:
+            raise CnnCalcError(f"block name {name!r} is already a layer type", key.loc, "choose another name")
+        if not _NAME.match(name):
+            raise CnnCalcError(f"block name {name!r} is not a valid name", key.loc, "use letters, digits and _")
+        body = _need_map(value, f"block {name!r}")
+        _check_keys(body, ("params", "layers", "description"), f"key in block {name!r}")
+        params: list[tuple[str, YNode | None]] = []
+        pnode = body.get("params")
+        if pnode is not None:
+            for pkey, pval in _need_map(pnode, f"params of block {name!r}").items:
+                pname = str(pkey.value)
+                if not _NAME.match(pname) or pname in RESERVED:
+                    raise CnnCalcError(f"block parameter name {pname!r} is not allowed", pkey.loc,
+                                       "use a name that is not one of " + ", ".join(RESERVED))
+                required = isinstance(pval, YScalar) and pval.value == "required"
+                if not required and not isinstance(pval, (YScalar, YSeq)):
+                    raise CnnCalcError(f"default of {pname!r} must be a value or 'required', found {describe(pval)}", pval.loc)
+                params.append((pname, None if required else pval))
+        lnode = body.get("layers")
+        if lnode is None:
+            raise CnnCalcError(f"block {name!r} has no 'layers:'", body.loc)
+        # Block types are resolved against all block names, so blocks may use each other in any order.
+        out[name] = BlockSpec(name, tuple(params), _layer_list(lnode, names, f"block {name!r}"), body.loc)
+    return out
+
+
+def _layer_list(node: YNode, blocks: dict[str, BlockSpec] | set[str], where: str) -> tuple[LayerSpec, ...]:
+    if not isinstance(node, YSeq):
+        raise CnnCalcError(f"'layers' of {where} must be a list, found {describe(node)}", node.loc,
+                           "write one layer per line starting with '- '")
+    if not node.items:
+        raise CnnCalcError(f"'layers' of {where} is empty", node.loc, "add at least one layer")
+    return tuple(_layer(item, blocks) for item in node.items)
+
+
+def _known_type(name: str, loc: Loc, blocks: dict[str, BlockSpec] | set[str]) -> str:
+    if name in CATALOGUE or name in blocks:
+        return name
+    choices = [*CATALOGUE, *blocks]
+    raise CnnCalcError(f"unknown layer type {name!r}", loc,
+                       did_you_mean(name, choices) or "see 'cnncalc layers' for the supported types")
+
+
+def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
+    if isinstance(node, YScalar) and isinstance(node.value, str):
+        t = _known_type(node.value.strip(), node.loc, blocks)
+        return LayerSpec(t, (), None, None, None, None, True, None, node.loc, ())
+    if not isinstance(node, YMap):
+        raise CnnCalcError(f"a layer must be a type name or a mapping, found {describe(node)}", node.loc,
+                           "write '- ReLU' or '- {type: Conv2d, out_channels: 16, kernel_size: 3}'")
+    type_node, body_node = node.get("type"), node.get("layers")
+    if type_node is None and body_node is None:
+        raise CnnCalcError("layer has no 'type'", node.loc, "add type: (a torch.nn class name or a block name)")
+    if type_node is not None and body_node is not None:
+        raise CnnCalcError("a layer has either 'type' or an inline 'layers' list, not both", node.key_loc("layers"))
+    ltype: str | None = None
+    if type_node is not None:
+        if not isinstance(type_node, YScalar) or not isinstance(type_node.value, str):
+            raise CnnCalcError(f"type must be a name, found {describe(type_node)}", type_node.loc)
+        ltype = _known_type(type_node.value.strip(), type_node.loc, blocks)
+    body = _layer_list(body_node, blocks, "an inline sub-sequence") if body_node is not None else None
+    lid = _id(node.get("id"))
+    args: list[tuple[str, YNode]] = []
+    allowed = _allowed_args(ltype, blocks)
+    for key, value in node.items:
+        k = str(key.value)
+        if k in RESERVED:
+            continue
+        if allowed is not None and k not in allowed:
+            what = f"argument {k!r} for {ltype}" if ltype else f"key {k!r}"
+            options = [*allowed, *RESERVED]
+            raise CnnCalcError(f"unknown {what}", key.loc, did_you_mean(k, options) or
+                               ("allowed: " + ", ".join(allowed) if allowed else f"{ltype} takes no arguments"))
+        args.append((k, value))
+    trainable = True
+    tnode = node.get("trainable")
+    if tnode is not None:
+        if not isinstance(tnode, YScalar) or not isinstance(tnode.value, bool):
+            raise CnnCalcError(f"trainable must be true or false, found {describe(tnode)}", tnode.loc)
+        trainable = tnode.value
+    return LayerSpec(ltype, tuple(args), lid, _sources(node.get("from")), node.get("repeat"), node.get("expect"),
+                     trainable, body, node.loc, tuple((str(k.value), k.loc) for k, _ in node.items))
+
+
+def _allowed_args(ltype: str | None, blocks: dict[str, BlockSpec] | set[str]) -> tuple[str, ...] | None:
+    if ltype is None:
+        return ()
+    if ltype in CATALOGUE:
+        t = CATALOGUE[ltype]
+        return (*t.args, *t.inferred)
+    if isinstance(blocks, dict):
+        return tuple(p for p, _ in blocks[ltype].params)
+    return None  # block params are checked when the block is used
+
+
+def _id(node: YNode | None) -> str | None:
+    if node is None:
+        return None
+    if not isinstance(node, YScalar) or not isinstance(node.value, str) or not _ID.match(node.value):
+        raise CnnCalcError(f"id must be a name of letters, digits, '_' or '-', found {describe(node)}", node.loc)
+    if node.value == "input":
+        raise CnnCalcError("'input' is reserved for the network input and cannot be an id", node.loc)
+    return node.value
+
+
+def _sources(node: YNode | None) -> tuple[Ref, ...] | None:
+    if node is None:
+        return None
+    items = node.items if isinstance(node, YSeq) else (node,)
+    if not items:
+        raise CnnCalcError("'from' is an empty list", node.loc, "name at least one earlier layer id, or 'input'")
+    refs = []
+    for item in items:
+        if not isinstance(item, YScalar) or not isinstance(item.value, str):
+            raise CnnCalcError(f"'from' takes ids, found {describe(item)}", item.loc, "write from: conv1 or from: [a, b]")
+        refs.append(Ref(item.value, item.loc))
+    return tuple(refs)

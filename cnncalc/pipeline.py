@@ -1,0 +1,171 @@
+"""The library core: from an architecture file to a verified report.
+
+``shapes()`` parses the file, derives every number (symbolically when the input
+has symbols), works out for which sizes the network is valid, then checks the
+derivation against torch at the default sizes and at other valid sizes. It
+imports neither click nor rich; torch only when verifying, sympy only when a
+symbol appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import symbolic as sym
+from .analysis.conditions import Solution, solve, verification_points
+from .analysis.shapes import Analysis, analyze
+from .errors import CnnCalcError, Loc, did_you_mean
+from .graph import expand
+from .layers import fmt_shape
+from .parse.spec import ArchSpec, parse_file, parse_text
+from .verify.forward import Mismatch, PointCheck
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``cnncalc shapes`` shows: derivation, validity conditions and verification."""
+
+    spec: ArchSpec
+    symbols: tuple[str, ...]  # symbols left symbolic (not fixed by --set)
+    main: Analysis  # symbolic when ``symbols`` is non-empty, else concrete
+    points: tuple[Analysis, ...]  # concrete analyses at the verification points (first = defaults)
+    solution: Solution | None
+    checks: tuple[PointCheck, ...] = ()
+    consistency: tuple[Mismatch, ...] = ()
+    device: str | None = None
+    torch_version: str | None = None
+    fixed: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool | None:
+        """True when torch agreed on every number; None when not verified."""
+        if not self.checks:
+            return None
+        return not self.mismatches
+
+    @property
+    def mismatches(self) -> tuple[Mismatch, ...]:
+        """Every disagreement found, symbolic-vs-concrete and derivation-vs-torch."""
+        return self.consistency + tuple(m for c in self.checks for m in c.mismatches)
+
+    def node_verified(self, index: int) -> bool | None:
+        """Whether torch confirmed node ``index`` at every verification point."""
+        if not self.checks:
+            return None
+        bad = {m.name for m in self.consistency}
+        return all(c.verified[index] for c in self.checks) and self.main.layers[index].node.name not in bad
+
+    @property
+    def conditions(self) -> list[str]:
+        """Readable validity conditions, e.g. ``["H >= 8", "H % 2 == 0"]``."""
+        return self.solution.describe() if self.solution else []
+
+    @property
+    def defaults(self) -> Analysis:
+        """The concrete analysis at the default sizes (or the first valid sizes)."""
+        return self.points[0]
+
+    @property
+    def expect_failures(self) -> list[str]:
+        """Messages for ``expect:`` entries that do not hold."""
+        seen, out = set(), []
+        for a in (self.main, *self.points):
+            for f in a.expect_failures:
+                if (f.name, f.loc) not in seen:
+                    seen.add((f.name, f.loc))
+                    out.append(f.message() + (_at(a.graph.binding, self.symbols) if a is not self.main else ""))
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """No mismatch and every expectation met."""
+        return not self.mismatches and not self.expect_failures
+
+
+def _at(binding: Mapping[str, Any], names: tuple[str, ...]) -> str:
+    pts = [f"{n}={binding[n]}" for n in names if n in binding]
+    return f" (at {', '.join(pts)})" if pts else ""
+
+
+def load(source: str | Path, text: str | None = None) -> ArchSpec:
+    """Parse an architecture file (or ``text``, reported as ``source``)."""
+    return parse_text(text, str(source)) if text is not None else parse_file(source)
+
+
+def shapes(
+    source: str | Path | ArchSpec,
+    set_values: Mapping[str, int] | None = None,
+    verify: bool = True,
+    device: str = "auto",
+    batch: int = 2,
+    extra_points: int = 2,
+) -> Report:
+    """Derive, and unless ``verify`` is False check with torch, every shape and count of a network."""
+    spec = source if isinstance(source, ArchSpec) else load(source)
+    declared = {name: default for name, default, _ in spec.symbols}
+    fixed = dict(set_values or {})
+    for name, value in fixed.items():
+        if name not in declared:
+            raise CnnCalcError(f"--set {name}: the file declares no symbol {name!r}", None,
+                               did_you_mean(name, declared) or
+                               ("declared symbols: " + ", ".join(declared) if declared else "the file declares no symbols"))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise CnnCalcError(f"--set {name}={value}: sizes are positive integers", None)
+    free = tuple(n for n in declared if n not in fixed)
+    solution: Solution | None = None
+    if free:
+        main = analyze(expand(spec, {**fixed, **{n: sym.symbol(n) for n in free}}))
+        solution = solve(main.conditions, free)
+        points = verification_points(solution, {n: declared[n] for n in free}, extra_points if verify else 0)
+        _check_defaults(spec, solution, declared, fixed)
+        analyses = tuple(analyze(expand(spec, {**fixed, **p})) for p in points)
+        consistency = tuple(m for a in analyses for m in _consistency(main, a, free))
+    else:
+        main = analyze(expand(spec, fixed))
+        analyses, consistency = (main,), ()
+    report = Report(spec, free, main, analyses, solution, (), consistency, fixed=fixed)
+    if not verify:
+        return report
+    from .verify.forward import torch_version
+    from .verify.forward import verify as run_verify
+
+    checks = tuple(run_verify(a, device, batch) for a in analyses)
+    from .verify.torchload import import_torch, resolve_device
+
+    dev = str(resolve_device(import_torch(), device))
+    return Report(spec, free, main, analyses, solution, checks, consistency, dev, torch_version(), fixed)
+
+
+def _check_defaults(spec: ArchSpec, solution: Solution, declared: Mapping[str, int | None],
+                    fixed: Mapping[str, int]) -> None:
+    """A default that violates the conditions is an error; the concrete pass will show the numbers."""
+    for name, rng in solution.ranges.items():
+        default = declared.get(name)
+        if default is not None and not rng.contains(default):
+            loc = next((loc for n, _, loc in spec.symbols if n == name), None)
+            try:  # the concrete analysis usually explains why, with numbers
+                analyze(expand(spec, {**{n: v for n, v in declared.items() if v is not None}, **fixed}))
+            except CnnCalcError:
+                raise
+            raise CnnCalcError(f"the default {name} = {default} does not satisfy " + " and ".join(rng.describe()),
+                               loc, f"valid values: {', '.join(map(str, rng.values(rng.minimum, 4)))}, ...")
+
+
+def _consistency(symbolic: Analysis, concrete: Analysis, names: tuple[str, ...]) -> list[Mismatch]:
+    """The symbolic results, evaluated at a point, must equal the concrete derivation there."""
+    point = {n: concrete.graph.binding[n] for n in names}
+    out = []
+    for s, c in zip(symbolic.layers, concrete.layers):
+        for what, sv, cv in (("output shape", s.shape, c.shape), ("parameters", s.params, c.params),
+                             ("buffers", s.buffers, c.buffers)):
+            got = sym.substitute(sv, point)
+            if got != cv:
+                text = fmt_shape if isinstance(sv, tuple) else sym.to_text
+                out.append(Mismatch(s.node.name, s.node.loc, what, text(got), text(cv), point, "the concrete rule"))
+    return out
+
+
+__all__ = ["Loc", "Report", "load", "shapes"]

@@ -1,0 +1,1 @@
+"""Rendering a report: rich table, JSON, Markdown, CSV. Formats share one row model."""

@@ -1,0 +1,143 @@
+"""Machine and document formats: JSON (stable schema), Markdown and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from ..pipeline import Report
+from .rows import Row, count_text, number, rows, shape_list, shape_text
+
+SCHEMA = "cnncalc.shapes/1"
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The JSON document (see docs/json.md); keys are stable within a schema version."""
+    main, d = report.main, report.defaults
+    symbolic = bool(report.symbols)
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "name": main.graph.name,
+        "file": main.graph.file,
+        "input": shape_list(main.graph.input_shape),
+        "symbols": {n: default for n, default, _ in report.spec.symbols if n in report.symbols},
+        "fixed": dict(report.fixed),
+        "conditions": report.conditions,
+        "output_shape": shape_list(main.output_shape),
+        "total_params": number(main.total_params),
+        "trainable_params": number(main.trainable_params),
+        "non_trainable_params": number(main.total_params - main.trainable_params),
+        "buffers": number(main.total_buffers),
+        "verified": report.verified,
+    }
+    if symbolic:
+        doc["at_defaults"] = {
+            "point": {n: d.graph.binding[n] for n in report.symbols},
+            "output_shape": shape_list(d.output_shape),
+            "total_params": d.total_params,
+            "trainable_params": d.trainable_params,
+            "buffers": d.total_buffers,
+        }
+    doc["verification"] = None if not report.checks else {
+        "device": report.device,
+        "torch": report.torch_version,
+        "points": [dict(c.point) for c in report.checks],
+        "mismatches": [
+            {"layer": m.name, "line": m.loc.line, "what": m.what, "derived": m.derived, "actual": m.actual,
+             "source": m.source, "point": dict(m.point)}
+            for m in report.mismatches
+        ],
+    }
+    doc["expect_failures"] = report.expect_failures
+    doc["layers"] = [_row_dict(r, symbolic) for r in rows(report)]
+    return doc
+
+
+def _row_dict(r: Row, symbolic: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": r.id,
+        "name": r.name,
+        "type": r.type,
+        "line": r.line,
+        "column": r.column,
+        "depth": r.depth,
+        "group": r.group,
+        "inputs": list(r.inputs),
+        "output_shape": shape_list(r.shape),
+        "params": number(r.params),
+        "buffers": number(r.buffers),
+        "trainable": r.trainable,
+        "verified": r.verified,
+    }
+    if symbolic:
+        out["output_shape_at_defaults"] = list(r.shape_at_defaults or ())
+        out["params_at_defaults"] = r.params_at_defaults
+    return out
+
+
+def to_json(report: Report) -> str:
+    """The JSON text, indented, with a trailing newline."""
+    return json.dumps(to_dict(report), indent=2) + "\n"
+
+
+def _mark(v: bool | None) -> str:
+    return {True: "✓", False: "✗", None: ""}[v]
+
+
+def to_markdown(report: Report) -> str:
+    """A GitHub-flavoured Markdown table, ready to paste into a report."""
+    symbolic = bool(report.symbols)
+    header = ["Layer", "Type", "Output shape"] + (["At defaults"] if symbolic else []) + ["Params", "Verified"]
+    lines = [f"**{report.main.graph.name}**: input {shape_text(report.main.graph.input_shape)}", "",
+             "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for r in rows(report):
+        name = ("&nbsp;&nbsp;" * r.depth) + (f"**{r.name}**" if r.group else r.name)
+        cells = [name, r.type, shape_text(r.shape)]
+        if symbolic:
+            cells.append(shape_text(r.shape_at_defaults or ()))
+        cells += [count_text(r.params), _mark(r.verified)]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += ["", *_summary_lines(report)]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(report: Report) -> str:
+    """One CSV row per table row, with a header."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["name", "id", "type", "line", "depth", "group", "output_shape", "output_shape_at_defaults",
+                "params", "buffers", "trainable", "verified"])
+    for r in rows(report):
+        w.writerow([r.name, r.id or "", r.type, r.line, r.depth, int(r.group), "x".join(map(str, r.shape)),
+                    "x".join(map(str, r.shape_at_defaults)) if r.shape_at_defaults else "",
+                    number(r.params), number(r.buffers), int(r.trainable), "" if r.verified is None else int(r.verified)])
+    return buf.getvalue()
+
+
+def _summary_lines(report: Report) -> list[str]:
+    """Totals, conditions and verification status as plain sentences (shared by table and Markdown)."""
+    m = report.main
+    out = [f"Total params: {count_text(m.total_params)}  ·  trainable: {count_text(m.trainable_params)}  ·  "
+           f"non-trainable: {count_text(m.total_params - m.trainable_params)}  ·  buffers: {count_text(m.total_buffers)}"]
+    if report.symbols:
+        d = report.defaults
+        at = ", ".join(f"{n}={d.graph.binding[n]}" for n in report.symbols)
+        out.append(f"At {at}: output {shape_text(d.output_shape)}, params {count_text(d.total_params)}, "
+                   f"buffers {count_text(d.total_buffers)}")
+        out.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
+    out.append(verification_line(report))
+    return out
+
+
+def verification_line(report: Report) -> str:
+    """One sentence on what torch confirmed."""
+    if not report.checks:
+        return "Not verified (--no-verify): numbers are derived, not checked with torch."
+    points = "; ".join(", ".join(f"{k}={v}" for k, v in c.point.items()) for c in report.checks if c.point)
+    where = f" at {points}" if points else ""
+    n = len(report.main.layers)
+    if report.verified:
+        return f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: all {n} layers agree."
+    return f"MISMATCH: torch {report.torch_version} on {report.device}{where} disagrees in {len(report.mismatches)} place(s)."

@@ -1,0 +1,79 @@
+"""The row model every output format renders: one row per layer, plus group rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import symbolic as sym
+from ..graph.expand import INPUT
+from ..pipeline import Report
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the layer table."""
+
+    name: str
+    id: str | None
+    type: str
+    line: int
+    column: int
+    depth: int
+    group: bool
+    inputs: tuple[str, ...]
+    shape: tuple[Any, ...]
+    shape_at_defaults: tuple[int, ...] | None  # only when the report is symbolic
+    params: Any
+    params_at_defaults: int | None
+    buffers: Any
+    trainable: bool
+    verified: bool | None
+
+
+def rows(report: Report) -> list[Row]:
+    """Layer rows in order; a group row follows its last member."""
+    main, concrete = report.main, report.defaults
+    symbolic = bool(report.symbols)
+    groups_after: dict[int, list[int]] = {}
+    for k, g in enumerate(main.groups):
+        groups_after.setdefault(g.group.last, []).append(k)
+    out: list[Row] = []
+    for i, r in enumerate(main.layers):
+        n = r.node
+        out.append(Row(
+            n.name, n.id, n.layer.name, n.loc.line, n.loc.col, n.depth, False,
+            tuple("input" if j == INPUT else main.layers[j].node.name for j in n.inputs),
+            r.shape, concrete.layers[i].shape if symbolic else None, r.params,
+            concrete.layers[i].params if symbolic else None, r.buffers, n.trainable, report.node_verified(i),
+        ))
+        for k in sorted(groups_after.get(i, []), key=lambda k: -main.groups[k].group.depth):
+            g, cg = main.groups[k], concrete.groups[k]
+            members = range(g.group.first, g.group.last + 1)
+            verified = None if report.verified is None else all(report.node_verified(j) for j in members)
+            out.append(Row(
+                g.group.name, g.group.name, g.group.type, g.group.loc.line, g.group.loc.col, g.group.depth, True,
+                (), g.shape, cg.shape if symbolic else None, g.params, cg.params if symbolic else None, g.buffers,
+                all(main.layers[j].node.trainable for j in members), verified,
+            ))
+    return out
+
+
+def number(value: Any) -> int | str:
+    """An int stays an int (JSON number); a symbolic count becomes its text."""
+    return value if isinstance(value, int) else sym.to_text(value)
+
+
+def shape_list(shape: tuple[Any, ...]) -> list[int | str]:
+    """A shape for JSON: integers, or strings of expressions."""
+    return [number(d) for d in shape]
+
+
+def count_text(value: Any) -> str:
+    """``2,432`` for ints; the expression text otherwise."""
+    return f"{value:,}" if isinstance(value, int) else sym.to_text(value)
+
+
+def shape_text(shape: tuple[Any, ...]) -> str:
+    """``32 × 16 × 16`` style shape text."""
+    return " × ".join(sym.to_text(d) for d in shape)

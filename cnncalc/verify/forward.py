@@ -1,0 +1,118 @@
+"""Checking an analysis against torch: build, run a forward pass, compare every number.
+
+The network is built on the meta device and materialised with ``to_empty``:
+weights are left uninitialised because only shapes and counts are compared,
+and skipping initialisation makes large networks much faster to verify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .. import symbolic as sym
+from ..analysis.shapes import Analysis
+from ..errors import Loc
+from ..layers import fmt_shape
+from .torchload import import_torch
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One number where the derivation and torch (or the symbolic form) disagree."""
+
+    name: str
+    loc: Loc
+    what: str
+    derived: str
+    actual: str
+    point: Mapping[str, int]
+    source: str = "torch"
+
+    def message(self) -> str:
+        """One line: ``FILE:LINE:COL: error: 'conv1' shape: derived X, torch Y (at H=32)``."""
+        at = f" (at {', '.join(f'{k}={v}' for k, v in self.point.items())})" if self.point else ""
+        return f"{self.loc}: error: {self.name!r} {self.what}: derived {self.derived}, {self.source} gives {self.actual}{at}"
+
+
+@dataclass(frozen=True)
+class PointCheck:
+    """The verification at one assignment of the symbols."""
+
+    point: Mapping[str, int]
+    verified: tuple[bool, ...]
+    mismatches: tuple[Mismatch, ...]
+    seconds: float
+
+
+def verify(analysis: Analysis, device: str = "auto", batch: int = 2) -> PointCheck:
+    """Build ``analysis``'s network in torch, run it, and compare shapes, parameters and buffers."""
+    import time
+
+    from .modules import Network
+    from .torchload import resolve_device
+
+    start = time.perf_counter()
+    torch = import_torch()
+    dev = resolve_device(torch, device)
+    point = {k: int(v) for k, v in analysis.graph.binding.items()}
+    layers = analysis.layers
+    mismatches: list[Mismatch] = []
+    modules = []
+    with torch.device("meta"):
+        for r in layers:
+            try:
+                modules.append(r.node.layer.build(r.args, torch.nn))
+            except Exception as e:  # torch refusing arguments we accepted is a disagreement
+                mismatches.append(Mismatch(r.node.name, r.node.loc, "construction", "valid arguments",
+                                           f"an error: {_first_line(e)}", point))
+                return PointCheck(point, (False,) * len(layers), tuple(mismatches), time.perf_counter() - start)
+        net = Network(modules, [r.node.inputs for r in layers])
+    if dev.type != "meta":
+        net = net.to_empty(device=dev)
+    for r, m in zip(layers, net.nodes):
+        if not r.node.trainable:
+            for p in m.parameters():
+                p.requires_grad_(False)
+    net.eval()
+    x = torch.zeros((batch, *analysis.graph.input_shape), device=dev)
+    try:
+        with torch.inference_mode():
+            net(x)
+    except Exception as e:
+        r = layers[net.current]
+        mismatches.append(Mismatch(r.node.name, r.node.loc, "forward pass", f"output {fmt_shape(r.shape)}",
+                                   f"an error: {_first_line(e)}", point))
+    verified = []
+    for i, (r, m) in enumerate(zip(layers, net.nodes)):
+        ok = i < len(net.shapes)
+        if ok:
+            got = net.shapes[i]
+            if got[0] != batch or got[1:] != tuple(r.shape):
+                ok = False
+                mismatches.append(Mismatch(r.node.name, r.node.loc, "output shape", fmt_shape(r.shape),
+                                           fmt_shape(got[1:]) + ("" if got[0] == batch else f" with batch {got[0]}"), point))
+        for what, derived, actual in (
+            ("parameters", r.params, sum(p.numel() for p in m.parameters())),
+            ("buffers", r.buffers, sum(b.numel() for b in m.buffers())),
+        ):
+            if derived != actual:
+                ok = False
+                mismatches.append(Mismatch(r.node.name, r.node.loc, what, sym.to_text(derived), str(actual), point))
+        verified.append(ok)
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    if trainable != analysis.trainable_params:
+        mismatches.append(Mismatch(analysis.graph.name, Loc(analysis.graph.file, 1, 1), "trainable parameters",
+                                   sym.to_text(analysis.trainable_params), str(trainable), point))
+    return PointCheck(point, tuple(verified), tuple(mismatches), time.perf_counter() - start)
+
+
+def torch_version() -> str:
+    """The installed torch version."""
+    return str(import_torch().__version__)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
