@@ -74,6 +74,20 @@ def count_text(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else sym.to_text(value)
 
 
-def shape_text(shape: tuple[Any, ...]) -> str:
-    """``32 × 16 × 16`` style shape text."""
-    return " × ".join(sym.to_text(d) for d in shape)
+def shape_text(shape: tuple[Any, ...], pretty: bool = False) -> str:
+    """``32×16×16`` style shape text; ``pretty`` writes floor(x) as ⌊x⌋."""
+    parts = [sym.to_text(d) for d in shape]
+    return "×".join(pretty_math(p) if pretty else p for p in parts)
+
+
+def pretty_math(text: str) -> str:
+    """``floor(H/2) - 1`` -> ``⌊H/2⌋ - 1`` (and ceiling -> ⌈ ⌉), for people; JSON keeps sympy text."""
+    for word, left, right in (("floor(", "⌊", "⌋"), ("ceiling(", "⌈", "⌉")):
+        while word in text:
+            start = text.index(word)
+            depth, j = 1, start + len(word)
+            while depth and j < len(text):
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                j += 1
+            text = text[:start] + left + text[start + len(word):j - 1] + right + text[j:]
+    return text
