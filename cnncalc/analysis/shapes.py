@@ -137,7 +137,7 @@ def _layer(node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult
                     name,
                 )
             values[name] = value
-        args = Args(values, (*args.given, *layer.inferred))
+        args = Args(values, (*args.given, *layer.inferred), args.written)
     shape = layer.output(args, ins, ctx)
     return LayerResult(node, args, tuple(shape), layer.params(args, ins), layer.buffers(args, ins))
 

@@ -199,11 +199,15 @@ class _Builder:
                                "merge them first with Add or Concat")
         written = dict(item.args)
         values: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
         given: list[str] = []
         arg_locs: dict[str, Loc] = {}
         for arg_name, arg in t.args.items():
             if arg_name in written:
                 values[arg_name] = convert(arg, written[arg_name], env, arg_name, t.ndim)
+                as_list = isinstance(written[arg_name], YSeq)
+                single = isinstance(values[arg_name], tuple) and not as_list and arg.kind != "ints"
+                raw[arg_name] = values[arg_name][0] if single else values[arg_name]
                 given.append(arg_name)
                 arg_locs[arg_name] = written[arg_name].loc
             elif arg.default is REQUIRED:
@@ -215,7 +219,7 @@ class _Builder:
         inferred = tuple((n, integer(written[n], env, n, minimum=1), written[n].loc) for n in t.inferred if n in written)
         index = len(self.nodes)
         qualified_id = name if has_id else None
-        self.nodes.append(Node(index, name, qualified_id, t, Args(values, tuple(given)), inferred, inputs, item.loc,
+        self.nodes.append(Node(index, name, qualified_id, t, Args(values, tuple(given), raw), inferred, inputs, item.loc,
                                chain, expect, item.trainable, depth, arg_locs))
         return index
 

@@ -97,13 +97,18 @@ class Args:
 
     values: Mapping[str, Any]
     given: tuple[str, ...]
+    written: Mapping[str, Any] = field(default_factory=dict)  # as written: a scalar stays a scalar
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
     def torch_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for the torch constructor (written and inferred ones)."""
-        return {k: self.values[k] for k in self.given}
+        """Keyword arguments for the torch constructor, in the form the file wrote them."""
+        return {k: self.written.get(k, self.values[k]) for k in self.given}
+
+    def was_list(self, key: str) -> bool:
+        """Whether the file wrote this argument as a list (some torch layers take only ints)."""
+        return isinstance(self.written.get(key), tuple)
 
 
 class LayerType:

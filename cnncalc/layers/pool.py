@@ -56,6 +56,10 @@ class Pool(LayerType):
         if a.values.get("return_indices"):
             raise ctx.fail("return_indices=True returns (values, indices), which a layer table cannot carry",
                            "use return_indices: false", "return_indices")
+        if self.kind == "LP" and self.ndim == 1:
+            for key in ("kernel_size", "stride"):
+                if a.was_list(key):
+                    raise ctx.fail(f"LPPool1d takes an integer {key}, not a list", f"write {key}: {a[key][0]}", key)
         out = []
         for j, i in enumerate(spatial):
             name = dim_name(self.ndim, j)
@@ -106,12 +110,10 @@ class AdaptivePool(LayerType):
             raise ctx.fail("return_indices=True returns (values, indices), which a layer table cannot carry",
                            "use return_indices: false", "return_indices")
         c, *spatial = ins[0]
+        if self.ndim == 1 and None in a["output_size"]:
+            raise ctx.fail("output_size null (keep the size) is not accepted by 1d adaptive pooling",
+                           "write the size", "output_size")
         return (c, *(i if o is None else o for i, o in zip(spatial, a["output_size"])))
-
-    def build(self, a: Args, nn: Any) -> Any:
-        kwargs = a.torch_kwargs()
-        kwargs["output_size"] = tuple(kwargs["output_size"])
-        return getattr(nn, self.name)(**kwargs)
 
     def formulas(self) -> dict[str, str]:
         return {"output": "output_size (null keeps the input size); bins [floor(j*i/o), ceil((j+1)*i/o))",

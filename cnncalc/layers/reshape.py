@@ -29,6 +29,8 @@ class Flatten(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         shape = ins[0]
         rank = len(shape) + 1
+        if a["start_dim"] % rank == 0 and a["end_dim"] % rank == 0:
+            return shape  # flattening the batch dim alone changes nothing
         start = _batch_dim(a["start_dim"], rank, ctx, "start_dim")
         end = _batch_dim(a["end_dim"], rank, ctx, "end_dim")
         if start > end:
@@ -119,9 +121,11 @@ class Upsample(LayerType):
         if (size is None) == (scale is None):
             raise ctx.fail("give exactly one of size and scale_factor", "size: [H, W] or scale_factor: 2")
         if size is not None:
+            size = size if isinstance(size, tuple) else (size,) * n
             if len(size) != n:
                 raise ctx.fail(f"size has {len(size)} entries for {n} spatial dims", arg="size")
             return (c, *size)
+        scale = scale if isinstance(scale, tuple) else (scale,) * n
         if len(scale) != n:
             raise ctx.fail(f"scale_factor has {len(scale)} entries for {n} spatial dims", arg="scale_factor")
         out = []
