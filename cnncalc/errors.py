@@ -71,7 +71,11 @@ class CnnCalcError(Exception):
         if self.hint:
             text += f"; hint: {self.hint}"
         if self.chain:
-            text += " (" + " <- ".join(f"in {f.what} used at {f.loc}" for f in self.chain) + ")"
+            def where(loc: Loc) -> str:
+                same = self.loc is not None and loc.file == self.loc.file
+                return f"line {loc.line}:{loc.col}" if same else str(loc)
+
+            text += " (" + " <- ".join(f"in {f.what} used at {where(f.loc)}" for f in self.chain) + ")"
         return text
 
     def __str__(self) -> str:

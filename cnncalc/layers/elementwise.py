@@ -93,5 +93,5 @@ def catalogue() -> list[LayerType]:
         Elementwise("Dropout2d", dropout, ranks=(3,)),
         Elementwise("Dropout3d", dropout, ranks=(4,)),
         Elementwise("AlphaDropout", dropout),
-        Elementwise("FeatureAlphaDropout", dropout, ranks=(2, 3, 4)),
+        Elementwise("FeatureAlphaDropout", dropout),
     ]

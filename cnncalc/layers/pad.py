@@ -38,6 +38,11 @@ class Pad(LayerType):
                 ctx.require(sym.maximum(left, right) <= i,
                             f"circular padding {max(left, right)} wraps around the input {name} {sym.to_text(i)} more than once",
                             "use a larger input or less padding", "padding")
+            if self.kind in ("Zero", "Constant"):
+                # torch crops (narrow) by the negative amounts before it pads.
+                crop = min(left, 0) + min(right, 0)
+                ctx.require(i + crop >= 0, f"negative padding {-crop} crops more than the input {name} "
+                            f"{sym.to_text(i)}", "torch crops before it pads; reduce the negative padding", "padding")
             o = i + left + right
             ctx.positive_size(name, o, "i + left + right", f"{sym.to_text(i)} + {left} + {right}",
                               "negative padding crops; it removes the whole input here")

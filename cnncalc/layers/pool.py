@@ -57,9 +57,9 @@ class Pool(LayerType):
             raise ctx.fail("return_indices=True returns (values, indices), which a layer table cannot carry",
                            "use return_indices: false", "return_indices")
         if self.kind == "LP" and self.ndim == 1:
-            for key in ("kernel_size", "stride"):
-                if a.was_list(key):
-                    raise ctx.fail(f"LPPool1d takes an integer {key}, not a list", f"write {key}: {a[key][0]}", key)
+            if a.was_list("kernel_size"):
+                raise ctx.fail("LPPool1d takes an integer kernel_size, not a list",
+                               f"write kernel_size: {a['kernel_size'][0]}", "kernel_size")
         out = []
         for j, i in enumerate(spatial):
             name = dim_name(self.ndim, j)

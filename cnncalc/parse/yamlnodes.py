@@ -111,7 +111,10 @@ def load_yaml(text: str, file: str) -> YNode:
         mark = e.problem_mark or e.context_mark
         loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1)
         problem = (e.problem or e.context or "invalid YAML").strip()
-        hint = "YAML does not allow tabs for indentation; use spaces" if "\t" in problem or "tab" in problem else "check the YAML syntax near this position"
+        lines = text.splitlines()
+        at_tab = bool(mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1])
+        hint = ("YAML does not allow tabs for indentation; use spaces" if at_tab or "\t" in problem
+                else "check the YAML syntax near this position")
         raise CnnCalcError(f"invalid YAML: {problem}", loc, hint) from None
     except yaml.YAMLError as e:
         raise CnnCalcError(f"invalid YAML: {str(e).splitlines()[0]}", Loc(file, 1, 1)) from None
