@@ -36,8 +36,10 @@ def _guard(fn: Callable[[], int], traceback: bool) -> NoReturn:
     except Exception as e:  # a bug in cnncalc; the user still gets one line
         if traceback:
             raise
-        _fail(f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and report it)",
-              EXIT_INTERNAL)
+        _fail(
+            f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and report it)",
+            EXIT_INTERNAL,
+        )
     sys.exit(code)
 
 
@@ -59,18 +61,47 @@ def main() -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--set", "set_", multiple=True, metavar="NAME=N", help="Give a symbol a value, e.g. --set H=64 (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv"]), default="table",
-              show_default=True, help="Output format.")
-@click.option("--verify/--no-verify", default=True, show_default=True,
-              help="Check every number with a real torch forward pass (--no-verify does not import torch).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps", "meta"]), default="auto", show_default=True,
-              help="Where the forward pass runs; auto is CUDA when available, else CPU; meta checks shapes without compute.")
-@click.option("--batch", type=click.IntRange(1, 1024), default=2, show_default=True, help="Batch size of the forward pass.")
-@click.option("--width", type=click.IntRange(40, 400), default=None, help="Table width in characters (default: terminal).")
+@click.option(
+    "--set", "set_", multiple=True, metavar="NAME=N", help="Give a symbol a value, e.g. --set H=64 (repeatable)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check every number with a real torch forward pass (--no-verify does not import torch).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda", "mps", "meta"]),
+    default="auto",
+    show_default=True,
+    help="Where the forward pass runs; auto is CUDA when available, else CPU; meta checks shapes without compute.",
+)
+@click.option(
+    "--batch", type=click.IntRange(1, 1024), default=2, show_default=True, help="Batch size of the forward pass."
+)
+@click.option(
+    "--width", type=click.IntRange(40, 400), default=None, help="Table width in characters (default: terminal)."
+)
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
-def shapes(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
-           traceback: bool) -> None:
+def shapes(
+    file: str,
+    set_: tuple[str, ...],
+    fmt: str,
+    verify: bool,
+    device: str,
+    batch: int,
+    width: int | None,
+    traceback: bool,
+) -> None:
     """Derive every layer's output shape and parameters from FILE, and verify them with torch."""
     values = _parse_set(set_)
 
@@ -109,17 +140,20 @@ def layers(name: str | None) -> None:
     from .layers import CATALOGUE, REQUIRED
 
     if name is None:
-        for t in sorted(CATALOGUE):
-            click.echo(t)
+        for type_name in sorted(CATALOGUE):
+            click.echo(type_name)
         return
     if name not in CATALOGUE:
         from .errors import did_you_mean
 
-        _fail(f"error: unknown layer type {name!r}; hint: {did_you_mean(name, CATALOGUE) or 'see cnncalc layers'}", EXIT_INPUT)
+        _fail(
+            f"error: unknown layer type {name!r}; hint: {did_you_mean(name, CATALOGUE) or 'see cnncalc layers'}",
+            EXIT_INPUT,
+        )
     t = CATALOGUE[name]
     click.echo(f"{t.name}")
-    for arg in t.inferred:
-        click.echo(f"  {arg}: inferred from the input (checked if written)")
+    for inferred in t.inferred:
+        click.echo(f"  {inferred}: inferred from the input (checked if written)")
     for arg_name, arg in t.args.items():
         default = "required" if arg.default is REQUIRED else f"default {arg.default!r}"
         click.echo(f"  {arg_name}: {arg.kind}, {default}")

@@ -71,11 +71,12 @@ class CnnCalcError(Exception):
         if self.hint:
             text += f"; hint: {self.hint}"
         if self.chain:
-            def where(loc: Loc) -> str:
+
+            def short(loc: Loc) -> str:
                 same = self.loc is not None and loc.file == self.loc.file
                 return f"line {loc.line}:{loc.col}" if same else str(loc)
 
-            text += " (" + " <- ".join(f"in {f.what} used at {where(f.loc)}" for f in self.chain) + ")"
+            text += " (" + " <- ".join(f"in {f.what} used at {short(f.loc)}" for f in self.chain) + ")"
         return text
 
     def __str__(self) -> str:

@@ -109,9 +109,12 @@ def shapes(
     fixed = dict(set_values or {})
     for name, value in fixed.items():
         if name not in declared:
-            raise CnnCalcError(f"--set {name}: the file declares no symbol {name!r}", None,
-                               did_you_mean(name, declared) or
-                               ("declared symbols: " + ", ".join(declared) if declared else "the file declares no symbols"))
+            raise CnnCalcError(
+                f"--set {name}: the file declares no symbol {name!r}",
+                None,
+                did_you_mean(name, declared)
+                or ("declared symbols: " + ", ".join(declared) if declared else "the file declares no symbols"),
+            )
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise CnnCalcError(f"--set {name}={value}: sizes are positive integers", None)
     free = tuple(n for n in declared if n not in fixed)
@@ -139,19 +142,26 @@ def shapes(
     return Report(spec, free, main, analyses, solution, checks, consistency, dev, torch_version(), fixed)
 
 
-def _check_defaults(spec: ArchSpec, solution: Solution, declared: Mapping[str, int | None],
-                    fixed: Mapping[str, int]) -> None:
-    """A default that violates the conditions is an error; the concrete pass will show the numbers."""
-    for name, rng in solution.ranges.items():
-        default = declared.get(name)
-        if default is not None and not rng.contains(default):
-            loc = next((loc for n, _, loc in spec.symbols if n == name), None)
-            try:  # the concrete analysis usually explains why, with numbers
-                analyze(expand(spec, {**{n: v for n, v in declared.items() if v is not None}, **fixed}))
-            except CnnCalcError:
-                raise
-            raise CnnCalcError(f"the default {name} = {default} does not satisfy " + " and ".join(rng.describe()),
-                               loc, f"valid values: {', '.join(map(str, rng.values(rng.minimum, 4)))}, ...")
+def _check_defaults(
+    spec: ArchSpec, solution: Solution, declared: Mapping[str, int | None], fixed: Mapping[str, int]
+) -> None:
+    """A default that violates the conditions is an error, explained with numbers and the valid sizes."""
+    bad = {n: r for n, r in solution.ranges.items() if declared.get(n) is not None and not r.contains(declared[n] or 0)}
+    if not bad:
+        return
+    valid = "; the network is valid when " + ", ".join(t for r in bad.values() for t in r.describe())
+    at = ", ".join(f"{n} = {declared[n]}" for n in bad)
+    try:  # the concrete analysis explains why, with numbers
+        analyze(expand(spec, {**{n: v for n, v in declared.items() if v is not None}, **fixed}))
+    except CnnCalcError as e:
+        raise CnnCalcError(f"{e.message} (at the default {at})", e.loc, (e.hint or "") + valid, e.chain) from None
+    name, rng = next(iter(bad.items()))
+    loc = next((loc for n, _, loc in spec.symbols if n == name), None)
+    raise CnnCalcError(
+        f"the default {name} = {declared[name]} does not satisfy " + " and ".join(rng.describe()),
+        loc,
+        f"valid values: {', '.join(map(str, rng.values(rng.minimum, 4)))}, ...",
+    )
 
 
 def _consistency(symbolic: Analysis, concrete: Analysis, names: tuple[str, ...]) -> list[Mismatch]:
@@ -159,8 +169,11 @@ def _consistency(symbolic: Analysis, concrete: Analysis, names: tuple[str, ...])
     point = {n: concrete.graph.binding[n] for n in names}
     out = []
     for s, c in zip(symbolic.layers, concrete.layers):
-        for what, sv, cv in (("output shape", s.shape, c.shape), ("parameters", s.params, c.params),
-                             ("buffers", s.buffers, c.buffers)):
+        for what, sv, cv in (
+            ("output shape", s.shape, c.shape),
+            ("parameters", s.params, c.params),
+            ("buffers", s.buffers, c.buffers),
+        ):
             got = sym.substitute(sv, point)
             if got != cv:
                 text = fmt_shape if isinstance(sv, tuple) else sym.to_text

@@ -31,21 +31,51 @@ def symbol(name: str) -> sympy.Symbol:
 
 
 def floordiv(a: Any, b: Any) -> Any:
-    """``floor(a / b)`` for ints or sympy expressions, merging nested floors."""
+    """``floor(a / b)`` for ints or sympy expressions, in a simple canonical form.
+
+    Nested floors merge (``floor((floor(y) + r)/b) == floor((y + r)/b)`` for integer
+    r and b > 0), so a chain of strided layers reads ``floor(H/8)``; and
+    ``floor((x + b - 1)/b)`` is written ``ceiling(x/b)``, as a 'same'-padded stride gives.
+    """
     if isinstance(a, int) and isinstance(b, int):
         return a // b
     import sympy
 
     a, b = sympy.sympify(a), sympy.sympify(b)
-    # floor((floor(y) + r)/b) == floor((y + r)/b) for integer r and integer b > 0;
-    # this keeps chains of strided layers as one floor(H/8) instead of a tower.
-    if b.is_integer and b.is_positive:
-        for term in sympy.Add.make_args(a):
-            if isinstance(term, sympy.floor):
-                rest = a - term
-                if rest.is_integer:
-                    return sympy.floor((term.args[0] + rest) / b)
-    return sympy.floor(a / b)
+    if not (b.is_Integer and b.is_positive):
+        return sympy.floor(a / b)
+    a = _ceilings_as_floors(a)
+    for term in sympy.Add.make_args(a):
+        if isinstance(term, sympy.floor):
+            rest = a - term
+            if rest.is_integer:
+                return _canonical_floor((term.args[0] + rest) / b)
+    return _canonical_floor(a / b)
+
+
+def _ceilings_as_floors(a: Any) -> Any:
+    """``ceiling(p/q)`` -> ``floor((p + q - 1)/q)`` so nested-floor merging applies to it too."""
+    import sympy
+
+    for term in sympy.Add.make_args(a):
+        if isinstance(term, sympy.ceiling):
+            p, q = sympy.fraction(sympy.together(term.args[0]))
+            if q.is_Integer and q.is_positive and p.is_integer:
+                return _ceilings_as_floors(a - term + sympy.floor((p + q - 1) / q))
+    return a
+
+
+def _canonical_floor(q: Any) -> Any:
+    """``floor(q)``, with ``floor(x/b + (b-1)/b + n)`` written as ``ceiling(x/b) + n``."""
+    import sympy
+
+    const, rest = q.as_coeff_Add()
+    num, den = sympy.fraction(sympy.together(rest))
+    if den.is_Integer and den > 1 and num.is_integer:
+        whole = sympy.floor(const)
+        if const - whole == sympy.Rational(den - 1, den):
+            return sympy.ceiling(rest) + whole
+    return sympy.floor(q)
 
 
 def ceildiv(a: Any, b: Any) -> Any:

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, settings
 
 # "ci" keeps the whole suite within a few minutes on 2 cores; "deep" runs 10x more cases locally:
 #   pytest --hypothesis-profile=deep
-settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                          derandomize=True)
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 settings.register_profile("deep", max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -19,6 +19,7 @@ from ..errors import CnnCalcError
 from ..layers import Condition
 
 _LIMIT = 2**31
+_FINITE_SEARCH = 256  # periods searched for isolated valid sizes
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,12 @@ class SymbolRange:
     minimum: int
     modulus: int
     residues: tuple[int, ...]
+    only: tuple[int, ...] | None = None  # a finite set, when merged paths scale differently
 
     def describe(self) -> list[str]:
         """Readable conditions, e.g. ``["H >= 8", "H % 4 == 0"]``."""
+        if self.only is not None:
+            return [f"{self.name} in {{{', '.join(map(str, self.only))}}}"]
         out = []
         if self.minimum > 1:
             out.append(f"{self.name} >= {self.minimum}")
@@ -44,10 +48,14 @@ class SymbolRange:
 
     def contains(self, value: int) -> bool:
         """Whether ``value`` satisfies this symbol's conditions."""
+        if self.only is not None:
+            return value in self.only
         return value >= self.minimum and value % self.modulus in self.residues
 
     def values(self, start: int, count: int) -> list[int]:
         """The first ``count`` valid values >= ``start``."""
+        if self.only is not None:
+            return [v for v in self.only if v >= start][:count]
         out: list[int] = []
         v = max(start, self.minimum)
         while len(out) < count:
@@ -108,19 +116,24 @@ def _solve_one(symbol: Any, conds: list[Condition]) -> SymbolRange:
     modulus = 1
     for c in conds:
         modulus = lcm(modulus, _period(c.expr))
-    residues = tuple(sorted({v % modulus for v in range(minimum, minimum + modulus)
-                             if all(_holds(c, symbol, v) for c in equalities)}))
-    if not residues:
-        failing = next(c for c in equalities if not any(_holds(c, symbol, v) for v in range(minimum, minimum + modulus)))
-        raise CnnCalcError(f"no value of {symbol.name} makes the network valid: {failing.why}", failing.loc,
-                           f"this condition fails for every {symbol.name} >= {minimum}")
-    # Periodicity check: the next window must agree, otherwise list nothing misleading.
-    for v in range(minimum + modulus, minimum + 2 * modulus):
-        if (v % modulus in residues) != all(_holds(c, symbol, v) for c in equalities):
-            raise CnnCalcError(f"the valid values of {symbol.name} are not periodic (conditions: "
-                               + "; ".join(c.why for c in equalities) + ")", equalities[0].loc,
-                               "the paths being merged scale differently with the input size")
-    return SymbolRange(symbol.name, minimum, modulus, residues)
+
+    def ok(v: int) -> bool:
+        return all(_holds(c, symbol, v) for c in equalities)
+
+    residues = tuple(sorted({v % modulus for v in range(minimum, minimum + modulus) if ok(v)}))
+    periodic = all((v % modulus in residues) == ok(v) for v in range(minimum + modulus, minimum + 3 * modulus))
+    if residues and periodic:
+        return SymbolRange(symbol.name, minimum, modulus, residues)
+    # Merged paths that scale differently agree only at isolated sizes, all below where they diverge.
+    only = tuple(v for v in range(minimum, minimum + _FINITE_SEARCH * modulus) if ok(v))
+    if not only:
+        why = "; ".join(c.why for c in equalities)
+        raise CnnCalcError(
+            f"no value of {symbol.name} makes the network valid: {why}",
+            equalities[0].loc,
+            "the paths being merged scale differently with the input size",
+        )
+    return SymbolRange(symbol.name, minimum, modulus, residues, only)
 
 
 def _threshold(cond: Condition, symbol: Any) -> int:

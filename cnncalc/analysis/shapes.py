@@ -48,8 +48,10 @@ class ExpectFailure:
 
     def message(self) -> str:
         """``FILE:LINE:COL: error: ...`` for this failure."""
-        return (f"{self.loc}: error: {self.name!r}: expected output shape {fmt_shape(self.expected)}, "
-                f"derived {fmt_shape(self.found)}")
+        return (
+            f"{self.loc}: error: {self.name!r}: expected output shape {fmt_shape(self.expected)}, "
+            f"derived {fmt_shape(self.found)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,10 @@ def analyze(graph: Graph) -> Analysis:
             _check_expect(node.name, node.expect, results[-1].shape, conditions, failures)
     groups = []
     for g in graph.groups:
-        members = results[g.first:g.last + 1]
-        gr = GroupResult(g, results[g.output].shape, sum((r.params for r in members), 0),
-                         sum((r.buffers for r in members), 0))
+        members = results[g.first : g.last + 1]
+        gr = GroupResult(
+            g, results[g.output].shape, sum((r.params for r in members), 0), sum((r.buffers for r in members), 0)
+        )
         groups.append(gr)
         if g.expect is not None:
             _check_expect(g.name, g.expect, gr.shape, conditions, failures)
@@ -114,8 +117,9 @@ def _source_name(graph: Graph, node: Node, results: Sequence[LayerResult]) -> st
     return "the network input" if i == INPUT else f"output of {results[i].node.name!r}"
 
 
-def _layer(node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult],
-           conditions: list[Condition]) -> LayerResult:
+def _layer(
+    node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult], conditions: list[Condition]
+) -> LayerResult:
     layer = node.layer
     ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs)
     args = node.args
@@ -142,8 +146,9 @@ def _layer(node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult
     return LayerResult(node, args, tuple(shape), layer.params(args, ins), layer.buffers(args, ins))
 
 
-def _check_expect(name: str, expect: Expectation, found: Shape, conditions: list[Condition],
-                  failures: list[ExpectFailure]) -> None:
+def _check_expect(
+    name: str, expect: Expectation, found: Shape, conditions: list[Condition], failures: list[ExpectFailure]
+) -> None:
     if len(expect.shape) != len(found):
         failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
         return

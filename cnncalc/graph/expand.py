@@ -114,8 +114,9 @@ class _Builder:
         self.groups: list[Group] = []
         self.active: list[str] = []
 
-    def sequence(self, items: tuple[LayerSpec, ...], env: Env, inp: int, prefix: str,
-                 chain: tuple[Frame, ...], depth: int) -> int:
+    def sequence(
+        self, items: tuple[LayerSpec, ...], env: Env, inp: int, prefix: str, chain: tuple[Frame, ...], depth: int
+    ) -> int:
         scope = _Scope()
         later = {item.id: item for item in items if item.id}
         prev = inp
@@ -123,8 +124,18 @@ class _Builder:
             prev = self.item(item, env, scope, later, prev, inp, prefix, chain, depth)
         return prev
 
-    def item(self, item: LayerSpec, env: Env, scope: _Scope, later: dict[str, LayerSpec], prev: int, inp: int,
-             prefix: str, chain: tuple[Frame, ...], depth: int) -> int:
+    def item(
+        self,
+        item: LayerSpec,
+        env: Env,
+        scope: _Scope,
+        later: dict[str, LayerSpec],
+        prev: int,
+        inp: int,
+        prefix: str,
+        chain: tuple[Frame, ...],
+        depth: int,
+    ) -> int:
         inputs = self.sources(item, scope, later, prev, inp)
         repeat = 1
         if item.repeat is not None:
@@ -132,8 +143,11 @@ class _Builder:
             if not isinstance(repeat, int):
                 raise CnnCalcError("repeat must not depend on symbols", item.repeat.loc, "use a number or a param")
             if repeat > MAX_REPEAT:
-                raise CnnCalcError(f"repeat {repeat} is over the limit of {MAX_REPEAT}", item.repeat.loc,
-                                   "networks this deep are not supported")
+                raise CnnCalcError(
+                    f"repeat {repeat} is over the limit of {MAX_REPEAT}",
+                    item.repeat.loc,
+                    "networks this deep are not supported",
+                )
         if item.id and item.id in scope.ids:
             raise CnnCalcError(f"duplicate id {item.id!r}", item.loc, "ids must be unique within a layer list")
         type_name = item.type or "Sequence"
@@ -144,24 +158,35 @@ class _Builder:
         start = len(self.nodes)
         out = prev
         for t in range(repeat):
-            name = base if repeat == 1 else (f"{base}.{t}" if item.id else (base if t == 0 else scope.auto_name(type_name)))
+            name = (
+                base
+                if repeat == 1
+                else (f"{base}.{t}" if item.id else (base if t == 0 else scope.auto_name(type_name)))
+            )
             single = repeat == 1 and item.body is None and item.type in CATALOGUE
             if item.body is not None or item.type not in CATALOGUE:
                 out = self.use(item, env, inputs, prefix + name, chain, depth)
             else:
-                out = self.layer(item, env, inputs, prefix + name, item.id is not None, chain, depth,
-                                 expect if single else None)
+                out = self.layer(
+                    item, env, inputs, prefix + name, item.id is not None, chain, depth, expect if single else None
+                )
             inputs = (out,)
         if item.id:
             scope.ids[item.id] = out
             if not (repeat == 1 and item.type in CATALOGUE):
-                self.groups.append(Group(prefix + item.id, type_name, start, len(self.nodes) - 1, out, item.loc, depth, expect))
+                self.groups.append(
+                    Group(prefix + item.id, type_name, start, len(self.nodes) - 1, out, item.loc, depth, expect)
+                )
                 return out
         if expect is not None and not (repeat == 1 and item.type in CATALOGUE):
-            self.groups.append(Group(prefix + base, type_name, start, len(self.nodes) - 1, out, item.loc, depth, expect))
+            self.groups.append(
+                Group(prefix + base, type_name, start, len(self.nodes) - 1, out, item.loc, depth, expect)
+            )
         return out
 
-    def sources(self, item: LayerSpec, scope: _Scope, later: dict[str, LayerSpec], prev: int, inp: int) -> tuple[int, ...]:
+    def sources(
+        self, item: LayerSpec, scope: _Scope, later: dict[str, LayerSpec], prev: int, inp: int
+    ) -> tuple[int, ...]:
         if item.sources is None:
             return (prev,)
         out = []
@@ -173,11 +198,15 @@ class _Builder:
             elif ref.name in later:
                 raise CnnCalcError(
                     f"'from' refers to {ref.name!r}, which is defined later (line {later[ref.name].loc.line})",
-                    ref.loc, "a layer can only take input from earlier layers; cycles are not allowed")
+                    ref.loc,
+                    "a layer can only take input from earlier layers; cycles are not allowed",
+                )
             else:
-                raise CnnCalcError(f"'from' refers to unknown id {ref.name!r}", ref.loc,
-                                   did_you_mean(ref.name, [*scope.ids, "input"]) or
-                                   "known here: " + ", ".join(["input", *scope.ids]))
+                raise CnnCalcError(
+                    f"'from' refers to unknown id {ref.name!r}",
+                    ref.loc,
+                    did_you_mean(ref.name, [*scope.ids, "input"]) or "known here: " + ", ".join(["input", *scope.ids]),
+                )
         return tuple(out)
 
     def expect_shape(self, node: YNode, env: Env) -> tuple[Any, ...]:
@@ -185,18 +214,31 @@ class _Builder:
             node = YSeq((node,), node.loc)
         return tuple(integer(v, env, f"expect[{j}]", minimum=1, allow_fraction=True) for j, v in enumerate(node.items))
 
-    def layer(self, item: LayerSpec, env: Env, inputs: tuple[int, ...], name: str, has_id: bool,
-              chain: tuple[Frame, ...], depth: int, expect: Expectation | None) -> int:
+    def layer(
+        self,
+        item: LayerSpec,
+        env: Env,
+        inputs: tuple[int, ...],
+        name: str,
+        has_id: bool,
+        chain: tuple[Frame, ...],
+        depth: int,
+        expect: Expectation | None,
+    ) -> int:
         assert item.type is not None
         t = CATALOGUE[item.type]
         if len(self.nodes) >= MAX_NODES:
-            raise CnnCalcError(f"the network expands to more than {MAX_NODES} layers", item.loc,
-                               "reduce repeat counts or block nesting")
+            raise CnnCalcError(
+                f"the network expands to more than {MAX_NODES} layers",
+                item.loc,
+                "reduce repeat counts or block nesting",
+            )
         if t.merge and len(inputs) < 2:
             raise CnnCalcError(f"{t.name} needs at least two inputs", item.loc, "write from: [a, b] with earlier ids")
         if not t.merge and len(inputs) > 1:
-            raise CnnCalcError(f"{t.name} takes one input, 'from' lists {len(inputs)}", item.loc,
-                               "merge them first with Add or Concat")
+            raise CnnCalcError(
+                f"{t.name} takes one input, 'from' lists {len(inputs)}", item.loc, "merge them first with Add or Concat"
+            )
         written = dict(item.args)
         values: dict[str, Any] = {}
         raw: dict[str, Any] = {}
@@ -216,18 +258,39 @@ class _Builder:
                 values[arg_name] = (arg.default,) * t.ndim
             else:
                 values[arg_name] = arg.default
-        inferred = tuple((n, integer(written[n], env, n, minimum=1), written[n].loc) for n in t.inferred if n in written)
+        inferred = tuple(
+            (n, integer(written[n], env, n, minimum=1), written[n].loc) for n in t.inferred if n in written
+        )
         index = len(self.nodes)
         qualified_id = name if has_id else None
-        self.nodes.append(Node(index, name, qualified_id, t, Args(values, tuple(given), raw), inferred, inputs, item.loc,
-                               chain, expect, item.trainable, depth, arg_locs))
+        self.nodes.append(
+            Node(
+                index,
+                name,
+                qualified_id,
+                t,
+                Args(values, tuple(given), raw),
+                inferred,
+                inputs,
+                item.loc,
+                chain,
+                expect,
+                item.trainable,
+                depth,
+                arg_locs,
+            )
+        )
         return index
 
-    def use(self, item: LayerSpec, env: Env, inputs: tuple[int, ...], name: str, chain: tuple[Frame, ...],
-            depth: int) -> int:
+    def use(
+        self, item: LayerSpec, env: Env, inputs: tuple[int, ...], name: str, chain: tuple[Frame, ...], depth: int
+    ) -> int:
         if len(inputs) != 1:
-            raise CnnCalcError(f"a block use takes one input, 'from' lists {len(inputs)}", item.loc,
-                               "merge them first with Add or Concat")
+            raise CnnCalcError(
+                f"a block use takes one input, 'from' lists {len(inputs)}",
+                item.loc,
+                "merge them first with Add or Concat",
+            )
         if depth >= MAX_BLOCK_DEPTH:
             raise CnnCalcError(f"blocks are nested more than {MAX_BLOCK_DEPTH} deep", item.loc)
         if item.body is not None:
@@ -239,15 +302,21 @@ class _Builder:
         assert item.type is not None
         block = self.spec.blocks[item.type]
         if block.name in self.active:
-            raise CnnCalcError(f"block {block.name!r} uses itself", item.loc,
-                               "blocks cannot be recursive: " + " -> ".join([*self.active, block.name]))
+            raise CnnCalcError(
+                f"block {block.name!r} uses itself",
+                item.loc,
+                "blocks cannot be recursive: " + " -> ".join([*self.active, block.name]),
+            )
         written = dict(item.args)
         known = [p for p, _ in block.params]
         for key, value in item.args:
             if key not in known:
-                raise CnnCalcError(f"unknown parameter {key!r} for block {block.name!r}", value.loc,
-                                   did_you_mean(key, known) or ("allowed: " + ", ".join(known) if known else
-                                                                f"block {block.name!r} takes no parameters"))
+                raise CnnCalcError(
+                    f"unknown parameter {key!r} for block {block.name!r}",
+                    value.loc,
+                    did_you_mean(key, known)
+                    or ("allowed: " + ", ".join(known) if known else f"block {block.name!r} takes no parameters"),
+                )
         benv = dict(self.base_env)
         for pname, default in block.params:
             if pname in written:
@@ -266,4 +335,4 @@ class _Builder:
             self.active.pop()
 
 
-__all__ = ["INPUT", "Expectation", "Graph", "Group", "Node", "expand", "YScalar"]
+__all__ = ["INPUT", "Expectation", "Graph", "Group", "Node", "YScalar", "expand"]

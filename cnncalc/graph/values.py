@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 from .. import symbolic as sym
@@ -23,8 +24,20 @@ def scalar_value(node: YNode, env: Env, what: str) -> Any:
     if isinstance(v, str):
         return evaluate(v, env, node.loc)
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT:
-        raise CnnCalcError(f"{what} = {v} is beyond the limit of 2**40", node.loc, "sizes and channel counts are far smaller")
+        raise CnnCalcError(
+            f"{what} = {v} is beyond the limit of 2**40", node.loc, "sizes and channel counts are far smaller"
+        )
     return v
+
+
+def number(node: YNode, env: Env, what: str) -> int | float:
+    """A plain number (YAML int or float, or an expression that evaluates to one)."""
+    value = (
+        node.value if isinstance(node, YScalar) and not isinstance(node.value, str) else scalar_value(node, env, what)
+    )
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+        raise CnnCalcError(f"{what} must be a number, found {describe(node)}", node.loc)
+    return float(value) if isinstance(value, Fraction) else value
 
 
 def integer(node: YNode, env: Env, what: str, minimum: int | None = None, allow_fraction: bool = False) -> Any:
@@ -41,9 +54,12 @@ def integer(node: YNode, env: Env, what: str, minimum: int | None = None, allow_
         raise CnnCalcError(f"{what} must be an integer, found {value!r}", node.loc)
     integral = sym.is_integer_valued(value)
     if integral is not True and not (allow_fraction and not sym.is_concrete(value)):
-        text = node.value if isinstance(node.value, str) else value
-        raise CnnCalcError(f"{what} must be an integer, but {text} = {sym.to_text(value)} is not always one", node.loc,
-                           "use // for floor division")
+        text = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else value
+        raise CnnCalcError(
+            f"{what} must be an integer, but {text} = {sym.to_text(value)} is not always one",
+            node.loc,
+            "use // for floor division",
+        )
     if minimum is not None and sym.is_concrete(value) and value < minimum:
         raise CnnCalcError(f"{what} must be >= {minimum}, found {value}", node.loc)
     return value
@@ -62,16 +78,16 @@ def convert(arg: Arg, node: YNode, env: Env, name: str, ndim: int) -> Any:
             return node.value
         raise CnnCalcError(f"{what} must be true or false, found {describe(node)}", node.loc)
     if kind == "float":
-        value = node.value if isinstance(node, YScalar) and not isinstance(node.value, str) else scalar_value(node, env, what)
-        if isinstance(value, bool) or not sym.is_concrete(value):
-            raise CnnCalcError(f"{what} must be a number, found {describe(node)}", node.loc)
-        return float(value)
+        return float(number(node, env, what))
     if kind == "str":
         if isinstance(node, YScalar) and isinstance(node.value, str) and node.value in arg.choices:
             return node.value
         found = node.value if isinstance(node, YScalar) else describe(node)
-        raise CnnCalcError(f"{what} must be one of {', '.join(repr(c) for c in arg.choices)}, found {found!r}",
-                           node.loc, did_you_mean(str(found), arg.choices))
+        raise CnnCalcError(
+            f"{what} must be one of {', '.join(repr(c) for c in arg.choices)}, found {found!r}",
+            node.loc,
+            did_you_mean(str(found), arg.choices),
+        )
     if isinstance(node, YScalar) and isinstance(node.value, str) and node.value in arg.strings:
         return node.value
     if kind == "int":
@@ -79,14 +95,24 @@ def convert(arg: Arg, node: YNode, env: Env, name: str, ndim: int) -> Any:
     count = {"size": ndim, "sizeopt": ndim, "floats": ndim, "pad": 2 * ndim, "ints": 0}[kind]
     if isinstance(node, YSeq):
         if count and len(node.items) != count:
-            raise CnnCalcError(f"{what} has {len(node.items)} entries, expected 1 or {count}", node.loc,
-                               _count_hint(kind, ndim))
+            raise CnnCalcError(
+                f"{what} has {len(node.items)} entries, expected 1 or {count}", node.loc, _count_hint(kind, ndim)
+            )
         if not node.items:
             raise CnnCalcError(f"{what} is an empty list", node.loc)
         return tuple(_entry(arg, item, env, f"{what}[{j}]") for j, item in enumerate(node.items))
-    if arg.strings and isinstance(node, YScalar) and isinstance(node.value, str) and node.value.isalpha() and node.value not in env:
-        raise CnnCalcError(f"{what} must be a number or one of {', '.join(repr(s) for s in arg.strings)}, found {node.value!r}",
-                           node.loc, did_you_mean(node.value, arg.strings))
+    if (
+        arg.strings
+        and isinstance(node, YScalar)
+        and isinstance(node.value, str)
+        and node.value.isalpha()
+        and node.value not in env
+    ):
+        raise CnnCalcError(
+            f"{what} must be a number or one of {', '.join(repr(s) for s in arg.strings)}, found {node.value!r}",
+            node.loc,
+            did_you_mean(node.value, arg.strings),
+        )
     one = _entry(arg, node, env, what)
     if kind == "ints":
         return (one,)
@@ -97,8 +123,8 @@ def _entry(arg: Arg, node: YNode, env: Env, what: str) -> Any:
     if isinstance(node, YScalar) and node.value is None and arg.kind == "sizeopt":
         return None
     if arg.kind == "floats":
-        value = node.value if isinstance(node, YScalar) and not isinstance(node.value, str) else scalar_value(node, env, what)
-        if isinstance(value, bool) or not sym.is_concrete(value) or value <= 0:
+        value = number(node, env, what)
+        if value <= 0:
             raise CnnCalcError(f"{what} must be a positive number, found {describe(node)}", node.loc)
         return float(value)
     return integer(node, env, what, arg.minimum)

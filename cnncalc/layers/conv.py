@@ -42,7 +42,12 @@ class Conv(LayerType):
             name = dim_name(self.ndim, j)
             k_eff = d[j] * (k[j] - 1) + 1
             if pad == "same":
-                ctx.require(s[j] == 1, "padding='same' is not supported for strided convolutions", "use an explicit padding", "padding")
+                ctx.require(
+                    s[j] == 1,
+                    "padding='same' is not supported for strided convolutions",
+                    "use an explicit padding",
+                    "padding",
+                )
                 total = d[j] * (k[j] - 1)
                 left, right = sym.floordiv(total, 2), total - sym.floordiv(total, 2)
                 check_pad_mode(ctx, a["padding_mode"], i, left, right, name)
@@ -58,7 +63,10 @@ class Conv(LayerType):
                 "the input is too small here; use a larger input, more padding or a smaller kernel",
             )
             ctx.positive_size(
-                name, o, "floor((i + 2p - d(k-1) - 1)/s) + 1", f"floor(({sym.to_text(i)} + 2*{p} - {d[j]}*({k[j]}-1) - 1)/{s[j]}) + 1"
+                name,
+                o,
+                "floor((i + 2p - d(k-1) - 1)/s) + 1",
+                f"floor(({sym.to_text(i)} + 2*{p} - {d[j]}*({k[j]}-1) - 1)/{s[j]}) + 1",
             )
             out.append(o)
         return (a["out_channels"], *out)

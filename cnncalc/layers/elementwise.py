@@ -62,8 +62,11 @@ class Softmax(LayerType):
         rank = len(ins[0]) + 1
         dim = a["dim"]
         if dim is not None and not -rank <= dim < rank:
-            raise ctx.fail(f"dim {dim} is out of range for a batched input of rank {rank}",
-                           f"use a dim in [{-rank}, {rank - 1}] (dim 0 is the batch)", "dim")
+            raise ctx.fail(
+                f"dim {dim} is out of range for a batched input of rank {rank}",
+                f"use a dim in [{-rank}, {rank - 1}] (dim 0 is the batch)",
+                "dim",
+            )
         return ins[0]
 
 

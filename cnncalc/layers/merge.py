@@ -22,11 +22,16 @@ class Add(LayerType):
         first = ins[0]
         for other in ins[1:]:
             if len(other) != len(first):
-                raise ctx.fail(f"cannot add shapes {fmt_shape(first)} and {fmt_shape(other)} (different ranks)",
-                               "Add needs inputs of the same shape")
+                raise ctx.fail(
+                    f"cannot add shapes {fmt_shape(first)} and {fmt_shape(other)} (different ranks)",
+                    "Add needs inputs of the same shape",
+                )
             for d1, d2 in zip(first, other):
-                ctx.require(sym.equal(d1, d2), f"cannot add shapes {fmt_shape(first)} and {fmt_shape(other)}",
-                            "Add needs inputs of the same shape; use a projection (1x1 conv) on the shortcut")
+                ctx.require(
+                    sym.equal(d1, d2),
+                    f"cannot add shapes {fmt_shape(first)} and {fmt_shape(other)}",
+                    "Add needs inputs of the same shape; use a projection (1x1 conv) on the shortcut",
+                )
         return first
 
     def build(self, a: Args, nn: Any) -> Any:
@@ -54,18 +59,23 @@ class Concat(LayerType):
         dim = a["dim"]
         full = dim + rank if dim < 0 else dim
         if not 0 < full < rank:
-            raise ctx.fail(f"dim {dim} is " + ("the batch dimension" if full == 0 else f"out of range for rank {rank}"),
-                           f"dims count the batch as 0, so channels are 1; use a dim in [1, {rank - 1}]", "dim")
+            raise ctx.fail(
+                f"dim {dim} is " + ("the batch dimension" if full == 0 else f"out of range for rank {rank}"),
+                f"dims count the batch as 0, so channels are 1; use a dim in [1, {rank - 1}]",
+                "dim",
+            )
         j = full - 1
         for other in ins[1:]:
             if len(other) != len(first):
                 raise ctx.fail(f"cannot concatenate shapes {fmt_shape(first)} and {fmt_shape(other)} (different ranks)")
             for k, (d1, d2) in enumerate(zip(first, other)):
                 if k != j:
-                    ctx.require(sym.equal(d1, d2),
-                                f"cannot concatenate shapes {fmt_shape(first)} and {fmt_shape(other)} along dim {dim}",
-                                "all dims except the concatenated one must agree; crop or pad one input")
-        return (*first[:j], sum(s[j] for s in ins), *first[j + 1:])
+                    ctx.require(
+                        sym.equal(d1, d2),
+                        f"cannot concatenate shapes {fmt_shape(first)} and {fmt_shape(other)} along dim {dim}",
+                        "all dims except the concatenated one must agree; crop or pad one input",
+                    )
+        return (*first[:j], sum(s[j] for s in ins), *first[j + 1 :])
 
     def build(self, a: Args, nn: Any) -> Any:
         from ..verify.modules import ConcatModule

@@ -87,9 +87,10 @@ class LayerNorm(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         shape, ns = ins[0], a["normalized_shape"]
         if len(ns) > len(shape):
-            raise ctx.fail(f"normalized_shape {list(ns)} has more dims than the input {fmt_shape(shape)}",
-                           arg="normalized_shape")
-        for want, got in zip(ns, shape[len(shape) - len(ns):]):
+            raise ctx.fail(
+                f"normalized_shape {list(ns)} has more dims than the input {fmt_shape(shape)}", arg="normalized_shape"
+            )
+        for want, got in zip(ns, shape[len(shape) - len(ns) :]):
             ctx.require(
                 sym.equal(want, got),
                 f"normalized_shape {list(ns)} does not match the trailing dims of the input {fmt_shape(shape)}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape
@@ -31,21 +30,36 @@ class Pad(LayerType):
             left, right = pad[2 * (self.ndim - 1 - j)], pad[2 * (self.ndim - 1 - j) + 1]
             i, name = spatial[j], dim_name(self.ndim, j)
             if self.kind == "Reflection":
-                ctx.require(sym.maximum(left, right) < i,
-                            f"reflection padding {max(left, right)} must be less than the input {name} {sym.to_text(i)}",
-                            "use ReplicationPad or ZeroPad, or a larger input", "padding")
+                ctx.require(
+                    sym.maximum(left, right) < i,
+                    f"reflection padding {max(left, right)} must be less than the input {name} {sym.to_text(i)}",
+                    "use ReplicationPad or ZeroPad, or a larger input",
+                    "padding",
+                )
             if self.kind == "Circular":
-                ctx.require(sym.maximum(left, right) <= i,
-                            f"circular padding {max(left, right)} wraps around the input {name} {sym.to_text(i)} more than once",
-                            "use a larger input or less padding", "padding")
+                ctx.require(
+                    sym.maximum(left, right) <= i,
+                    f"circular padding {max(left, right)} wraps around the input {name} {sym.to_text(i)} more than once",
+                    "use a larger input or less padding",
+                    "padding",
+                )
             if self.kind in ("Zero", "Constant"):
                 # torch crops (narrow) by the negative amounts before it pads.
                 crop = min(left, 0) + min(right, 0)
-                ctx.require(i + crop >= 0, f"negative padding {-crop} crops more than the input {name} "
-                            f"{sym.to_text(i)}", "torch crops before it pads; reduce the negative padding", "padding")
+                ctx.require(
+                    i + crop >= 0,
+                    f"negative padding {-crop} crops more than the input {name} {sym.to_text(i)}",
+                    "torch crops before it pads; reduce the negative padding",
+                    "padding",
+                )
             o = i + left + right
-            ctx.positive_size(name, o, "i + left + right", f"{sym.to_text(i)} + {left} + {right}",
-                              "negative padding crops; it removes the whole input here")
+            ctx.positive_size(
+                name,
+                o,
+                "i + left + right",
+                f"{sym.to_text(i)} + {left} + {right}",
+                "negative padding crops; it removes the whole input here",
+            )
             out[j] = o
         return (c, *out)
 

@@ -54,12 +54,18 @@ class Pool(LayerType):
         p = a.values.get("padding", (0,) * self.ndim)
         d = a.values.get("dilation", (1,) * self.ndim)
         if a.values.get("return_indices"):
-            raise ctx.fail("return_indices=True returns (values, indices), which a layer table cannot carry",
-                           "use return_indices: false", "return_indices")
+            raise ctx.fail(
+                "return_indices=True returns (values, indices), which a layer table cannot carry",
+                "use return_indices: false",
+                "return_indices",
+            )
         if self.kind == "LP" and self.ndim == 1:
             if a.was_list("kernel_size"):
-                raise ctx.fail("LPPool1d takes an integer kernel_size, not a list",
-                               f"write kernel_size: {a['kernel_size'][0]}", "kernel_size")
+                raise ctx.fail(
+                    "LPPool1d takes an integer kernel_size, not a list",
+                    f"write kernel_size: {a['kernel_size'][0]}",
+                    "kernel_size",
+                )
         out = []
         for j, i in enumerate(spatial):
             name = dim_name(self.ndim, j)
@@ -107,17 +113,25 @@ class AdaptivePool(LayerType):
 
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         if a.values.get("return_indices"):
-            raise ctx.fail("return_indices=True returns (values, indices), which a layer table cannot carry",
-                           "use return_indices: false", "return_indices")
+            raise ctx.fail(
+                "return_indices=True returns (values, indices), which a layer table cannot carry",
+                "use return_indices: false",
+                "return_indices",
+            )
         c, *spatial = ins[0]
         if self.ndim == 1 and None in a["output_size"]:
-            raise ctx.fail("output_size null (keep the size) is not accepted by 1d adaptive pooling",
-                           "write the size", "output_size")
+            raise ctx.fail(
+                "output_size null (keep the size) is not accepted by 1d adaptive pooling",
+                "write the size",
+                "output_size",
+            )
         return (c, *(i if o is None else o for i, o in zip(spatial, a["output_size"])))
 
     def formulas(self) -> dict[str, str]:
-        return {"output": "output_size (null keeps the input size); bins [floor(j*i/o), ceil((j+1)*i/o))",
-                "params": "0"}
+        return {
+            "output": "output_size (null keeps the input size); bins [floor(j*i/o), ceil((j+1)*i/o))",
+            "params": "0",
+        }
 
 
 def catalogue() -> list[LayerType]:

@@ -13,8 +13,11 @@ def _batch_dim(dim: int, rank: int, ctx: Ctx, arg: str) -> int:
     """Normalise a batch-inclusive dim (torch convention) to a per-sample index."""
     full = dim + rank if dim < 0 else dim
     if not 0 <= full < rank:
-        raise ctx.fail(f"{arg} {dim} is out of range for a batched input of rank {rank}",
-                       f"use a dim in [{-rank}, {rank - 1}]; dim 0 is the batch", arg)
+        raise ctx.fail(
+            f"{arg} {dim} is out of range for a batched input of rank {rank}",
+            f"use a dim in [{-rank}, {rank - 1}]; dim 0 is the batch",
+            arg,
+        )
     if full == 0:
         raise ctx.fail(f"{arg} {dim} is the batch dimension", "dims count the batch as 0, so channels are dim 1", arg)
     return full - 1
@@ -35,7 +38,7 @@ class Flatten(LayerType):
         end = _batch_dim(a["end_dim"], rank, ctx, "end_dim")
         if start > end:
             raise ctx.fail(f"start_dim {a['start_dim']} comes after end_dim {a['end_dim']}", arg="start_dim")
-        return (*shape[:start], sym.product(shape[start:end + 1]), *shape[end + 1:])
+        return (*shape[:start], sym.product(shape[start : end + 1]), *shape[end + 1 :])
 
     def formulas(self) -> dict[str, str]:
         return {"output": "product of dims start_dim..end_dim", "params": "0"}
@@ -60,7 +63,7 @@ class Unflatten(LayerType):
             "the sizes must multiply to the size of the dim being unflattened",
             "unflattened_size",
         )
-        return (*shape[:j], *sizes, *shape[j + 1:])
+        return (*shape[:j], *sizes, *shape[j + 1 :])
 
     def build(self, a: Args, nn: Any) -> Any:
         return nn.Unflatten(a["dim"], tuple(a["unflattened_size"]))
@@ -99,7 +102,9 @@ class Upsample(LayerType):
     args = {
         "size": Arg("sizeopt", None, minimum=1, nullable=True),
         "scale_factor": Arg("floats", None, nullable=True),
-        "mode": Arg("str", "nearest", choices=("nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact", "area")),
+        "mode": Arg(
+            "str", "nearest", choices=("nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact", "area")
+        ),
         "align_corners": Arg("bool", None, nullable=True),
         "recompute_scale_factor": Arg("bool", None, nullable=True),
     }
@@ -112,11 +117,16 @@ class Upsample(LayerType):
         n = len(spatial)
         mode = a["mode"]
         if mode in _MODE_DIMS and _MODE_DIMS[mode] != n:
-            raise ctx.fail(f"mode {mode!r} needs {_MODE_DIMS[mode]} spatial dim(s), the input has {n}",
-                           "use 'nearest', or the mode for this many dims", "mode")
+            raise ctx.fail(
+                f"mode {mode!r} needs {_MODE_DIMS[mode]} spatial dim(s), the input has {n}",
+                "use 'nearest', or the mode for this many dims",
+                "mode",
+            )
         if a["align_corners"] is not None and mode not in _MODE_DIMS:
-            raise ctx.fail("align_corners can only be set with the interpolating modes (linear, bilinear, bicubic, trilinear)",
-                           arg="align_corners")
+            raise ctx.fail(
+                "align_corners can only be set with the interpolating modes (linear, bilinear, bicubic, trilinear)",
+                arg="align_corners",
+            )
         size, scale = a["size"], a["scale_factor"]
         if (size is None) == (scale is None):
             raise ctx.fail("give exactly one of size and scale_factor", "size: [H, W] or scale_factor: 2")
@@ -193,6 +203,3 @@ class PixelShuffle(LayerType):
 def catalogue() -> list[LayerType]:
     """Every reshaping layer type."""
     return [Flatten(), Unflatten(), Linear(), Upsample(), PixelShuffle(False), PixelShuffle(True)]
-
-
-

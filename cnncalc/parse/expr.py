@@ -56,9 +56,7 @@ def _walk(node: ast.AST, env: Mapping[str, Any], loc: Loc, text: str) -> Any:
         return _bounded(node.value, loc, text)
     if isinstance(node, ast.Name):
         if node.id not in env:
-            hint = did_you_mean(node.id, env) or (
-                "declare it under symbols: or params:" if env else "declare it under symbols: or params:"
-            )
+            hint = did_you_mean(node.id, env) or "declare it under symbols: or params:"
             raise CnnCalcError(f"unknown name {node.id!r} in expression {text!r}", loc, hint)
         return env[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -77,8 +75,10 @@ def _walk(node: ast.AST, env: Mapping[str, Any], loc: Loc, text: str) -> Any:
 
 
 def _bounded(value: Any, loc: Loc, text: str) -> Any:
-    if isinstance(value, (int, Fraction)) and abs(value) > MAX_INT:
+    if isinstance(value, (int, Fraction)) and abs(value) > MAX_INT:  # type: ignore[operator]
         raise CnnCalcError(
-            f"expression {text!r} gives a number beyond the limit of 2**40", loc, "sizes and channel counts are far smaller"
+            f"expression {text!r} gives a number beyond the limit of 2**40",
+            loc,
+            "sizes and channel counts are far smaller",
         )
     return value

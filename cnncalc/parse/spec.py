@@ -104,8 +104,11 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
     if version is None:
         raise CnnCalcError("missing 'cnncalc: 1' (the format version)", top.loc, "add 'cnncalc: 1' as the first line")
     if not (isinstance(version, YScalar) and version.value == FORMAT_VERSION and not isinstance(version.value, bool)):
-        raise CnnCalcError(f"unsupported format version: expected 1, found {describe(version)}", version.loc,
-                           "this cnncalc reads format version 1")
+        raise CnnCalcError(
+            f"unsupported format version: expected 1, found {describe(version)}",
+            version.loc,
+            "this cnncalc reads format version 1",
+        )
     name_node = top.get("name")
     name = Path(file).stem
     if name_node is not None:
@@ -116,8 +119,11 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
     if inp is None:
         raise CnnCalcError("missing 'input:' (the per-sample input shape)", top.loc, "for example input: [3, 32, 32]")
     if not isinstance(inp, YSeq) or not inp.items:
-        raise CnnCalcError(f"input must be a non-empty list of sizes, found {describe(inp)}", inp.loc,
-                           "for example input: [3, H, W] (one sample, no batch dimension)")
+        raise CnnCalcError(
+            f"input must be a non-empty list of sizes, found {describe(inp)}",
+            inp.loc,
+            "for example input: [3, H, W] (one sample, no batch dimension)",
+        )
     if len(inp.items) > 6:
         raise CnnCalcError(f"input has {len(inp.items)} dims; at most 6 are supported", inp.loc)
     symbols = _symbols(top.get("symbols"))
@@ -125,7 +131,11 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
     blocks = _blocks(top.get("blocks"))
     layers_node = top.get("layers")
     if layers_node is None:
-        raise CnnCalcError("missing 'layers:'", top.loc, "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]")
+        raise CnnCalcError(
+            "missing 'layers:'",
+            top.loc,
+            "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]",
+        )
     layers = _layer_list(layers_node, blocks, "layers")
     return ArchSpec(file, name, inp.items, inp.loc, symbols, params, blocks, layers, top.loc)
 
@@ -139,8 +149,11 @@ def _need_map(node: YNode, what: str) -> YMap:
 def _check_keys(node: YMap, allowed: tuple[str, ...], what: str) -> None:
     for key, _ in node.items:
         if key.value not in allowed:
-            raise CnnCalcError(f"unknown {what} {key.value!r}", key.loc,
-                               did_you_mean(str(key.value), allowed) or "allowed: " + ", ".join(allowed))
+            raise CnnCalcError(
+                f"unknown {what} {key.value!r}",
+                key.loc,
+                did_you_mean(str(key.value), allowed) or "allowed: " + ", ".join(allowed),
+            )
 
 
 def _symbols(node: YNode | None) -> tuple[tuple[str, int | None, Loc], ...]:
@@ -151,10 +164,15 @@ def _symbols(node: YNode | None) -> tuple[tuple[str, int | None, Loc], ...]:
         name = str(key.value)
         if not _NAME.match(name):
             raise CnnCalcError(f"symbol name {name!r} is not a valid name", key.loc, "use letters, digits and _")
-        if not isinstance(value, YScalar) or not (value.value is None or (
-                isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1)):
-            raise CnnCalcError(f"symbol {name!r} must be a positive integer or null, found {describe(value)}",
-                               value.loc, "the value is the default size; null means unknown")
+        if not isinstance(value, YScalar) or not (
+            value.value is None
+            or (isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1)
+        ):
+            raise CnnCalcError(
+                f"symbol {name!r} must be a positive integer or null, found {describe(value)}",
+                value.loc,
+                "the value is the default size; null means unknown",
+            )
         if isinstance(value.value, int) and value.value > 2**31:
             raise CnnCalcError(f"symbol {name!r} = {value.value} is beyond the limit of 2**31", value.loc)
         out.append((name, value.value if isinstance(value.value, int) else None, key.loc))
@@ -172,7 +190,9 @@ def _params(node: YNode | None, symbols: set[str]) -> tuple[tuple[str, YNode], .
         if name in symbols:
             raise CnnCalcError(f"{name!r} is declared both as a symbol and as a param", key.loc, "rename one of them")
         if not isinstance(value, YScalar):
-            raise CnnCalcError(f"param {name!r} must be a number, boolean or expression, found {describe(value)}", value.loc)
+            raise CnnCalcError(
+                f"param {name!r} must be a number, boolean or expression, found {describe(value)}", value.loc
+            )
         out.append((name, value))
     return tuple(out)
 
@@ -197,11 +217,16 @@ def _blocks(node: YNode | None) -> dict[str, BlockSpec]:
             for pkey, pval in _need_map(pnode, f"params of block {name!r}").items:
                 pname = str(pkey.value)
                 if not _NAME.match(pname) or pname in RESERVED:
-                    raise CnnCalcError(f"block parameter name {pname!r} is not allowed", pkey.loc,
-                                       "use a name that is not one of " + ", ".join(RESERVED))
+                    raise CnnCalcError(
+                        f"block parameter name {pname!r} is not allowed",
+                        pkey.loc,
+                        "use a name that is not one of " + ", ".join(RESERVED),
+                    )
                 required = isinstance(pval, YScalar) and pval.value == "required"
                 if not required and not isinstance(pval, (YScalar, YSeq)):
-                    raise CnnCalcError(f"default of {pname!r} must be a value or 'required', found {describe(pval)}", pval.loc)
+                    raise CnnCalcError(
+                        f"default of {pname!r} must be a value or 'required', found {describe(pval)}", pval.loc
+                    )
                 params.append((pname, None if required else pval))
         lnode = body.get("layers")
         if lnode is None:
@@ -213,8 +238,11 @@ def _blocks(node: YNode | None) -> dict[str, BlockSpec]:
 
 def _layer_list(node: YNode, blocks: dict[str, BlockSpec] | set[str], where: str) -> tuple[LayerSpec, ...]:
     if not isinstance(node, YSeq):
-        raise CnnCalcError(f"'layers' of {where} must be a list, found {describe(node)}", node.loc,
-                           "write one layer per line starting with '- '")
+        raise CnnCalcError(
+            f"'layers' of {where} must be a list, found {describe(node)}",
+            node.loc,
+            "write one layer per line starting with '- '",
+        )
     if not node.items:
         raise CnnCalcError(f"'layers' of {where} is empty", node.loc, "add at least one layer")
     return tuple(_layer(item, blocks) for item in node.items)
@@ -224,8 +252,11 @@ def _known_type(name: str, loc: Loc, blocks: dict[str, BlockSpec] | set[str]) ->
     if name in CATALOGUE or name in blocks:
         return name
     choices = [*CATALOGUE, *blocks]
-    raise CnnCalcError(f"unknown layer type {name!r}", loc,
-                       did_you_mean(name, choices) or "see 'cnncalc layers' for the supported types")
+    raise CnnCalcError(
+        f"unknown layer type {name!r}",
+        loc,
+        did_you_mean(name, choices) or "see 'cnncalc layers' for the supported types",
+    )
 
 
 def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
@@ -233,8 +264,11 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
         t = _known_type(node.value.strip(), node.loc, blocks)
         return LayerSpec(t, (), None, None, None, None, True, None, node.loc, ())
     if not isinstance(node, YMap):
-        raise CnnCalcError(f"a layer must be a type name or a mapping, found {describe(node)}", node.loc,
-                           "write '- ReLU' or '- {type: Conv2d, out_channels: 16, kernel_size: 3}'")
+        raise CnnCalcError(
+            f"a layer must be a type name or a mapping, found {describe(node)}",
+            node.loc,
+            "write '- ReLU' or '- {type: Conv2d, out_channels: 16, kernel_size: 3}'",
+        )
     type_node, body_node = node.get("type"), node.get("layers")
     if type_node is None and body_node is None:
         raise CnnCalcError("layer has no 'type'", node.loc, "add type: (a torch.nn class name or a block name)")
@@ -256,8 +290,12 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
         if allowed is not None and k not in allowed:
             what = f"argument {k!r} for {ltype}" if ltype else f"key {k!r}"
             options = [*allowed, *RESERVED]
-            raise CnnCalcError(f"unknown {what}", key.loc, did_you_mean(k, options) or
-                               ("allowed: " + ", ".join(allowed) if allowed else f"{ltype} takes no arguments"))
+            raise CnnCalcError(
+                f"unknown {what}",
+                key.loc,
+                did_you_mean(k, options)
+                or ("allowed: " + ", ".join(allowed) if allowed else f"{ltype} takes no arguments"),
+            )
         args.append((k, value))
     trainable = True
     tnode = node.get("trainable")
@@ -265,8 +303,18 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
         if not isinstance(tnode, YScalar) or not isinstance(tnode.value, bool):
             raise CnnCalcError(f"trainable must be true or false, found {describe(tnode)}", tnode.loc)
         trainable = tnode.value
-    return LayerSpec(ltype, tuple(args), lid, _sources(node.get("from")), node.get("repeat"), node.get("expect"),
-                     trainable, body, node.loc, tuple((str(k.value), k.loc) for k, _ in node.items))
+    return LayerSpec(
+        ltype,
+        tuple(args),
+        lid,
+        _sources(node.get("from")),
+        node.get("repeat"),
+        node.get("expect"),
+        trainable,
+        body,
+        node.loc,
+        tuple((str(k.value), k.loc) for k, _ in node.items),
+    )
 
 
 def _allowed_args(ltype: str | None, blocks: dict[str, BlockSpec] | set[str]) -> tuple[str, ...] | None:
@@ -299,6 +347,8 @@ def _sources(node: YNode | None) -> tuple[Ref, ...] | None:
     refs = []
     for item in items:
         if not isinstance(item, YScalar) or not isinstance(item.value, str):
-            raise CnnCalcError(f"'from' takes ids, found {describe(item)}", item.loc, "write from: conv1 or from: [a, b]")
+            raise CnnCalcError(
+                f"'from' takes ids, found {describe(item)}", item.loc, "write from: conv1 or from: [a, b]"
+            )
         refs.append(Ref(item.value, item.loc))
     return tuple(refs)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
 
 import yaml
 
@@ -22,7 +21,7 @@ try:  # libyaml is much faster on large files; same node graph either way.
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
@@ -71,7 +70,7 @@ class YMap:
         return self.loc
 
 
-YNode = Union[YScalar, YSeq, YMap]
+YNode = YScalar | YSeq | YMap
 
 
 def describe(node: YNode) -> str:
@@ -113,8 +112,11 @@ def load_yaml(text: str, file: str) -> YNode:
         problem = (e.problem or e.context or "invalid YAML").strip()
         lines = text.splitlines()
         at_tab = bool(mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1])
-        hint = ("YAML does not allow tabs for indentation; use spaces" if at_tab or "\t" in problem
-                else "check the YAML syntax near this position")
+        hint = (
+            "YAML does not allow tabs for indentation; use spaces"
+            if at_tab or "\t" in problem
+            else "check the YAML syntax near this position"
+        )
         raise CnnCalcError(f"invalid YAML: {problem}", loc, hint) from None
     except yaml.YAMLError as e:
         raise CnnCalcError(f"invalid YAML: {str(e).splitlines()[0]}", Loc(file, 1, 1)) from None
@@ -122,7 +124,9 @@ def load_yaml(text: str, file: str) -> YNode:
         raise CnnCalcError("invalid YAML: nesting is too deep", Loc(file, 1, 1)) from None
     if root is None:
         raise CnnCalcError(
-            "the file is empty", Loc(file, 1, 1), "an architecture file starts with 'cnncalc: 1' and has 'input:' and 'layers:'"
+            "the file is empty",
+            Loc(file, 1, 1),
+            "an architecture file starts with 'cnncalc: 1' and has 'input:' and 'layers:'",
         )
     budget = [MAX_YAML_NODES]
     return _convert(root, file, budget, 0)
@@ -166,7 +170,7 @@ def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode
 
 
 def _scalar(node: yaml.ScalarNode, loc: Loc) -> Scalar:
-    tag, raw = node.tag, node.value
+    tag, raw = node.tag, str(node.value)
     if tag not in _PLAIN_TAGS:
         raise CnnCalcError(f"unsupported YAML tag {tag!r}", loc, "architecture files use plain YAML values only")
     if node.style in ("'", '"', "|", ">"):

@@ -40,16 +40,27 @@ def to_dict(report: Report) -> dict[str, Any]:
             "trainable_params": d.trainable_params,
             "buffers": d.total_buffers,
         }
-    doc["verification"] = None if not report.checks else {
-        "device": report.device,
-        "torch": report.torch_version,
-        "points": [dict(c.point) for c in report.checks],
-        "mismatches": [
-            {"layer": m.name, "line": m.loc.line, "what": m.what, "derived": m.derived, "actual": m.actual,
-             "source": m.source, "point": dict(m.point)}
-            for m in report.mismatches
-        ],
-    }
+    doc["verification"] = (
+        None
+        if not report.checks
+        else {
+            "device": report.device,
+            "torch": report.torch_version,
+            "points": [dict(c.point) for c in report.checks],
+            "mismatches": [
+                {
+                    "layer": m.name,
+                    "line": m.loc.line,
+                    "what": m.what,
+                    "derived": m.derived,
+                    "actual": m.actual,
+                    "source": m.source,
+                    "point": dict(m.point),
+                }
+                for m in report.mismatches
+            ],
+        }
+    )
     doc["expect_failures"] = report.expect_failures
     doc["layers"] = [_row_dict(r, symbolic) for r in rows(report)]
     return doc
@@ -90,11 +101,15 @@ def to_markdown(report: Report) -> str:
     """A GitHub-flavoured Markdown table, ready to paste into a report."""
     symbolic = bool(report.symbols)
     header = ["Layer", "Type", "Output shape"] + (["At defaults"] if symbolic else []) + ["Params", "Verified"]
-    lines = [f"**{report.main.graph.name}**: input {shape_text(report.main.graph.input_shape)}", "",
-             "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines = [
+        f"**{report.main.graph.name}**: input {shape_text(report.main.graph.input_shape)}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     for r in rows(report):
         name = ("&nbsp;&nbsp;" * r.depth) + (f"**{r.name}**" if r.group else r.name)
-        cells = [name, r.type, shape_text(r.shape)]
+        cells = [name, r.type, shape_text(r.shape, pretty=True)]
         if symbolic:
             cells.append(shape_text(r.shape_at_defaults or ()))
         cells += [count_text(r.params), _mark(r.verified)]
@@ -107,25 +122,56 @@ def to_csv(report: Report) -> str:
     """One CSV row per table row, with a header."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["name", "id", "type", "line", "depth", "group", "output_shape", "output_shape_at_defaults",
-                "params", "buffers", "trainable", "verified"])
+    w.writerow(
+        [
+            "name",
+            "id",
+            "type",
+            "line",
+            "depth",
+            "group",
+            "output_shape",
+            "output_shape_at_defaults",
+            "params",
+            "buffers",
+            "trainable",
+            "verified",
+        ]
+    )
     for r in rows(report):
-        w.writerow([r.name, r.id or "", r.type, r.line, r.depth, int(r.group), "x".join(map(str, r.shape)),
-                    "x".join(map(str, r.shape_at_defaults)) if r.shape_at_defaults else "",
-                    number(r.params), number(r.buffers), int(r.trainable), "" if r.verified is None else int(r.verified)])
+        w.writerow(
+            [
+                r.name,
+                r.id or "",
+                r.type,
+                r.line,
+                r.depth,
+                int(r.group),
+                "x".join(map(str, r.shape)),
+                "x".join(map(str, r.shape_at_defaults)) if r.shape_at_defaults else "",
+                number(r.params),
+                number(r.buffers),
+                int(r.trainable),
+                "" if r.verified is None else int(r.verified),
+            ]
+        )
     return buf.getvalue()
 
 
 def _summary_lines(report: Report) -> list[str]:
     """Totals, conditions and verification status as plain sentences (shared by table and Markdown)."""
     m = report.main
-    out = [f"Total params: {count_text(m.total_params)}  ·  trainable: {count_text(m.trainable_params)}  ·  "
-           f"non-trainable: {count_text(m.total_params - m.trainable_params)}  ·  buffers: {count_text(m.total_buffers)}"]
+    out = [
+        f"Total params: {count_text(m.total_params)}  ·  trainable: {count_text(m.trainable_params)}  ·  "
+        f"non-trainable: {count_text(m.total_params - m.trainable_params)}  ·  buffers: {count_text(m.total_buffers)}"
+    ]
     if report.symbols:
         d = report.defaults
         at = ", ".join(f"{n}={d.graph.binding[n]}" for n in report.symbols)
-        out.append(f"At {at}: output {shape_text(d.output_shape)}, params {count_text(d.total_params)}, "
-                   f"buffers {count_text(d.total_buffers)}")
+        out.append(
+            f"At {at}: output {shape_text(d.output_shape)}, params {count_text(d.total_params)}, "
+            f"buffers {count_text(d.total_buffers)}"
+        )
         out.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
     out.append(verification_line(report))
     return out

@@ -41,21 +41,48 @@ def rows(report: Report) -> list[Row]:
     out: list[Row] = []
     for i, r in enumerate(main.layers):
         n = r.node
-        out.append(Row(
-            n.name, n.id, n.layer.name, n.loc.line, n.loc.col, n.depth, False,
-            tuple("input" if j == INPUT else main.layers[j].node.name for j in n.inputs),
-            r.shape, concrete.layers[i].shape if symbolic else None, r.params,
-            concrete.layers[i].params if symbolic else None, r.buffers, n.trainable, report.node_verified(i),
-        ))
+        out.append(
+            Row(
+                n.name,
+                n.id,
+                n.layer.name,
+                n.loc.line,
+                n.loc.col,
+                n.depth,
+                False,
+                tuple("input" if j == INPUT else main.layers[j].node.name for j in n.inputs),
+                r.shape,
+                concrete.layers[i].shape if symbolic else None,
+                r.params,
+                concrete.layers[i].params if symbolic else None,
+                r.buffers,
+                n.trainable,
+                report.node_verified(i),
+            )
+        )
         for k in sorted(groups_after.get(i, []), key=lambda k: -main.groups[k].group.depth):
             g, cg = main.groups[k], concrete.groups[k]
             members = range(g.group.first, g.group.last + 1)
             verified = None if report.verified is None else all(report.node_verified(j) for j in members)
-            out.append(Row(
-                g.group.name, g.group.name, g.group.type, g.group.loc.line, g.group.loc.col, g.group.depth, True,
-                (), g.shape, cg.shape if symbolic else None, g.params, cg.params if symbolic else None, g.buffers,
-                all(main.layers[j].node.trainable for j in members), verified,
-            ))
+            out.append(
+                Row(
+                    g.group.name,
+                    g.group.name,
+                    g.group.type,
+                    g.group.loc.line,
+                    g.group.loc.col,
+                    g.group.depth,
+                    True,
+                    (),
+                    g.shape,
+                    cg.shape if symbolic else None,
+                    g.params,
+                    cg.params if symbolic else None,
+                    g.buffers,
+                    all(main.layers[j].node.trainable for j in members),
+                    verified,
+                )
+            )
     return out
 
 
@@ -77,6 +104,7 @@ def count_text(value: Any) -> str:
 def shape_text(shape: tuple[Any, ...], pretty: bool = False) -> str:
     """``32×16×16`` style shape text; ``pretty`` writes floor(x) as ⌊x⌋."""
     parts = [sym.to_text(d) for d in shape]
+    parts = [f"({p})" if " " in p and len(shape) > 1 else p for p in parts]
     return "×".join(pretty_math(p) if pretty else p for p in parts)
 
 
@@ -89,5 +117,5 @@ def pretty_math(text: str) -> str:
             while depth and j < len(text):
                 depth += {"(": 1, ")": -1}.get(text[j], 0)
                 j += 1
-            text = text[:start] + left + text[start + len(word):j - 1] + right + text[j:]
+            text = text[:start] + left + text[start + len(word) : j - 1] + right + text[j:]
     return text

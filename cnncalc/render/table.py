@@ -17,8 +17,12 @@ def table(report: Report) -> Table:
     """The layer table with totals in the footer."""
     symbolic = bool(report.symbols)
     main = report.main
-    t = Table(title=f"{main.graph.name} · input {shape_text(main.graph.input_shape, True)}", show_footer=True,
-              title_justify="left", header_style="bold")
+    t = Table(
+        title=f"{main.graph.name} · input {shape_text(main.graph.input_shape, True)}",
+        show_footer=True,
+        title_justify="left",
+        header_style="bold",
+    )
     has_buffers = any(r.buffers != 0 for r in main.layers)
     t.add_column("Layer", footer="Total")
     t.add_column("Type")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .. import symbolic as sym
 from ..analysis.shapes import Analysis
@@ -65,8 +64,11 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2) -> PointChe
             try:
                 modules.append(r.node.layer.build(r.args, torch.nn))
             except Exception as e:  # torch refusing arguments we accepted is a disagreement
-                mismatches.append(Mismatch(r.node.name, r.node.loc, "construction", "valid arguments",
-                                           f"an error: {_first_line(e)}", point))
+                mismatches.append(
+                    Mismatch(
+                        r.node.name, r.node.loc, "construction", "valid arguments", f"an error: {_first_line(e)}", point
+                    )
+                )
                 return PointCheck(point, (False,) * len(layers), tuple(mismatches), time.perf_counter() - start)
         net = Network(modules, [r.node.inputs for r in layers])
     if dev.type != "meta":
@@ -77,13 +79,24 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2) -> PointChe
                 p.requires_grad_(False)
     net.eval()
     x = torch.zeros((batch, *analysis.graph.input_shape), device=dev)
+    import warnings
+
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's performance notes are not the user's problem here
             net(x)
     except Exception as e:
         r = layers[net.current]
-        mismatches.append(Mismatch(r.node.name, r.node.loc, "forward pass", f"output {fmt_shape(r.shape)}",
-                                   f"an error: {_first_line(e)}", point))
+        mismatches.append(
+            Mismatch(
+                r.node.name,
+                r.node.loc,
+                "forward pass",
+                f"output {fmt_shape(r.shape)}",
+                f"an error: {_first_line(e)}",
+                point,
+            )
+        )
     verified = []
     for i, (r, m) in enumerate(zip(layers, net.nodes)):
         ok = i < len(net.shapes)
@@ -91,8 +104,16 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2) -> PointChe
             got = net.shapes[i]
             if got[0] != batch or got[1:] != tuple(r.shape):
                 ok = False
-                mismatches.append(Mismatch(r.node.name, r.node.loc, "output shape", fmt_shape(r.shape),
-                                           fmt_shape(got[1:]) + ("" if got[0] == batch else f" with batch {got[0]}"), point))
+                mismatches.append(
+                    Mismatch(
+                        r.node.name,
+                        r.node.loc,
+                        "output shape",
+                        fmt_shape(r.shape),
+                        fmt_shape(got[1:]) + ("" if got[0] == batch else f" with batch {got[0]}"),
+                        point,
+                    )
+                )
         for what, derived, actual in (
             ("parameters", r.params, sum(p.numel() for p in m.parameters())),
             ("buffers", r.buffers, sum(b.numel() for b in m.buffers())),
@@ -103,8 +124,16 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2) -> PointChe
         verified.append(ok)
     trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
     if trainable != analysis.trainable_params:
-        mismatches.append(Mismatch(analysis.graph.name, Loc(analysis.graph.file, 1, 1), "trainable parameters",
-                                   sym.to_text(analysis.trainable_params), str(trainable), point))
+        mismatches.append(
+            Mismatch(
+                analysis.graph.name,
+                Loc(analysis.graph.file, 1, 1),
+                "trainable parameters",
+                sym.to_text(analysis.trainable_params),
+                str(trainable),
+                point,
+            )
+        )
     return PointCheck(point, tuple(verified), tuple(mismatches), time.perf_counter() - start)
 
 

@@ -8,9 +8,10 @@ from typing import Any
 from .torchload import import_torch
 
 nn = import_torch().nn
+_Module: Any = nn.Module
 
 
-class AddModule(nn.Module):  # type: ignore[misc]
+class AddModule(_Module):  # type: ignore[misc]
     """Elementwise sum of its inputs (a residual connection)."""
 
     def forward(self, *xs: Any) -> Any:
@@ -20,7 +21,7 @@ class AddModule(nn.Module):  # type: ignore[misc]
         return out
 
 
-class ConcatModule(nn.Module):  # type: ignore[misc]
+class ConcatModule(_Module):  # type: ignore[misc]
     """``torch.cat`` along a batch-inclusive dim."""
 
     def __init__(self, dim: int) -> None:
@@ -34,7 +35,7 @@ class ConcatModule(nn.Module):  # type: ignore[misc]
         return f"dim={self.dim}"
 
 
-class Network(nn.Module):  # type: ignore[misc]
+class Network(_Module):  # type: ignore[misc]
     """A DAG of modules run in topological order; records each node's output shape.
 
     ``inputs[i]`` lists the nodes feeding node ``i`` (-1 is the network input).

@@ -17,8 +17,9 @@ def import_torch() -> Any:
             warnings.simplefilter("ignore")
             import torch
     except ImportError:
-        raise CnnCalcError("verification needs torch, which is not installed", None,
-                           "pip install torch, or pass --no-verify") from None
+        raise CnnCalcError(
+            "verification needs torch, which is not installed", None, "pip install torch, or pass --no-verify"
+        ) from None
     return torch
 
 
@@ -27,8 +28,7 @@ def resolve_device(torch: Any, device: str) -> Any:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise CnnCalcError("--device cuda was asked for, but CUDA is not available", None,
-                           "use --device auto or cpu")
+        raise CnnCalcError("--device cuda was asked for, but CUDA is not available", None, "use --device auto or cpu")
     if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise CnnCalcError("--device mps was asked for, but MPS is not available", None, "use --device auto or cpu")
     if device not in DEVICES:
