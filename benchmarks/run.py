@@ -1,0 +1,107 @@
+"""Speed benchmark: cnncalc against torchinfo and torchscan, timed as whole processes.
+
+    python benchmarks/run.py                 # all figures, printed
+    python benchmarks/run.py --write         # ... and benchmarks/RESULTS.md
+    python benchmarks/run.py --quick         # fewer runs and models
+
+Each figure is the median wall time of several runs of a fresh process, with its
+peak resident memory. ``python -c "import torch"`` is measured in the same run so
+the time beyond importing torch can be compared. Needs the bench extra:
+``pip install -e '.[bench]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+CNNCALC = [PY, "-m", "cnncalc", "shapes"]
+MODELS = ["lenet5", "resnet18", "resnet50", "vgg16", "unet"]
+PEER = (
+    "import sys, warnings; warnings.filterwarnings('ignore'); sys.path.insert(0, {root!r})\n"
+    "from benchmarks.models import MODELS\n"
+    "factory, shape = MODELS[{name!r}]\n"
+    "{body}\n"
+)
+TORCHINFO = "from torchinfo import summary; summary(factory(), input_size=(1, *shape))"
+TORCHSCAN = "from torchscan import summary; summary(factory().eval(), shape)"
+
+
+def measure(cmd: list[str], runs: int) -> tuple[float, float]:
+    """Median seconds and max peak RSS (MiB) over ``runs`` fresh processes."""
+    times, peaks = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - start)
+        peaks.append(usage.ru_maxrss / 1024)
+        if os.waitstatus_to_exitcode(status) != 0:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
+    return statistics.median(times), max(peaks)
+
+
+def stack(n: int, path: Path) -> None:
+    """A synthetic chain of n layers (conv/relu pairs) on a small input."""
+    body = "\n".join(
+        "  - {type: Conv2d, out_channels: 8, kernel_size: 3, padding: 1}" if i % 2 == 0 else "  - ReLU"
+        for i in range(n)
+    )
+    path.write_text(f"cnncalc: 1\nname: stack{n}\ninput: [8, 8, 8]\nlayers:\n{body}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median reported)")
+    parser.add_argument("--quick", action="store_true", help="3 runs, ResNet-50 only, smaller stacks")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    runs = 3 if args.quick else args.runs
+    models = ["resnet50"] if args.quick else MODELS
+    lines = [f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; median of {runs} runs", ""]
+
+    base, base_mem = measure([PY, "-c", "import warnings; warnings.filterwarnings('ignore'); import torch"], runs)
+    lines += [f"`python -c 'import torch'`: {base:.2f} s, {base_mem:.0f} MiB", ""]
+    lines += [
+        "| model | cnncalc --no-verify | cnncalc verified (cpu) | cnncalc --device meta | torchinfo | torchscan "
+        "| verified / torchinfo | meta beyond import vs torchinfo |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in models:
+        yaml = f"examples/{name}.yaml"
+        nv = measure([*CNNCALC, yaml, "--no-verify"], runs)
+        cpu = measure([*CNNCALC, yaml, "--device", "cpu"], runs)
+        meta = measure([*CNNCALC, yaml, "--device", "meta"], runs)
+        ti = measure([PY, "-c", PEER.format(root=str(ROOT), name=name, body=TORCHINFO)], runs)
+        ts = measure([PY, "-c", PEER.format(root=str(ROOT), name=name, body=TORCHSCAN)], runs)
+        beyond = (ti[0] - base) / max(meta[0] - base, 1e-3)
+        cells = [f"{t:.2f} s / {m:.0f} MiB" for t, m in (nv, cpu, meta, ti, ts)]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {cpu[0] / ti[0]:.2f}x | {beyond:.1f}x faster |")
+        print(lines[-1], flush=True)
+
+    lines += ["", "Scaling, `--no-verify` on synthetic conv/ReLU stacks:", "", "| layers | time | per layer |",
+              "|---|---|---|"]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (100, 1000) if args.quick else (100, 1000, 10000):
+            path = Path(tmp) / f"stack{n}.yaml"
+            stack(n, path)
+            t, _ = measure([*CNNCALC, str(path), "--no-verify", "--format", "json"], max(1, runs // 2))
+            lines.append(f"| {n} | {t:.2f} s | {1000 * t / n:.2f} ms |")
+            print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        (ROOT / "benchmarks" / "RESULTS.md").write_text("# Benchmark results\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()
