@@ -145,11 +145,11 @@ def _materialise(torch: Any, net: Any, dev: Any) -> None:
     for module in net.modules():
         for key, p in module._parameters.items():
             if p is not None:
-                fresh = torch.empty(p.shape, dtype=p.dtype, device=dev)
+                fresh = torch.zeros(p.shape, dtype=p.dtype, device=dev)
                 module._parameters[key] = torch.nn.Parameter(fresh, requires_grad=p.requires_grad)
         for key, b in module._buffers.items():
             if b is not None:
-                module._buffers[key] = torch.empty(b.shape, dtype=b.dtype, device=dev)
+                module._buffers[key] = torch.zeros(b.shape, dtype=b.dtype, device=dev)
 
 
 def torch_version() -> str:
