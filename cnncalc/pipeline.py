@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import symbolic as sym
-from .analysis.conditions import Solution, solve, verification_points
+from .analysis.conditions import Solution, holds, solve, verification_points
 from .analysis.shapes import Analysis, analyze
 from .errors import CnnCalcError, Loc, did_you_mean
 from .graph import expand
@@ -147,10 +147,14 @@ def _check_defaults(
 ) -> None:
     """A default that violates the conditions is an error, explained with numbers and the valid sizes."""
     bad = {n: r for n, r in solution.ranges.items() if declared.get(n) is not None and not r.contains(declared[n] or 0)}
-    if not bad:
+    given = {n: v for n, v in declared.items() if v is not None}
+    coupled_fails = len(given) == len(declared) and not all(holds(c, {**given, **fixed}) for c in solution.coupled)
+    if not bad and not coupled_fails:
         return
-    valid = "; the network is valid when " + ", ".join(t for r in bad.values() for t in r.describe())
-    at = ", ".join(f"{n} = {declared[n]}" for n in bad)
+    valid = "; the network is valid when " + ", ".join(
+        [t for r in bad.values() for t in r.describe()] + [str(c.expr) for c in solution.coupled]
+    )
+    at = ", ".join(f"{n} = {declared[n]}" for n in (bad or given))
     try:  # the concrete analysis explains why, with numbers
         analyze(expand(spec, {**{n: v for n, v in declared.items() if v is not None}, **fixed}))
     except CnnCalcError as e:

@@ -82,3 +82,38 @@ def test_bad_set_option() -> None:
     code, _, err = run("shapes", "examples/cifar_cnn.yaml", "--set", "Q=4", "--no-verify")
     assert code == 2
     assert err == "error: --set Q: the file declares no symbol 'Q'; hint: declared symbols: H, W\n"
+
+
+BOUNDED = """
+import json, resource, signal, sys, time
+resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+from cnncalc.cli import main
+def timeout(*_): raise TimeoutError
+signal.signal(signal.SIGALRM, timeout)
+out = {}
+for path in sys.argv[1:]:
+    start = time.perf_counter()
+    signal.alarm(20)
+    try:
+        main(["shapes", path, "--no-verify"], standalone_mode=True)
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    signal.alarm(0)
+    out[path] = [code, time.perf_counter() - start]
+print(json.dumps(out))
+"""
+
+
+def test_corpus_runs_in_bounded_time_and_memory() -> None:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", BOUNDED, *map(str, CORPUS)], capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for path, (code, seconds) in results.items():
+        assert code == 2, path
+        assert seconds < 10, f"{path} took {seconds:.1f} s"

@@ -172,21 +172,33 @@ def _period(expr: Any) -> int:
 
 
 def verification_points(solution: Solution, defaults: Mapping[str, int | None], extra: int = 2) -> list[dict[str, int]]:
-    """The default sizes plus ``extra`` other valid assignments, for verification by torch."""
+    """The default sizes plus ``extra`` other valid assignments, for verification by torch.
+
+    Candidates are the defaults, the smallest valid sizes, the next valid sizes above the
+    defaults, then further valid sizes; each must also satisfy the conditions that tie
+    several symbols together (e.g. ``D*H*W >= 2``).
+    """
+    ranges = solution.ranges
+    if not ranges:
+        return [{}]
+    candidates: list[dict[str, int]] = []
+    if all(defaults.get(n) is not None for n in ranges):
+        candidates.append({n: int(defaults[n] or 0) for n in ranges})
+    firsts = {n: r.values(r.minimum, 64) for n, r in ranges.items()}
+    afters = {n: r.values((defaults.get(n) or r.minimum) + 1, 64) for n, r in ranges.items()}
+    candidates.append({n: v[0] for n, v in firsts.items()})
+    candidates += [{n: v[k] for n, v in afters.items() if k < len(v)} for k in range(64)]
+    candidates += [{n: v[k] for n, v in firsts.items() if k < len(v)} for k in range(1, 64)]
     points: list[dict[str, int]] = []
-    per_symbol: dict[str, list[int]] = {}
-    for name, rng in solution.ranges.items():
-        default = defaults.get(name)
-        first = [default] if default is not None else []
-        others = [v for v in rng.values(rng.minimum, extra + 1) if v != default][:extra]
-        after = [v for v in rng.values((default or rng.minimum) + 1, extra) if v not in others and v != default]
-        candidates = first + others[:1] + after
-        per_symbol[name] = (candidates + rng.values(rng.minimum, extra + 3))[: extra + 1]
-    count = max((len(v) for v in per_symbol.values()), default=0)
-    for k in range(count):
-        points.append({name: vals[min(k, len(vals) - 1)] for name, vals in per_symbol.items()})
-    unique = []
-    for p in points:
-        if p not in unique:
-            unique.append(p)
-    return unique
+    for c in candidates:
+        if len(c) == len(ranges) and c not in points and all(holds(cond, c) for cond in solution.coupled):
+            points.append(c)
+        if len(points) == extra + 1:
+            break
+    return points
+
+
+def holds(cond: Condition, point: Mapping[str, int]) -> bool:
+    """Whether a condition holds at a point (every symbol in it given a value)."""
+    values = {s: point[s.name] for s in cond.expr.free_symbols if s.name in point}
+    return bool(cond.expr.xreplace(values))

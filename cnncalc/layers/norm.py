@@ -33,6 +33,18 @@ class BatchNorm(LayerType):
     def check_input(self, shape: Shape, ctx: Ctx) -> None:
         self._need_rank(shape, self.ranks, ctx)
 
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        if self.kind == "InstanceNorm" and not a["track_running_stats"]:
+            # Without running statistics it normalises each instance, in eval mode too.
+            spatial = sym.product(ins[0][1:])
+            ctx.require(
+                spatial >= 2,
+                f"needs more than 1 spatial element per channel to normalise, the input {fmt_shape(ins[0])} has "
+                f"{sym.to_text(spatial)}",
+                "normalise earlier, or use track_running_stats: true",
+            )
+        return ins[0]
+
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return 2 * ins[0][0] if a["affine"] else 0
 

@@ -1,0 +1,73 @@
+"""Every disagreement hypothesis found, kept as an explicit case (see tests/test_layers_vs_torch.py
+and tests/test_fuzz_networks.py for the generators that found them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cnncalc.errors import CnnCalcError
+from cnncalc.pipeline import load, shapes
+
+from . import reference
+from .helpers import agree, arch_text
+
+LAYER_CASES: list[tuple[dict[str, Any], dict[str, Any], list[int]]] = [
+    # torch's LPPool1d multiplies by kernel_size, so a list kernel fails; cnncalc refused to say so.
+    ({"type": "LPPool1d", "norm_type": 2.0, "kernel_size": [1]}, {"norm_type": 2.0, "kernel_size": [1]}, [1, 1]),
+    # ... but a list stride is fine.
+    (
+        {"type": "LPPool1d", "norm_type": 2.0, "kernel_size": 1, "stride": [1]},
+        {"norm_type": 2.0, "kernel_size": 1, "stride": [1]},
+        [1, 1],
+    ),
+    # 1d adaptive pooling does not take null ("keep the size") entries.
+    ({"type": "AdaptiveAvgPool1d", "output_size": [None]}, {"output_size": [None]}, [3, 1]),
+    # Flatten(0, 0) flattens nothing and is fine.
+    ({"type": "Flatten", "start_dim": 0, "end_dim": 0}, {"start_dim": 0, "end_dim": 0}, [1]),
+    # A scalar scale_factor broadcasts over the spatial dims.
+    ({"type": "Upsample", "scale_factor": 0.5}, {"scale_factor": 0.5}, [2, 1]),
+    # FeatureAlphaDropout takes any batched rank >= 2.
+    ({"type": "FeatureAlphaDropout"}, {}, [1]),
+    # Negative zero-padding crops before it pads: 1 + 2 - 2 = 1, but the crop alone would be -1.
+    ({"type": "ZeroPad1d", "padding": [2, -2]}, {"padding": [2, -2]}, [2, 1]),
+    # 'same' with an even kernel is only a performance warning in torch.
+    (
+        {"type": "Conv2d", "out_channels": 1, "kernel_size": [5, 4], "padding": "same", "dilation": 1, "bias": False},
+        {"in_channels": 1, "out_channels": 1, "kernel_size": [5, 4], "padding": "same", "dilation": 1, "bias": False},
+        [1, 6, 9],
+    ),
+]
+
+
+@pytest.mark.parametrize("layer,kwargs,shape", LAYER_CASES)
+def test_layer_regression(layer: dict[str, Any], kwargs: dict[str, Any], shape: list[int]) -> None:
+    agree(layer, kwargs, shape)
+
+
+def test_instance_norm_needs_more_than_one_spatial_element() -> None:
+    # Without running statistics InstanceNorm normalises per instance, in eval mode too.
+    agree({"type": "InstanceNorm2d"}, {"num_features": 3}, [3, 1, 1])
+    agree({"type": "InstanceNorm2d", "track_running_stats": True}, {"num_features": 3, "track_running_stats": True},
+          [3, 1, 1])  # fmt: skip
+
+
+def test_default_that_breaks_a_coupled_condition_is_reported() -> None:
+    # floor((H-1)/3 + 1) * floor((W-1)/3 + 1) >= 2 ties H and W; at H = W = 3 it fails.
+    layers = [{"type": "MaxPool2d", "kernel_size": 1, "stride": 3}, {"type": "InstanceNorm2d"}]
+    with pytest.raises(reference.Rejected):
+        reference.run(layers, [1, 3, 3])
+    with pytest.raises(CnnCalcError, match=r"needs more than 1 spatial element .* \(at the default H = 3, W = 3\)"):
+        shapes(load("t.yaml", arch_text(layers, [1, "H", "W"], {"H": 3, "W": 3})), verify=False)
+
+
+def test_merge_of_paths_that_scale_differently_is_valid_at_listed_sizes() -> None:
+    # 3 * ceil(L/2) == L + 1 only holds for L = 2 (hypothesis found an earlier StopIteration here).
+    layers = [{"type": "MaxPool1d", "kernel_size": 1, "stride": 2, "id": "a"},
+              {"type": "Upsample", "scale_factor": 3, "id": "up"},
+              {"type": "ZeroPad1d", "padding": [0, 1], "from": "input", "id": "b"},
+              {"type": "Add", "from": ["up", "b"]}]  # fmt: skip
+    report = shapes(load("t.yaml", arch_text(layers, [2, "L"], {"L": 2})), device="cpu")
+    assert report.conditions == ["L in {2}"]
+    assert report.verified
