@@ -6,8 +6,9 @@ met), 2 bad input or usage, 3 an internal error (a bug: please report it).
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import click
@@ -108,7 +109,8 @@ def shapes(
     def run() -> int:
         from .pipeline import shapes as derive
 
-        report = derive(file, values, verify=verify, device=device, batch=batch)
+        with _progress_bar(verify) as progress:
+            report = derive(file, values, verify=verify, device=device, batch=batch, progress=progress)
         _render(report, fmt, width)
         for line in report.expect_failures:
             click.echo(line, err=True)
@@ -117,6 +119,22 @@ def shapes(
         return EXIT_OK if report.ok else EXIT_CHECK
 
     _guard(run, traceback)
+
+
+@contextlib.contextmanager
+def _progress_bar(verify: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr for the verification, only when stderr is a terminal."""
+    if not verify or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("verifying with torch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)  # fmt: skip
+    task = bar.add_task("verify", total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _render(report: Any, fmt: str, width: int | None) -> None:

@@ -9,7 +9,7 @@ symbol appears.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,8 +102,12 @@ def shapes(
     device: str = "auto",
     batch: int = 2,
     extra_points: int = 2,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    """Derive, and unless ``verify`` is False check with torch, every shape and count of a network."""
+    """Derive, and unless ``verify`` is False check with torch, every shape and count of a network.
+
+    ``progress(done, total)`` is called as layers are verified (total = layers x points).
+    """
     spec = source if isinstance(source, ArchSpec) else load(source)
     declared = {name: default for name, default, _ in spec.symbols}
     fixed = dict(set_values or {})
@@ -135,7 +139,14 @@ def shapes(
     from .verify.forward import torch_version
     from .verify.forward import verify as run_verify
 
-    checks = tuple(run_verify(a, device, batch) for a in analyses)
+    total, done = sum(len(a.layers) for a in analyses), [0]
+
+    def step(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total)
+
+    checks = tuple(run_verify(a, device, batch, step if progress else None) for a in analyses)
     from .verify.torchload import import_torch, resolve_device
 
     dev = str(resolve_device(import_torch(), device))

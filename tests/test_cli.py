@@ -150,3 +150,18 @@ def test_layers_command() -> None:
     assert code == 0 and "in_channels: inferred" in out and "C_out * (C_in/g) * prod(k)" in out
     code, _, err = run("layers", "Conv2D")
     assert code == 2 and "did you mean 'Conv2d'" in err
+
+
+def test_progress_reports_every_layer_at_every_point() -> None:
+    from cnncalc.pipeline import shapes
+
+    calls: list[tuple[int, int]] = []
+    report = shapes("examples/unet.yaml", device="cpu", progress=lambda done, total: calls.append((done, total)))
+    total = len(report.main.layers) * len(report.checks)
+    assert calls[-1] == (total, total)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal() -> None:
+    code, _, err = run("shapes", "examples/lenet5.yaml", "--format", "json")
+    assert code == 0 and err == ""

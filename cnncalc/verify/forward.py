@@ -9,7 +9,7 @@ sympy inside torch, a flat ~0.4 s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,11 @@ class PointCheck:
     seconds: float
 
 
-def verify(analysis: Analysis, device: str = "auto", batch: int = 2) -> PointCheck:
+Progress = Callable[[int], None]
+"""Called with the number of layers just run (for progress bars)."""
+
+
+def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: Progress | None = None) -> PointCheck:
     """Build ``analysis``'s network in torch, run it, and compare shapes, parameters and buffers."""
     import time
 
@@ -81,6 +85,8 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2) -> PointChe
             for p in m.parameters():
                 p.requires_grad_(False)
     net.eval()
+    if progress is not None:
+        net.on_node = lambda i: progress(1)
     x = torch.zeros((batch, *analysis.graph.input_shape), device=dev)
     import warnings
 

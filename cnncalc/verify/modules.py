@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .torchload import import_torch
@@ -53,6 +53,7 @@ class Network(_Module):  # type: ignore[misc]
         self.last_use = last
         self.shapes: list[tuple[int, ...]] = []
         self.current = -1
+        self.on_node: Callable[[int], None] | None = None  # progress callback, called after each node
 
     def forward(self, x: Any) -> Any:
         outs: dict[int, Any] = {-1: x}
@@ -63,6 +64,8 @@ class Network(_Module):  # type: ignore[misc]
             out = module(*(outs[s] for s in self.inputs[i]))
             self.shapes.append(tuple(out.shape))
             outs[i] = out
+            if self.on_node is not None:
+                self.on_node(i)
             for s in self.inputs[i]:
                 if self.last_use.get(s) == i and s != -1:
                     del outs[s]
