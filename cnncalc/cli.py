@@ -89,9 +89,9 @@ def main() -> None:
 @click.option(
     "--batch", type=click.IntRange(1, 1024), default=2, show_default=True, help="Batch size of the forward pass."
 )
-@click.option(
-    "--width", type=click.IntRange(40, 400), default=None, help="Table width in characters (default: terminal)."
-)
+@click.option("--width", type=click.IntRange(40, 400), default=None, help="Table width (default: terminal).")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
+              show_default=True, help="Element type for the memory figures.")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
 def shapes(
     file: str,
@@ -101,17 +101,37 @@ def shapes(
     device: str,
     batch: int,
     width: int | None,
+    dtype: str,
     traceback: bool,
 ) -> None:
-    """Derive every layer's output shape and parameters from FILE, and verify them with torch."""
+    """Derive every layer's output shape, parameters, MACs and receptive field from FILE; verify them with torch."""
+    _run(file, set_, fmt, verify, device, batch, width, dtype, traceback, "shapes")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--set", "set_", multiple=True, metavar="NAME=N", help="Give a symbol a value, e.g. --set H=64.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format (the JSON is the same document as 'cnncalc shapes').")  # fmt: skip
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check every region against torch input gradients (--no-verify does not import torch).")  # fmt: skip
+@click.option("--width", type=click.IntRange(40, 400), default=None, help="Table width (default: terminal).")
+@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, traceback: bool) -> None:
+    """Receptive field of every layer of FILE: size, stride, padding and the region of unit 0, per dim."""
+    _run(file, set_, fmt, verify, "cpu", 2, width, "float32", traceback, "rf")
+
+
+def _run(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
+         dtype: str, traceback: bool, view: str) -> None:  # fmt: skip
     values = _parse_set(set_)
 
     def run() -> int:
         from .pipeline import shapes as derive
 
         with _progress_bar(verify) as progress:
-            report = derive(file, values, verify=verify, device=device, batch=batch, progress=progress)
-        _render(report, fmt, width)
+            report = derive(file, values, verify=verify, device=device, batch=batch, progress=progress, dtype=dtype)
+        _render(report, fmt, width, view)
         for line in report.expect_failures:
             click.echo(line, err=True)
         for m in report.mismatches:
@@ -137,13 +157,13 @@ def _progress_bar(verify: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _render(report: Any, fmt: str, width: int | None) -> None:
+def _render(report: Any, fmt: str, width: int | None, view: str = "shapes") -> None:
     if fmt == "table":
         from rich.console import Console
 
-        from .render.table import print_report
+        from .render.table import print_report, print_rf
 
-        print_report(report, Console(width=width, highlight=False))
+        (print_rf if view == "rf" else print_report)(report, Console(width=width, highlight=False))
         return
     from .render import formats
 

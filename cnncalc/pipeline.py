@@ -9,6 +9,7 @@ symbol appears.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 
 from . import symbolic as sym
 from .analysis.conditions import Solution, holds, solve, verification_points
+from .analysis.cost import Cost, cost
+from .analysis.receptive import ReceptiveFields, receptive_fields
 from .analysis.shapes import Analysis, analyze
 from .errors import CnnCalcError, Loc, did_you_mean
 from .graph import expand
@@ -38,6 +41,11 @@ class Report:
     device: str | None = None
     torch_version: str | None = None
     fixed: Mapping[str, int] = field(default_factory=dict)
+    rf: ReceptiveFields | None = None
+    cost: Cost | None = None
+    rf_checks: tuple[Mismatch, ...] = ()
+    rf_probes: int = 0
+    cost_at_defaults: Cost | None = None
 
     @property
     def verified(self) -> bool | None:
@@ -49,13 +57,13 @@ class Report:
     @property
     def mismatches(self) -> tuple[Mismatch, ...]:
         """Every disagreement found, symbolic-vs-concrete and derivation-vs-torch."""
-        return self.consistency + tuple(m for c in self.checks for m in c.mismatches)
+        return self.consistency + tuple(m for c in self.checks for m in c.mismatches) + self.rf_checks
 
     def node_verified(self, index: int) -> bool | None:
         """Whether torch confirmed node ``index`` at every verification point."""
         if not self.checks:
             return None
-        bad = {m.name for m in self.consistency}
+        bad = {m.name for m in (*self.consistency, *self.rf_checks)}
         return all(c.verified[index] for c in self.checks) and self.main.layers[index].node.name not in bad
 
     @property
@@ -103,6 +111,7 @@ def shapes(
     batch: int = 2,
     extra_points: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    dtype: str = "float32",
 ) -> Report:
     """Derive, and unless ``verify`` is False check with torch, every shape and count of a network.
 
@@ -133,7 +142,11 @@ def shapes(
     else:
         main = analyze(expand(spec, fixed))
         analyses, consistency = (main,), ()
-    report = Report(spec, free, main, analyses, solution, (), consistency, fixed=fixed)
+    report = Report(
+        spec, free, main, analyses, solution, (), consistency, fixed=fixed,
+        rf=receptive_fields(main, analyses[0]), cost=cost(main, dtype, batch),
+        cost_at_defaults=cost(analyses[0], dtype, batch),
+    )  # fmt: skip
     if not verify:
         return report
     from .verify.forward import torch_version
@@ -150,7 +163,11 @@ def shapes(
     from .verify.torchload import import_torch, resolve_device
 
     dev = str(resolve_device(import_torch(), device))
-    return Report(spec, free, main, analyses, solution, checks, consistency, dev, torch_version(), fixed)
+    from .verify.receptive import check as check_receptive_fields
+
+    rf_checks, probes = check_receptive_fields(analyses[0])
+    return dataclasses.replace(report, checks=checks, device=dev, torch_version=torch_version(), rf_checks=rf_checks,
+                               rf_probes=probes)  # fmt: skip
 
 
 def _check_defaults(

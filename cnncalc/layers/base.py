@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from ..errors import CnnCalcError, Loc
+from .window import IDENTITY
 
 Shape = tuple[Any, ...]
 """A per-sample shape: each entry an int or a sympy expression."""
@@ -153,6 +154,17 @@ class LayerType:
 
     def buffers(self, a: Args, ins: Sequence[Shape]) -> Any:
         """The number of buffer values (running statistics)."""
+        return 0
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        """How an output unit depends on input units along spatial ``dim`` (see layers/window.py).
+
+        The default is one-to-one: layers that act per position (activations, BatchNorm).
+        """
+        return IDENTITY
+
+    def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        """Multiply-accumulates per sample; 0 for layers without weights to multiply."""
         return 0
 
     def build(self, a: Args, nn: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .spatial import dim_name
+from .window import Affine, PaddedAffine, Transpose
 
 
 class Conv(LayerType):
@@ -71,6 +72,17 @@ class Conv(LayerType):
             out.append(o)
         return (a["out_channels"], *out)
 
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        k, s, d, pad = a["kernel_size"][dim], a["stride"][dim], a["dilation"][dim], a["padding"]
+        left = sym.floordiv(d * (k - 1), 2) if pad == "same" else 0 if pad == "valid" else pad[dim]
+        if a["padding_mode"] != "zeros":
+            return PaddedAffine(d * (k - 1) + 1, s, left, d, mode=a["padding_mode"])
+        return Affine(d * (k - 1) + 1, s, left, d)
+
+    def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        per_output = sym.floordiv(ins[0][0], a["groups"]) * sym.product(a["kernel_size"])
+        return a["out_channels"] * per_output * sym.product(out[1:])
+
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         c_in = ins[0][0]
         weight = a["out_channels"] * sym.floordiv(c_in, a["groups"]) * sym.product(a["kernel_size"])
@@ -128,6 +140,15 @@ class ConvTranspose(LayerType):
             )
             out.append(o)
         return (a["out_channels"], *out)
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        k, s, d, p = a["kernel_size"][dim], a["stride"][dim], a["dilation"][dim], a["padding"][dim]
+        return Transpose(d * (k - 1) + 1, s, p, d)
+
+    def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        # every input value is multiplied into C_out/g * prod(k) outputs
+        per_input = sym.floordiv(a["out_channels"], a["groups"]) * sym.product(a["kernel_size"])
+        return ins[0][0] * per_input * sym.product(ins[0][1:])
 
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         c_in = ins[0][0]

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape
+from .window import GLOBAL, IDENTITY
 
 _INPLACE = {"inplace": Arg("bool", False)}
 
@@ -68,6 +69,11 @@ class Softmax(LayerType):
                 "dim",
             )
         return ins[0]
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        rank = len(ins[0]) + 1
+        d = a["dim"]
+        return GLOBAL if d is not None and d % rank == dim + 2 else IDENTITY
 
 
 def catalogue() -> list[LayerType]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape, fmt_shape
+from .window import GLOBAL, IDENTITY
 
 
 class Add(LayerType):
@@ -76,6 +77,10 @@ class Concat(LayerType):
                         "all dims except the concatenated one must agree; crop or pad one input",
                     )
         return (*first[:j], sum(s[j] for s in ins), *first[j + 1 :])
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        rank = len(ins[0]) + 1
+        return GLOBAL if a["dim"] % rank == dim + 2 else IDENTITY  # along a spatial dim, positions shift
 
     def build(self, a: Args, nn: Any) -> Any:
         from ..verify.modules import ConcatModule

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape, fmt_shape
+from .window import GLOBAL, IDENTITY
 
 
 class BatchNorm(LayerType):
@@ -45,6 +46,10 @@ class BatchNorm(LayerType):
             )
         return ins[0]
 
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        # Instance statistics (no running stats) mix every position of the map.
+        return GLOBAL if self.kind == "InstanceNorm" and not a["track_running_stats"] else IDENTITY
+
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return 2 * ins[0][0] if a["affine"] else 0
 
@@ -78,6 +83,9 @@ class GroupNorm(LayerType):
         )
         return ins[0]
 
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        return GLOBAL  # group statistics mix every position
+
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return 2 * ins[0][0] if a["affine"] else 0
 
@@ -110,6 +118,10 @@ class LayerNorm(LayerType):
                 "normalized_shape",
             )
         return shape
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        # Statistics over the trailing normalized_shape dims mix positions along those dims.
+        return GLOBAL if 1 + dim >= len(ins[0]) - len(a["normalized_shape"]) else IDENTITY
 
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         if not a["elementwise_affine"]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .spatial import dim_name
+from .window import Affine, PaddedAffine
 
 
 class Pad(LayerType):
@@ -62,6 +64,13 @@ class Pad(LayerType):
             )
             out[j] = o
         return (c, *out)
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        left = a["padding"][2 * (self.ndim - 1 - dim)]
+        if self.kind in ("Zero", "Constant"):
+            return Affine(1, 1, left)
+        mode = {"Reflection": "reflect", "Replication": "replicate"}.get(self.kind, "circular")
+        return PaddedAffine(1, 1, left, mode=mode)
 
     def formulas(self) -> dict[str, str]:
         return {"output": "i + left + right per dim", "params": "0"}

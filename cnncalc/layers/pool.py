@@ -8,6 +8,7 @@ from typing import Any
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .spatial import dim_name
+from .window import GLOBAL, IDENTITY, Affine, Bins
 
 
 def pool_size(i: Any, k: int, s: int, p: int, d: int, ceil_mode: bool) -> Any:
@@ -93,6 +94,13 @@ class Pool(LayerType):
             out.append(o)
         return (c, *out)
 
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        k = a["kernel_size"][dim]
+        s = a["stride"][dim] if a["stride"] is not None else k
+        p = a.values.get("padding", (0,) * self.ndim)[dim]
+        d = a.values.get("dilation", (1,) * self.ndim)[dim]
+        return Affine(d * (k - 1) + 1, s, p, d)
+
     def formulas(self) -> dict[str, str]:
         return {
             "output": "floor((i + 2p - d(k-1) - 1 [+ s - 1 if ceil_mode])/s) + 1; ceil_mode drops a last window "
@@ -126,6 +134,14 @@ class AdaptivePool(LayerType):
                 "output_size",
             )
         return (c, *(i if o is None else o for i, o in zip(spatial, a["output_size"])))
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        i, o = ins[0][1 + dim], a["output_size"][dim]
+        if o is None or sym.decide(sym.equal(i, o)) is True:
+            return IDENTITY
+        if o == 1:
+            return GLOBAL
+        return Bins(i, o)
 
     def formulas(self) -> dict[str, str]:
         return {

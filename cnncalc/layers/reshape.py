@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape
+from .window import GLOBAL, IDENTITY, Affine, Bins, Interp, NearestScale
 
 
 def _batch_dim(dim: int, rank: int, ctx: Ctx, arg: str) -> int:
@@ -40,6 +41,9 @@ class Flatten(LayerType):
             raise ctx.fail(f"start_dim {a['start_dim']} comes after end_dim {a['end_dim']}", arg="start_dim")
         return (*shape[:start], sym.product(shape[start : end + 1]), *shape[end + 1 :])
 
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        return GLOBAL  # the spatial layout ends here; see docs: RF of non-spatial outputs
+
     def formulas(self) -> dict[str, str]:
         return {"output": "product of dims start_dim..end_dim", "params": "0"}
 
@@ -65,6 +69,9 @@ class Unflatten(LayerType):
         )
         return (*shape[:j], *sizes, *shape[j + 1 :])
 
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        return GLOBAL
+
     def build(self, a: Args, nn: Any) -> Any:
         return nn.Unflatten(a["dim"], tuple(a["unflattened_size"]))
 
@@ -87,6 +94,12 @@ class Linear(LayerType):
 
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return ins[0][-1] * a["out_features"] + (a["out_features"] if a["bias"] else 0)
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        return GLOBAL  # mixes the last dim; after Flatten, everything
+
+    def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        return ins[0][-1] * a["out_features"] * sym.product(ins[0][:-1])
 
     def formulas(self) -> dict[str, str]:
         return {"output": "(..., out_features)", "params": "in_features * out_features + (out_features if bias)"}
@@ -145,6 +158,25 @@ class Upsample(LayerType):
             out.append(o)
         return (c, *out)
 
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        i, o = ins[0][1 + dim], self._out_size(a, ins, dim)
+        mode = a["mode"]
+        if mode == "area":
+            return IDENTITY if i == o else (GLOBAL if o == 1 else Bins(i, o))
+        scale = (
+            1.0 / _at(a["scale_factor"], dim)
+            if a["scale_factor"] is not None and not a["recompute_scale_factor"]
+            else i / o
+        )
+        if mode in ("nearest", "nearest-exact"):
+            return NearestScale(scale, mode == "nearest-exact")
+        return Interp(i, o, bool(a["align_corners"]), scale, cubic=mode == "bicubic")
+
+    def _out_size(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        if a["size"] is not None:
+            return _at(a["size"], dim)
+        return scale_floor(ins[0][1 + dim], _at(a["scale_factor"], dim))
+
     def build(self, a: Args, nn: Any) -> Any:
         kwargs = a.torch_kwargs()
         for key in ("size", "scale_factor"):
@@ -154,6 +186,10 @@ class Upsample(LayerType):
 
     def formulas(self) -> dict[str, str]:
         return {"output": "size, or floor(float(i) * scale_factor)", "params": "0"}
+
+
+def _at(value: Any, dim: int) -> Any:
+    return value[dim] if isinstance(value, tuple) else value
 
 
 def scale_floor(i: Any, factor: float) -> Any:
@@ -198,6 +234,12 @@ class PixelShuffle(LayerType):
                 self.key,
             )
         return (*lead, c * r * r, sym.floordiv(h, r), sym.floordiv(w, r))
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        if dim < len(ins[0]) - 3:  # leading dims are batch-like
+            return IDENTITY
+        r = a[self.key]
+        return Affine(r, r, 0) if self.unshuffle else NearestScale(1 / r, False)
 
 
 def catalogue() -> list[LayerType]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from fractions import Fraction
 from typing import Any
 
+from ..analysis.cost import human_bytes, human_count
 from ..pipeline import Report
 from .rows import Row, count_text, number, rows, shape_list, shape_text
 
@@ -62,8 +64,36 @@ def to_dict(report: Report) -> dict[str, Any]:
         }
     )
     doc["expect_failures"] = report.expect_failures
+    if report.cost is not None and report.cost_at_defaults is not None:
+        c = report.cost_at_defaults
+        doc["macs"] = number(report.cost.total_macs)
+        doc["memory"] = {
+            "dtype": c.dtype,
+            "batch": c.batch,
+            "param_bytes": c.total_param_bytes,
+            "activation_bytes": c.total_activation_bytes,
+        }
+    doc["receptive_field_warnings"] = list(report.rf.warnings) if report.rf else []
+    doc["receptive_field_checks"] = report.rf_probes
     doc["layers"] = [_row_dict(r, symbolic) for r in rows(report)]
     return doc
+
+
+def _rf_dict(rf: Any) -> dict[str, Any] | None:
+    if rf is None:
+        return None
+
+    def val(x: Any) -> Any:
+        return f"{x.numerator}/{x.denominator}" if isinstance(x, Fraction) else number(x)
+
+    return {
+        "size": [val(d.size) for d in rf.dims],
+        "stride": [val(d.stride) for d in rf.dims],
+        "padding": [val(d.padding) for d in rf.dims],
+        "min_size": [val(d.min_size) for d in rf.dims],
+        "global": [d.is_global for d in rf.dims],
+        "closed_form": [d.closed_form for d in rf.dims],
+    }
 
 
 def _row_dict(r: Row, symbolic: bool) -> dict[str, Any]:
@@ -82,6 +112,10 @@ def _row_dict(r: Row, symbolic: bool) -> dict[str, Any]:
         "trainable": r.trainable,
         "verified": r.verified,
     }
+    if not r.group:
+        out["macs"] = number(r.macs)
+        out["activation_bytes"] = number(r.activation_bytes)
+        out["receptive_field"] = _rf_dict(r.rf)
     if symbolic:
         out["output_shape_at_defaults"] = list(r.shape_at_defaults or ())
         out["params_at_defaults"] = r.params_at_defaults
@@ -173,6 +207,14 @@ def _summary_lines(report: Report) -> list[str]:
             f"buffers {count_text(d.total_buffers)}"
         )
         out.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
+    if report.cost_at_defaults is not None:
+        c = report.cost_at_defaults
+        at = " at the defaults" if report.symbols else ""
+        out.append(f"MACs per sample{at}: {human_count(c.total_macs)} ({c.total_macs:,}; FLOPs ≈ 2 × MACs)  ·  "
+                   f"params+buffers {human_bytes(c.total_param_bytes)}  ·  forward activations "
+                   f"{human_bytes(c.total_activation_bytes)} ({c.dtype}, batch {c.batch}; 1 MiB = 2^20 bytes)")  # fmt: skip
+    for w in report.rf.warnings if report.rf else ():
+        out.append(f"Warning: {w}")
     out.append(verification_line(report))
     return out
 
@@ -184,6 +226,9 @@ def verification_line(report: Report) -> str:
     points = "; ".join(", ".join(f"{k}={v}" for k, v in c.point.items()) for c in report.checks if c.point)
     where = f" at {points}" if points else ""
     n = len(report.main.layers)
+    rf = f"; receptive fields of {report.rf_probes} units match the input gradients" if report.rf_probes else ""
     if report.verified:
-        return f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: all {n} layers agree."
+        return (
+            f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: all {n} layers agree{rf}."
+        )
     return f"MISMATCH: torch {report.torch_version} on {report.device}{where} disagrees in {len(report.mismatches)} place(s)."

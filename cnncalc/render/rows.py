@@ -29,6 +29,10 @@ class Row:
     buffers: Any
     trainable: bool
     verified: bool | None
+    rf: Any = None  # NodeRF, layer rows only
+    macs: Any = 0
+    macs_at_defaults: Any = 0
+    activation_bytes: Any = 0
 
 
 def rows(report: Report) -> list[Row]:
@@ -58,6 +62,10 @@ def rows(report: Report) -> list[Row]:
                 r.buffers,
                 n.trainable,
                 report.node_verified(i),
+                report.rf.layers[i] if report.rf else None,
+                report.cost.macs[i] if report.cost else 0,
+                report.cost_at_defaults.macs[i] if report.cost_at_defaults else 0,
+                report.cost_at_defaults.activation_bytes[i] if report.cost_at_defaults else 0,
             )
         )
         for k in sorted(groups_after.get(i, []), key=lambda k: -main.groups[k].group.depth):
@@ -84,6 +92,14 @@ def rows(report: Report) -> list[Row]:
                 )
             )
     return out
+
+
+def rf_text(rf: Any) -> str:
+    """``7×7``, ``212×212``, ``≤40×40`` (varies with position), ``28×28 global`` (every unit sees it)."""
+    if rf is None:
+        return ""
+    parts = [("" if d.closed_form or d.is_global else "≤") + sym.to_text(d.size) for d in rf.dims]
+    return "×".join(parts) + (" global" if rf.is_global else "")
 
 
 def number(value: Any) -> int | str:

@@ -8,9 +8,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .. import symbolic as sym
+from ..analysis.cost import human_count
 from ..pipeline import Report
 from .formats import _summary_lines
-from .rows import count_text, pretty_math, rows, shape_text
+from .rows import count_text, pretty_math, rf_text, rows, shape_text
 
 
 def table(report: Report) -> Table:
@@ -35,6 +37,12 @@ def table(report: Report) -> Table:
     t.add_column("Params", justify="right", footer=count_text(totals.total_params))
     if has_buffers:
         t.add_column("Buffers", justify="right", footer=count_text(totals.total_buffers))
+    t.add_column(
+        "MACs",
+        justify="right",
+        footer=human_count(report.cost_at_defaults.total_macs) if report.cost_at_defaults else "",
+    )
+    t.add_column("RF", justify="right")
     t.add_column("✓", justify="center")
     for r in rows(report):
         name = Text("  " * r.depth + r.name, style="bold" if r.group else "")
@@ -46,6 +54,8 @@ def table(report: Report) -> Table:
         cells.append(Text(params, style="dim" if r.group else ""))
         if has_buffers:
             cells.append(count_text(r.buffers))
+        cells.append("" if r.group else human_count(r.macs_at_defaults) if isinstance(r.macs_at_defaults, int) else "")
+        cells.append(rf_text(r.rf))
         cells.append({True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: ""}[r.verified])
         t.add_row(*cells)
     return t
@@ -60,3 +70,53 @@ def print_report(report: Report, console: Console) -> None:
     for line in _summary_lines(report):
         style = "bold red" if line.startswith("MISMATCH") else ("green" if line.startswith("Verified") else "")
         console.print(Text(line, style=style))
+
+
+def rf_table(report: Report) -> Table:
+    """``cnncalc rf``: per layer and spatial dim, size r, stride S, padding P, and the region of unit 0."""
+    from ..analysis.receptive import region
+
+    main = report.main
+    spatial = len(main.graph.input_shape) - 1
+    t = Table(title=f"{main.graph.name} · receptive fields on input {shape_text(main.graph.input_shape, True)}",
+              title_justify="left", header_style="bold")  # fmt: skip
+    t.add_column("Layer")
+    t.add_column("Type")
+    for j in range(spatial):
+        suffix = f" d{j}" if spatial > 1 else ""
+        t.add_column(f"r{suffix}", justify="right")
+        t.add_column(f"S{suffix}", justify="right")
+        t.add_column(f"P{suffix}", justify="right")
+    t.add_column("unit 0 sees", justify="left")
+    t.add_column("✓", justify="center")
+    assert report.rf is not None
+    for i, (r, rf) in enumerate(zip(main.layers, report.rf.layers)):
+        cells: list[Any] = [r.node.name, r.node.layer.name]
+        for d in rf.dims:
+            if d.is_global:
+                cells += [f"{sym.to_text(d.size)} global", "", ""]
+                continue
+            size = pretty_math(sym.to_text(d.size)) + ("" if d.closed_form else f" (min {sym.to_text(d.min_size)})")
+            cells += [size, pretty_math(sym.to_text(d.stride)), pretty_math(sym.to_text(d.padding))]
+        reg = region(report.defaults, i, {j: (0, 0) for j in range(spatial)})
+        cells.append(" × ".join(f"[{lo}, {hi}]" for lo, hi in reg.values()))
+        cells.append(
+            {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: ""}[report.node_verified(i)]
+        )
+        t.add_row(*cells)
+    return t
+
+
+def print_rf(report: Report, console: Console) -> None:
+    """The receptive-field table with its notes."""
+    console.print(rf_table(report))
+    note = (
+        "r: receptive field size, S: effective stride, P: effective padding; unit u sees input units "
+        "[u*S - P, u*S - P + r - 1] (Araujo et al., Distill 2019). 'min' marks sizes that vary with "
+        "position (transposed convolution, upsampling): r is then the maximum. Regions are clipped to the input."
+    )
+    console.print(Text(note, style="dim"))
+    for w in report.rf.warnings if report.rf else ():
+        console.print(Text(f"Warning: {w}", style="yellow"))
+    for line in _summary_lines(report)[-1:]:
+        console.print(Text(line, style="bold red" if line.startswith("MISMATCH") else "green"))
