@@ -102,24 +102,22 @@ def test_symbolic_expectation_becomes_a_condition(tmp_path: Path) -> None:
     assert json.loads(out)["conditions"] == ["H >= 2", "H % 2 == 0"]
 
 
-def test_no_verify_does_not_import_torch() -> None:
+def assert_not_imported(module: str, args: list[str]) -> None:
+    """Run the CLI in a fresh interpreter and check that ``module`` was never imported."""
     code = (
-        "import sys; from cnncalc.cli import main\n"
-        "try:\n    main(['shapes', 'examples/resnet18.yaml', '--no-verify', '--format', 'json'])\n"
+        f"import sys; from cnncalc.cli import main\ntry:\n    main({args!r})\n"
         "except SystemExit as e:\n    assert e.code == 0, e.code\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        f"assert {module!r} not in sys.modules, '{module} was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_no_verify_does_not_import_torch() -> None:
+    assert_not_imported("torch", ["shapes", "examples/resnet18.yaml", "--no-verify", "--format", "json"])
 
 
 def test_concrete_file_does_not_import_sympy() -> None:
-    code = (
-        "import sys; from cnncalc.cli import main\n"
-        "try:\n    main(['shapes', 'examples/resnet50.yaml', '--no-verify', '--format', 'json'])\n"
-        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
-        "assert 'sympy' not in sys.modules, 'sympy was imported'\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    assert_not_imported("sympy", ["shapes", "examples/resnet50.yaml", "--no-verify", "--format", "json"])
 
 
 def test_meta_device_verifies_shapes() -> None:

@@ -156,14 +156,18 @@ def _check_keys(node: YMap, allowed: tuple[str, ...], what: str) -> None:
             )
 
 
+def _check_name(kind: str, name: str, loc: Loc) -> None:
+    if not _NAME.match(name):
+        raise CnnCalcError(f"{kind} name {name!r} is not a valid name", loc, "use letters, digits and _")
+
+
 def _symbols(node: YNode | None) -> tuple[tuple[str, int | None, Loc], ...]:
     if node is None:
         return ()
     out = []
     for key, value in _need_map(node, "symbols").items:
         name = str(key.value)
-        if not _NAME.match(name):
-            raise CnnCalcError(f"symbol name {name!r} is not a valid name", key.loc, "use letters, digits and _")
+        _check_name("symbol", name, key.loc)
         if not isinstance(value, YScalar) or not (
             value.value is None
             or (isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1)
@@ -185,8 +189,7 @@ def _params(node: YNode | None, symbols: set[str]) -> tuple[tuple[str, YNode], .
     out = []
     for key, value in _need_map(node, "params").items:
         name = str(key.value)
-        if not _NAME.match(name):
-            raise CnnCalcError(f"param name {name!r} is not a valid name", key.loc, "use letters, digits and _")
+        _check_name("param", name, key.loc)
         if name in symbols:
             raise CnnCalcError(f"{name!r} is declared both as a symbol and as a param", key.loc, "rename one of them")
         if not isinstance(value, YScalar):
@@ -207,8 +210,7 @@ def _blocks(node: YNode | None) -> dict[str, BlockSpec]:
         name = str(key.value)
         if name in CATALOGUE:
             raise CnnCalcError(f"block name {name!r} is already a layer type", key.loc, "choose another name")
-        if not _NAME.match(name):
-            raise CnnCalcError(f"block name {name!r} is not a valid name", key.loc, "use letters, digits and _")
+        _check_name("block", name, key.loc)
         body = _need_map(value, f"block {name!r}")
         _check_keys(body, ("params", "layers", "description"), f"key in block {name!r}")
         params: list[tuple[str, YNode | None]] = []
