@@ -73,6 +73,7 @@ def receptive_fields(main: Analysis, concrete: Analysis) -> ReceptiveFields:
     spatial = len(main.graph.input_shape) - 1
     out: list[NodeRF] = []
     warnings: list[str] = []
+    maps: dict[tuple[int, int], list[frozenset[int]]] = {}  # per (node, dim): input units seen by each unit
     for idx, r in enumerate(main.layers):
         node = r.node
         ins = [main.graph.input_shape if i == INPUT else main.layers[i].shape for i in node.inputs]
@@ -81,12 +82,15 @@ def receptive_fields(main: Analysis, concrete: Analysis) -> ReceptiveFields:
             sources = [_START if i == INPUT else out[i].dims[j] for i in node.inputs]
             if node.layer.merge and all(s.closed_form and not s.is_global for s in sources):
                 _check_alignment(main, node.inputs, sources, j, warnings)
-            dims.append(_step(main, concrete, idx, j, sources, ins))
+            dims.append(_step(main, concrete, idx, j, sources, ins, maps))
         out.append(NodeRF(tuple(dims)))
     return ReceptiveFields(tuple(out), tuple(warnings))
 
 
-def _step(main: Analysis, concrete: Analysis, idx: int, j: int, sources: list[DimRF], ins: list[Any]) -> DimRF:
+def _step(
+    main: Analysis, concrete: Analysis, idx: int, j: int, sources: list[DimRF], ins: list[Any],
+    maps: dict[tuple[int, int], list[frozenset[int]]],
+) -> DimRF:  # fmt: skip
     r = main.layers[idx]
     if any(s.is_global for s in sources) or any(len(s) != len(main.graph.input_shape) for s in ins):
         return _global(concrete, idx, j)
@@ -107,15 +111,41 @@ def _step(main: Analysis, concrete: Analysis, idx: int, j: int, sources: list[Di
         factor = Fraction(c_window.s)
     else:
         factor = Fraction(c_ins[0][1 + j], c.shape[1 + j])
-    return _composed(concrete, idx, j, Fraction(widest.stride) * factor)
+    return _composed(concrete, idx, j, Fraction(widest.stride) * factor, maps)
 
 
-def _composed(concrete: Analysis, idx: int, j: int, stride: Fraction) -> DimRF:
+def _unit_map(
+    concrete: Analysis, idx: int, j: int, maps: dict[tuple[int, int], list[frozenset[int]]]
+) -> list[frozenset[int]]:
+    """For every unit of layer ``idx`` along dim ``j``, the input units it depends on (built from its inputs' maps)."""
+    if (idx, j) in maps:
+        return maps[(idx, j)]
+    input_shape = concrete.graph.input_shape
+    r = concrete.layers[idx]
+    ins = [input_shape if s == INPUT else concrete.layers[s].shape for s in r.node.inputs]
+    window = r.node.layer.window(r.args, ins, j)
+    units: list[set[int]] = [set() for _ in range(r.shape[1 + j])]
+    for s, shape in zip(r.node.inputs, ins):
+        size = shape[1 + j]
+        source = [frozenset((v,)) for v in range(size)] if s == INPUT else _unit_map(concrete, s, j, maps)
+        whole = frozenset().union(*source) if window is GLOBAL else frozenset()
+        for u, acc in enumerate(units):
+            if window is GLOBAL:
+                acc |= whole
+            else:
+                for v in window.sources(u, size):
+                    acc |= source[v]
+    maps[(idx, j)] = [frozenset(u) for u in units]
+    return maps[(idx, j)]
+
+
+def _composed(
+    concrete: Analysis, idx: int, j: int, stride: Fraction, maps: dict[tuple[int, int], list[frozenset[int]]]
+) -> DimRF:
     """Sizes measured exactly over the layer's units at the default sizes (interior units when there are
     some, so that clipping at the border does not count as variation); nominal stride; P from unit 0."""
-    n = concrete.layers[idx].shape[1 + j]
     last = concrete.graph.input_shape[1 + j] - 1
-    spans = [region(concrete, idx, {j: (u, u)})[j] for u in range(n)]
+    spans = [(min(seen), max(seen)) if seen else (0, -1) for seen in _unit_map(concrete, idx, j, maps)]
     interior = [(lo, hi) for lo, hi in spans if 0 < lo <= hi < last] or [(lo, hi) for lo, hi in spans if lo <= hi]
     sizes = [hi - lo + 1 for lo, hi in interior] or [0]
     stride_out: Any = stride.numerator if stride.denominator == 1 else stride
