@@ -137,3 +137,18 @@ def test_random_chains_match_input_gradients(layers: list[dict[str, Any]], size:
     assert probes > 0 and not mismatches, [m.message() for m in mismatches]
     for d in report.rf.layers[-1].dims:  # closed form for these chains: centre unit region is [uS - P, uS - P + r - 1]
         assert d.closed_form
+
+
+def test_rf_larger_than_the_input_is_said(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+
+    layers = [{"type": "Conv2d", "out_channels": 2, "kernel_size": 5, "padding": 2, "id": "a"},
+              {"type": "Conv2d", "out_channels": 2, "kernel_size": 5, "padding": 2, "id": "b"}]  # fmt: skip
+    path = tmp_path / "net.yaml"
+    path.write_text(arch_text(layers, [1, 8, 8]))
+    result = CliRunner().invoke(main, ["rf", str(path), "--width", "140"])
+    assert result.exit_code == 0
+    row = next(line for line in result.stdout.splitlines() if line.startswith("│ b "))
+    assert "9 > input" in row and "[0, 4] × [0, 4]" in row

@@ -92,11 +92,13 @@ def rf_table(report: Report) -> Table:
     assert report.rf is not None
     for i, (r, rf) in enumerate(zip(main.layers, report.rf.layers)):
         cells: list[Any] = [r.node.name, r.node.layer.name]
-        for d in rf.dims:
+        for j, d in enumerate(rf.dims):
             if d.is_global:
                 cells += [f"{sym.to_text(d.size)} global", "", ""]
                 continue
             size = pretty_math(sym.to_text(d.size)) + ("" if d.closed_form else f" (min {sym.to_text(d.min_size)})")
+            if beyond_input(d, main.graph.input_shape[1 + j]):
+                size += " > input"
             cells += [size, pretty_math(sym.to_text(d.stride)), pretty_math(sym.to_text(d.padding))]
         reg = region(report.defaults, i, {j: (0, 0) for j in range(spatial)})
         cells.append(" × ".join(f"[{lo}, {hi}]" for lo, hi in reg.values()))
@@ -105,6 +107,11 @@ def rf_table(report: Report) -> Table:
         )
         t.add_row(*cells)
     return t
+
+
+def beyond_input(d: Any, input_size: Any) -> bool:
+    """Whether a receptive field is larger than the input along its dim (at concrete sizes)."""
+    return sym.is_concrete(d.size) and sym.is_concrete(input_size) and d.size > input_size
 
 
 def print_rf(report: Report, console: Console) -> None:
