@@ -78,15 +78,6 @@ def _canonical_floor(q: Any) -> Any:
     return sympy.floor(q)
 
 
-def ceildiv(a: Any, b: Any) -> Any:
-    """``ceil(a / b)`` for ints or sympy expressions."""
-    if isinstance(a, int) and isinstance(b, int):
-        return -((-a) // b)
-    import sympy
-
-    return sympy.ceiling(sympy.sympify(a) / b)
-
-
 def truediv(a: Any, b: Any) -> Any:
     """Exact division: an int when it divides evenly, else a Fraction or sympy Rational."""
     if isinstance(a, int) and isinstance(b, int):
@@ -175,13 +166,6 @@ def substitute(x: Any, values: Mapping[str, int]) -> Any:
     if getattr(out, "is_Boolean", False) and out in (True, False):
         return bool(out)
     return out
-
-
-def free_symbols(x: Any) -> set[str]:
-    """Names of the symbols in a value (empty for ints)."""
-    if is_concrete(x) or x is None or isinstance(x, (bool, str)):
-        return set()
-    return {s.name for s in getattr(x, "free_symbols", ())}
 
 
 def to_text(x: Any) -> str:

@@ -6,6 +6,7 @@ import warnings
 from typing import Any
 
 import yaml
+from hypothesis import strategies as st
 
 from cnncalc.analysis.shapes import analyze
 from cnncalc.errors import CnnCalcError
@@ -74,3 +75,8 @@ def agree(layer: dict[str, Any], kwargs: dict[str, Any], input_shape: list[int])
         assert ours.loc is not None and ours.loc.line >= 1
         return
     assert ours == theirs, f"{layer} on {input_shape}: cnncalc {ours} vs torch {theirs}"
+
+
+def per_dim(n: int, values: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
+    """One value, or one per spatial dim, as torch's size arguments accept."""
+    return st.one_of(values, st.lists(values, min_size=n, max_size=n))

@@ -22,11 +22,7 @@ from cnncalc.errors import CnnCalcError
 from cnncalc.pipeline import load, shapes
 
 from . import reference
-from .helpers import arch_text
-
-
-def per_dim(n: int, values: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
-    return st.one_of(values, st.lists(values, min_size=n, max_size=n))
+from .helpers import arch_text, per_dim
 
 
 @st.composite

@@ -14,13 +14,9 @@ from hypothesis import strategies as st
 
 from cnncalc.layers import CATALOGUE
 
-from .helpers import agree
+from .helpers import agree, per_dim
 
 small = st.integers(1, 12)
-
-
-def per_dim(n: int, values: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
-    return st.one_of(values, st.lists(values, min_size=n, max_size=n))
 
 
 @st.composite

@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from .. import symbolic as sym
-from ..errors import CnnCalcError, Loc, did_you_mean
+from ..errors import CnnCalcError, did_you_mean
 from ..layers import Arg
 from ..parse.expr import evaluate
 from ..parse.limits import MAX_INT
@@ -134,8 +134,3 @@ def _count_hint(kind: str, ndim: int) -> str:
     if kind == "pad":
         return "padding lists (left, right) for the last dim first, then (top, bottom), then (front, back)"
     return f"give one value, or one per spatial dim ({ndim})"
-
-
-def located(node: YNode) -> Loc:
-    """The location of a value."""
-    return node.loc

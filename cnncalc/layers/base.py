@@ -9,7 +9,7 @@ symbolic sizes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,8 +189,3 @@ def _rank_hint(layer: LayerType, shape: Shape) -> str:
 def fmt_shape(shape: Shape) -> str:
     """``(64, 16, 16)`` or ``(64, floor(H/2), floor(W/2))``."""
     return "(" + ", ".join(sym.to_text(d) for d in shape) + ")"
-
-
-def per_dim(values: Sequence[Any], fn: Callable[..., Any]) -> tuple[Any, ...]:
-    """Apply ``fn`` across per-dimension tuples."""
-    return tuple(fn(*vs) for vs in zip(*values))

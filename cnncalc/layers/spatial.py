@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 DIM_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
 def dim_name(ndim: int, index: int) -> str:
     """'height' for index 0 of a 2-d layer, and so on."""
     return DIM_NAMES[ndim][index]
-
-
-def tup(value: Any, n: int) -> tuple[Any, ...]:
-    """An int expanded to ``n`` entries; tuples pass through."""
-    return tuple(value) if isinstance(value, tuple) else (value,) * n

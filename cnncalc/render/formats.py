@@ -148,7 +148,7 @@ def to_markdown(report: Report) -> str:
             cells.append(shape_text(r.shape_at_defaults or ()))
         cells += [count_text(r.params), _mark(r.verified)]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    lines += ["", *_summary_lines(report)]
+    lines += ["", *summary_lines(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -192,7 +192,7 @@ def to_csv(report: Report) -> str:
     return buf.getvalue()
 
 
-def _summary_lines(report: Report) -> list[str]:
+def summary_lines(report: Report) -> list[str]:
     """Totals, conditions and verification status as plain sentences (shared by table and Markdown)."""
     m = report.main
     out = [

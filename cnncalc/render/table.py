@@ -11,7 +11,7 @@ from rich.text import Text
 from .. import symbolic as sym
 from ..analysis.cost import human_count
 from ..pipeline import Report
-from .formats import _summary_lines
+from .formats import summary_lines, verification_line
 from .rows import count_text, pretty_math, rf_text, rows, shape_text
 
 
@@ -67,7 +67,7 @@ def print_report(report: Report, console: Console) -> None:
     for r in rows(report):
         if not isinstance(r.params, int) and not r.group:
             console.print(Text(f"params of {r.name} = {pretty_math(count_text(r.params))}", style="dim"))
-    for line in _summary_lines(report):
+    for line in summary_lines(report):
         style = "bold red" if line.startswith("MISMATCH") else ("green" if line.startswith("Verified") else "")
         console.print(Text(line, style=style))
 
@@ -125,5 +125,5 @@ def print_rf(report: Report, console: Console) -> None:
     console.print(Text(note, style="dim"))
     for w in report.rf.warnings if report.rf else ():
         console.print(Text(f"Warning: {w}", style="yellow"))
-    for line in _summary_lines(report)[-1:]:
-        console.print(Text(line, style="bold red" if line.startswith("MISMATCH") else "green"))
+    line = verification_line(report)
+    console.print(Text(line, style="bold red" if line.startswith("MISMATCH") else "green"))
