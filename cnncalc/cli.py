@@ -132,11 +132,7 @@ def _run(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, 
         with _progress_bar(verify) as progress:
             report = derive(file, values, verify=verify, device=device, batch=batch, progress=progress, dtype=dtype)
         _render(report, fmt, width, view)
-        for line in report.expect_failures:
-            click.echo(line, err=True)
-        for m in report.mismatches:
-            click.echo(m.message(), err=True)
-        return EXIT_OK if report.ok else EXIT_CHECK
+        return _report_problems(report)
 
     _guard(run, traceback)
 
@@ -169,6 +165,205 @@ def _render(report: Any, fmt: str, width: int | None, view: str = "shapes") -> N
 
     text = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv}[fmt](report)
     click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--layer", default=None, metavar="ID", help="Explain only this layer (its id, e.g. conv1 or layer1.0.conv1)."
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "latex"]), default="text", show_default=True,
+              help="text for the terminal, markdown or latex (a complete document) for reports.")  # fmt: skip
+@click.option("--set", "set_", multiple=True, metavar="NAME=N", help="Give a symbol a value, e.g. --set H=64.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check every result with a real torch forward pass (--no-verify does not import torch).")  # fmt: skip
+@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verify: bool, traceback: bool) -> None:
+    """Step-by-step derivation per layer: output size, parameters and receptive field, with the numbers."""
+    values = _parse_set(set_)
+
+    def run() -> int:
+        from .pipeline import explain as derive_steps
+
+        text, report = derive_steps(file, values, layer, fmt, verify=verify)
+        click.echo(text, nl=False)
+        return _report_problems(report)
+
+    _guard(run, traceback)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--set", "set_", multiple=True, metavar="NAME=N", help="Fix a symbol (known or unknown), e.g. --set s=2.")
+@click.option("--max", "high", type=click.IntRange(1, 1_000_000), default=None,
+              help="Search each unknown up to this value (default: the largest input size; 4096 for sizes).")  # fmt: skip
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="List at most this many solutions.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")  # fmt: skip
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Run each solution in torch (and confirm torch's refusals).")  # fmt: skip
+@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+def solve(file: str, set_: tuple[str, ...], high: int | None, limit: int, fmt: str, verify: bool,
+          traceback: bool) -> None:  # fmt: skip
+    """Solve the unknown (null) symbols of FILE from its expect: entries; list every solution, verified."""
+    values = _parse_set(set_)
+
+    def run() -> int:
+        from .pipeline import solve_file
+        from .render import solution
+
+        report = solve_file(file, values, high, limit, verify=verify)
+        click.echo(solution.to_json(report) if fmt == "json" else solution.to_text(report, file), nl=False)
+        return EXIT_OK if report.ok else EXIT_CHECK
+
+    _guard(run, traceback)
+
+
+def _explain_options(fn: Callable[..., None]) -> Callable[..., None]:
+    fn = click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")(fn)
+    fn = click.option("--verify/--no-verify", default=True, show_default=True,
+                      help="Check the result with a real torch forward pass.")(fn)  # fmt: skip
+    return click.option("--format", "fmt", type=click.Choice(["text", "markdown", "latex"]), default="text",
+                        show_default=True, help="text, markdown or latex (a complete document).")(fn)  # fmt: skip
+
+
+def _size_options(fn: Callable[..., None], kinds: tuple[str, ...]) -> Callable[..., None]:
+    helps = {
+        "output_padding": ("--output-padding", "Extra size added on one side (transposed convolution)."),
+        "dilation": ("-d", "Dilation (spacing of the kernel taps)."),
+        "padding": ("-p", "Zero padding on each side."),
+        "stride": ("-s", "Stride" + (" (default: the kernel size)" if "output_padding" not in kinds and
+                                     "dilation" not in kinds else "") + "."),
+        "kernel_size": ("-k", "Kernel size."),
+    }  # fmt: skip
+    for name in ("output_padding", "dilation", "padding", "stride", "kernel_size"):
+        if name in kinds:
+            flag, text = helps[name]
+            long = "--" + name.replace("_size", "").replace("_", "-")
+            decls = (flag, long) if flag != long else (flag,)
+            fn = click.option(*decls, name, default=None, metavar="N|HxW|?", help=text + " ? = solve for it.")(fn)
+    return fn
+
+
+def _calculate(kind: str, size: str, quantities: dict[str, str | None], out: str | None, fmt: str, verify: bool,
+               traceback: bool, extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+    def run() -> int:
+        from .calculators import window_layer
+        from .parse.spec import parse_text
+        from .pipeline import explain as derive_steps
+        from .pipeline import solve_file
+        from .render import solution
+
+        calc = window_layer(kind, size, quantities, out, extra)
+        spec = parse_text(calc.text, f"cnncalc {kind.lower()}")
+        values: dict[str, int] = {}
+        if calc.unknowns:
+            report = solve_file(spec, {}, verify=verify)
+            click.echo(solution.to_text(report, "").split("Working for the first")[0].rstrip() + "\n")
+            first = next((c for c in report.solved.candidates if c.accepted), None)
+            if first is None:
+                return EXIT_CHECK
+            values = dict(first.values)
+            click.echo(f"Working for {', '.join(f'{k} = {v}' for k, v in values.items())}:")
+        text, rep = derive_steps(spec, values, None, fmt, verify=verify, only=("output L", "output D", "output H", "output W"),
+                                 title=f"{kind}{len(rep_dims(size))}d on input {size}")  # fmt: skip
+        click.echo(text, nl=False)
+        return _report_problems(rep)
+
+    _guard(run, traceback)
+
+
+def rep_dims(size: str) -> tuple[Any, ...]:
+    from .calculators import parse_sizes
+
+    return parse_sizes(size, "input size")
+
+
+@main.command()
+@click.argument("size")
+@click.option("--out", default=None, metavar="N|HxW", help="The output size, to solve for the missing quantity.")
+@_explain_options
+def conv(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
+         out: str | None, fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
+    """Output size of a convolution on SIZE (512, 512x512, 32x64x64), with the formula; --out solves for k (or ?)."""
+    _calculate("Conv", size, {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation},
+               out, fmt, verify, traceback)  # fmt: skip
+
+
+conv = _size_options(conv, ("kernel_size", "stride", "padding", "dilation"))  # type: ignore[assignment]
+
+
+@main.command()
+@click.argument("size")
+@click.option("--out", default=None, metavar="N|HxW", help="The output size, to solve for the missing quantity.")
+@click.option("--ceil", is_flag=True, help="ceil_mode=True: round up (the last window may hang over the edge).")
+@click.option("--avg", is_flag=True, help="Average pooling (default: max pooling; sizes are the same).")
+@_explain_options
+def pool(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
+         out: str | None, ceil: bool, avg: bool, fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
+    """Output size of a pooling layer on SIZE, with the formula; --out solves for the missing quantity."""
+    if avg and dilation is not None:
+        _fail("error: average pooling has no dilation; hint: drop -d or use max pooling", EXIT_INPUT)
+    quantities = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
+    if not avg:
+        quantities["dilation"] = dilation
+    _calculate("AvgPool" if avg else "MaxPool", size, quantities, out, fmt, verify, traceback,
+               {"ceil_mode": True} if ceil else None)  # fmt: skip
+
+
+pool = _size_options(pool, ("kernel_size", "stride", "padding", "dilation"))  # type: ignore[assignment]
+
+
+@main.command()
+@click.argument("size")
+@click.option("--out", default=None, metavar="N|HxW", help="The output size, to solve for the missing quantity.")
+@_explain_options
+def convt(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
+          output_padding: str | None, out: str | None, fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
+    """Output size of a transposed convolution on SIZE, with the formula; --out solves for k (or ?)."""
+    _calculate("ConvTranspose", size, {"kernel_size": kernel_size, "stride": stride, "padding": padding,
+               "dilation": dilation, "output_padding": output_padding}, out, fmt, verify, traceback)  # fmt: skip
+
+
+convt = _size_options(convt, ("kernel_size", "stride", "padding", "dilation", "output_padding"))  # type: ignore[assignment]
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["conv", "convt", "linear", "batchnorm"]))
+@click.option("-k", "--kernel", default=None, metavar="N|HxW", help="Kernel size (conv, convt).")
+@click.option("--in", "c_in", type=click.IntRange(1), required=True, help="Input channels (features for linear).")
+@click.option("--out", "c_out", type=click.IntRange(1), default=None, help="Output channels (features for linear).")
+@click.option("--groups", type=click.IntRange(1), default=1, show_default=True, help="Convolution groups.")
+@click.option("--bias/--no-bias", default=True, show_default=True, help="Whether the layer has a bias.")
+@click.option("--dims", type=click.IntRange(1, 3), default=2, show_default=True,
+              help="Spatial dims when -k is one number (Conv1d/2d/3d).")  # fmt: skip
+@_explain_options
+def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: int, bias: bool, dims: int, fmt: str,
+           verify: bool, traceback: bool) -> None:  # fmt: skip
+    """Parameter count of one layer, with the working: (k*k*C_in/g + 1)*C_out for a convolution."""
+
+    def run() -> int:
+        from .calculators import params_layer
+        from .parse.spec import parse_text
+        from .pipeline import explain as derive_steps
+
+        calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims)
+        spec = parse_text(calc.text, f"cnncalc params {kind}")
+        text, rep = derive_steps(spec, {}, None, fmt, verify=verify, only=("parameters", "buffers"),
+                                 title=f"parameters of {kind}")  # fmt: skip
+        click.echo(text, nl=False)
+        return _report_problems(rep)
+
+    _guard(run, traceback)
+
+
+def _report_problems(report: Any) -> int:
+    for line in report.expect_failures:
+        click.echo(line, err=True)
+    for m in report.mismatches:
+        click.echo(m.message(), err=True)
+    return EXIT_OK if report.ok else EXIT_CHECK
 
 
 @main.command()

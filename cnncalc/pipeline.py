@@ -20,6 +20,7 @@ from .analysis.conditions import Solution, holds, solve, verification_points
 from .analysis.cost import Cost, cost
 from .analysis.receptive import ReceptiveFields, receptive_fields
 from .analysis.shapes import Analysis, analyze
+from .analysis.unknowns import Solved
 from .errors import CnnCalcError, Loc, did_you_mean
 from .graph import expand
 from .layers import fmt_shape
@@ -170,6 +171,86 @@ def shapes(
                                rf_probes=probes)  # fmt: skip
 
 
+def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, layer: str | None = None,
+            fmt: str = "text", verify: bool = True, device: str = "auto", only: tuple[str, ...] | None = None,
+            title: str | None = None) -> tuple[str, Report]:  # fmt: skip
+    """The worked derivation of every layer (or one) as text, markdown or LaTeX, and the report behind it.
+
+    ``only`` keeps the steps whose label starts with one of these words (the calculators use it).
+    """
+    from .analysis.derivation import derive
+    from .render import derivation as render
+    from .render.formats import verification_line
+
+    report = shapes(source, set_values, verify=verify, device=device)
+    ds = derive(report.main, report.rf if only is None else None, layer)
+    if only is not None:
+        ds = [dataclasses.replace(d, steps=tuple(s for s in d.steps if s.label.startswith(only))) for d in ds]
+    verified = [report.node_verified(d.index) for d in ds]
+    shape = fmt_shape(report.main.graph.input_shape)
+    title = title or f"{report.spec.name}: input {shape}"
+    if report.symbols:
+        title += " with " + ", ".join(f"{n} = {report.defaults.graph.binding[n]} by default" for n in report.symbols)
+    footer = []
+    if report.symbols:
+        footer.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
+    footer.append(verification_line(report))
+    writer = {"text": render.to_text, "markdown": render.to_markdown, "latex": render.to_latex}[fmt]
+    return writer(title, ds, verified, footer), report
+
+
+@dataclass(frozen=True)
+class SolveReport:
+    """``cnncalc solve``: the unknowns, each solution, torch's verdict on it."""
+
+    spec: ArchSpec
+    solved: Solved
+    checks: tuple[PointCheck | None, ...] = ()  # per candidate: the forward pass of an accepted one
+    torch_refusals: tuple[str | None, ...] = ()  # per candidate: torch's own error for a refused one
+    torch_version: str | None = None
+
+    @property
+    def disagreements(self) -> list[str]:
+        """Where torch and cnncalc's rules differ: a mismatch, or a refusal torch does not make."""
+        out = [m.message() for c in self.checks if c is not None for m in c.mismatches]
+        for cand, err in zip(self.solved.candidates, self.torch_refusals):
+            if not cand.accepted and err is None:
+                at = ", ".join(f"{k}={v}" for k, v in cand.values.items())
+                out.append(f"{self.spec.file}: error: at {at} cnncalc refuses ({cand.reason}) but torch runs it")
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """At least one accepted solution, and torch agrees everywhere."""
+        return any(c.accepted for c in self.solved.candidates) and not self.disagreements
+
+
+def solve_file(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, high: int | None = None,
+               limit: int = 100, verify: bool = True, device: str = "auto") -> SolveReport:  # fmt: skip
+    """Solve the null symbols of an architecture file from its ``expect:`` entries; verify each solution."""
+    from .analysis.unknowns import solve_unknowns
+
+    spec = source if isinstance(source, ArchSpec) else load(source)
+    solved = solve_unknowns(spec, dict(set_values or {}), high, limit)
+    if not verify:
+        return SolveReport(spec, solved)
+    from .verify.eager import torch_error
+    from .verify.forward import torch_version
+    from .verify.forward import verify as run_verify
+
+    checks: list[PointCheck | None] = []
+    refusals: list[str | None] = []
+    for cand in solved.candidates:
+        if cand.analysis is not None:
+            checks.append(run_verify(cand.analysis, device))
+            refusals.append(None)
+        else:
+            checks.append(None)
+            declared = {n: d for n, d, _ in spec.symbols if d is not None}
+            refusals.append(torch_error(expand(spec, {**declared, **dict(set_values or {}), **cand.values})))
+    return SolveReport(spec, solved, tuple(checks), tuple(refusals), torch_version())
+
+
 def _check_defaults(
     spec: ArchSpec, solution: Solution, declared: Mapping[str, int | None], fixed: Mapping[str, int]
 ) -> None:
@@ -213,4 +294,4 @@ def _consistency(symbolic: Analysis, concrete: Analysis, names: tuple[str, ...])
     return out
 
 
-__all__ = ["Loc", "Report", "load", "shapes"]
+__all__ = ["Loc", "Report", "SolveReport", "explain", "load", "shapes", "solve_file"]

@@ -161,4 +161,4 @@ def _check_expect(
         if decided is None:
             pending.append(sym.equal(want, got))
     for cond in pending:
-        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape)}", expect.loc))
+        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape)}", expect.loc, True))

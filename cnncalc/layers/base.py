@@ -15,6 +15,8 @@ from typing import Any
 
 from .. import symbolic as sym
 from ..errors import CnnCalcError, Loc
+from ..formula import Step
+from . import steps
 from .window import IDENTITY
 
 Shape = tuple[Any, ...]
@@ -86,6 +88,7 @@ class Condition:
     expr: Any
     why: str
     loc: Loc
+    expect: bool = False  # from an ``expect:`` (what ``cnncalc solve`` solves for), not a torch rule
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,10 @@ class LayerType:
     def formulas(self) -> Mapping[str, str]:
         """Human-readable rules, for docs and explanations."""
         return {}
+
+    def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[Step]:
+        """The worked derivation of the output shape and counts (``cnncalc explain``)."""
+        return steps.generic(self, a, ins, out)
 
 
 def _rank_hint(layer: LayerType, shape: Shape) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import symbolic as sym
+from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .spatial import dim_name
 from .window import Affine, PaddedAffine, Transpose
@@ -88,6 +89,19 @@ class Conv(LayerType):
         weight = a["out_channels"] * sym.floordiv(c_in, a["groups"]) * sym.product(a["kernel_size"])
         return weight + (a["out_channels"] if a["bias"] else 0)
 
+    def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
+        c_in, *spatial = ins[0]
+        k, s, d, pad = a["kernel_size"], a["stride"], a["dilation"], a["padding"]
+        if pad == "same":
+            sizes = [steps.Step(f"output {x}", f"{x}_out", statement="padding='same' keeps the size (stride 1): "
+                                f"{x}_out = {x}_in, padding {sym.to_text(d[j] * (k[j] - 1))} split left/right",
+                                result=out[1 + j]) for j, x in enumerate(steps.letters(self.ndim))]  # fmt: skip
+        else:
+            p = (0,) * self.ndim if pad == "valid" else pad
+            sizes = steps.window_sizes(self.ndim, spatial, k, s, p, d, out[1:])
+        return [*sizes, steps.channels(out[0]),
+                steps.conv_params(self.ndim, k, c_in, a["out_channels"], a["groups"], a["bias"])]  # fmt: skip
+
     def formulas(self) -> dict[str, str]:
         return {
             "output": "floor((i + 2p - d(k-1) - 1)/s) + 1   ('same': i, stride 1 only)",
@@ -154,6 +168,19 @@ class ConvTranspose(LayerType):
         c_in = ins[0][0]
         weight = c_in * sym.floordiv(a["out_channels"], a["groups"]) * sym.product(a["kernel_size"])
         return weight + (a["out_channels"] if a["bias"] else 0)
+
+    def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
+        from ..formula import var
+
+        c_in, *spatial = ins[0]
+        k, s, d, p, op = a["kernel_size"], a["stride"], a["dilation"], a["padding"], a["output_padding"]
+        sizes = []
+        for j, x in enumerate(steps.letters(self.ndim)):
+            f = (var(f"{x}_in") - 1) * var("s") - 2 * var("p") + var("d") * (var("k") - 1) + var("output_padding") + 1
+            env = {f"{x}_in": spatial[j], "s": s[j], "p": p[j], "d": d[j], "k": k[j], "output_padding": op[j]}
+            sizes.append(steps.Step(f"output {x}", f"{x}_out", f, env, out[1 + j]))
+        return [*sizes, steps.channels(out[0]),
+                steps.conv_params(self.ndim, k, c_in, a["out_channels"], a["groups"], a["bias"], True)]  # fmt: skip
 
     def formulas(self) -> dict[str, str]:
         return {

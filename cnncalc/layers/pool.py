@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 from .. import symbolic as sym
+from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .spatial import dim_name
 from .window import GLOBAL, IDENTITY, Affine, Bins
@@ -100,6 +102,18 @@ class Pool(LayerType):
         p = a.values.get("padding", (0,) * self.ndim)[dim]
         d = a.values.get("dilation", (1,) * self.ndim)[dim]
         return Affine(d * (k - 1) + 1, s, p, d)
+
+    def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
+        k = a["kernel_size"]
+        s = a["stride"] if a["stride"] is not None else k
+        p = a.values.get("padding", (0,) * self.ndim)
+        d = a.values.get("dilation", (1,) * self.ndim)
+        sizes = steps.window_sizes(self.ndim, ins[0][1:], k, s, p, d, out[1:], a["ceil_mode"])
+        if a["stride"] is None:
+            sizes[0] = dataclasses.replace(sizes[0], label=sizes[0].label + " (stride defaults to kernel_size)")
+        return [*sizes, steps.Step("output channels", statement="unchanged: pooling acts on each channel separately",
+                                   result=out[0]),
+                steps.Step("parameters", "params", statement="none: pooling has no weights", result=0)]  # fmt: skip
 
     def formulas(self) -> dict[str, str]:
         return {

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import symbolic as sym
+from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .window import GLOBAL, IDENTITY, Affine, Bins, Interp, NearestScale
 
@@ -46,6 +47,22 @@ class Flatten(LayerType):
 
     def formulas(self) -> dict[str, str]:
         return {"output": "product of dims start_dim..end_dim", "params": "0"}
+
+    def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
+        from ..formula import product, var
+
+        names = (
+            ["C", *steps.letters(len(ins[0]) - 1)] if 2 <= len(ins[0]) <= 4 else [f"n{j}" for j in range(len(ins[0]))]
+        )
+        start = (a["start_dim"] % (len(ins[0]) + 1)) - 1
+        end = (a["end_dim"] % (len(ins[0]) + 1)) - 1
+        if start < 0 or start > end:
+            return steps.generic(self, a, ins, out)
+        dims = names[start : end + 1]
+        f = product([var(n) for n in dims])
+        env = {n: ins[0][start + j] for j, n in enumerate(dims)}
+        return [steps.Step("output features", "features", f, env, out[start]),
+                steps.Step("parameters", "params", statement="none", result=0)]  # fmt: skip
 
 
 class Unflatten(LayerType):
@@ -103,6 +120,16 @@ class Linear(LayerType):
 
     def formulas(self) -> dict[str, str]:
         return {"output": "(..., out_features)", "params": "in_features * out_features + (out_features if bias)"}
+
+    def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
+        from ..formula import var
+
+        n_in, n_out = var("in_features"), var("out_features")
+        f = (n_in + 1) * n_out if a["bias"] else n_in * n_out
+        env = {"in_features": ins[0][-1], "out_features": a["out_features"]}
+        return [steps.Step("output features", "out", n_out, env, out[-1]),
+                steps.Step("parameters", "params", f, env, self.params(a, ins),
+                           "" if a["bias"] else "bias: false, so no +1")]  # fmt: skip
 
 
 _MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}

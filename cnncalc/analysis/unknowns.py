@@ -1,0 +1,224 @@
+"""Solving for unknowns (``cnncalc solve``): symbols declared ``null`` are found from ``expect:``.
+
+The network is analysed once with the unknowns as symbols; every ``expect:`` becomes
+equations over them. Integer candidates are searched in bounded ranges (kernel,
+stride and dilation >= 1, padding >= 0, sizes >= 1), constraint by constraint so
+that an equation in one unknown narrows it before the next is tried. Each solution
+of the equations is then analysed concretely: that applies every rule torch
+applies (a pooling padding above half the kernel, a kernel larger than its input),
+so each solution is either accepted or refused with torch's reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .. import symbolic as sym
+from ..errors import CnnCalcError, Loc
+from ..graph import expand
+from ..layers import Condition
+from ..parse.spec import ArchSpec
+from .shapes import Analysis, analyze
+
+MAX_CANDIDATES = 2_000_000
+_INPUT_SIZE_MAX = 4096
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """One unknown: where it is used and the range searched."""
+
+    name: str
+    uses: tuple[str, ...]  # e.g. ("conv1.kernel_size",)
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A solution of the equations; ``analysis`` is None when torch's rules refuse it (``reason``)."""
+
+    values: Mapping[str, int]
+    analysis: Analysis | None
+    reason: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.analysis is not None
+
+
+@dataclass(frozen=True)
+class Solved:
+    """What ``cnncalc solve`` found."""
+
+    unknowns: tuple[Unknown, ...]
+    constraints: tuple[Condition, ...]
+    candidates: tuple[Candidate, ...]
+    searched: int
+    truncated: bool
+
+
+def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = None, limit: int = 100) -> Solved:
+    """Every assignment of the null symbols (not in ``fixed``) that makes each ``expect:`` hold."""
+    declared = {n: d for n, d, _ in spec.symbols}
+    names = tuple(n for n, d in declared.items() if d is None and n not in fixed)
+    if not names:
+        raise CnnCalcError(
+            "nothing to solve: the file declares no unknown symbols",
+            spec.loc,
+            "declare the unknowns as null, e.g. symbols: {F: null}, and use them, e.g. kernel_size: F",
+        )
+    given = {n: d for n, d in declared.items() if d is not None and n not in fixed}
+    base = {**given, **fixed}
+    graph = expand(spec, {**base, **{n: sym.symbol(n) for n in names}})
+    unknowns = _unknowns(graph, names, base, high)
+    shift = {u.name: sym.symbol(u.name) - 1 for u in unknowns if u.low == 0}  # padding may be 0
+    main = analyze(expand(spec, {**base, **{n: shift.get(n, sym.symbol(n)) for n in names}}))
+    if main.expect_failures:
+        f = main.expect_failures[0]
+        raise CnnCalcError(
+            f"expect {_shape(f.expected)} of {f.name!r} cannot hold for any value of {', '.join(names)}: "
+            f"the derived shape is {_shape(f.found)}",
+            f.loc,
+            "the unknowns do not reach this part of the shape; check the expectation",
+        )
+    constraints = tuple({c.expr: c for c in main.conditions if c.expect}.values())
+    if not constraints:
+        raise CnnCalcError(
+            f"no expect: constrains {', '.join(names)}",
+            spec.loc,
+            "add the known output size to a layer, e.g. expect: [16, 504, 504]",
+        )
+    free = set(names) - {s.name for c in constraints for s in c.expr.free_symbols}
+    if free:
+        raise CnnCalcError(
+            f"no expect: depends on {', '.join(sorted(free))}, so any value would do",
+            spec.loc,
+            "add an expectation on a layer after the one that uses it",
+        )
+    offsets = {n: (1 if n in shift else 0) for n in names}
+    found, searched = _search(constraints, unknowns, offsets)
+    truncated = len(found) > limit
+    candidates = []
+    order = {n: j for j, n in enumerate(names)}
+    found = sorted(({n: v[n] for n in sorted(v, key=order.__getitem__)} for v in found),
+                   key=lambda v: tuple(v.values()))  # fmt: skip
+    for values in found[:limit]:
+        try:
+            concrete = analyze(expand(spec, {**base, **values}))
+            candidates.append(Candidate(values, concrete))
+        except CnnCalcError as e:
+            candidates.append(Candidate(values, None, e.message))
+    return Solved(tuple(unknowns), constraints, tuple(candidates), searched, truncated)
+
+
+def _shape(shape: Sequence[Any]) -> str:
+    return "[" + ", ".join(sym.to_text(x) for x in shape) + "]"
+
+
+def _unknowns(graph: Any, names: tuple[str, ...], base: Mapping[str, int], high: int | None) -> list[Unknown]:
+    uses: dict[str, list[tuple[str, int]]] = {n: [] for n in names}
+    for j, d in enumerate(graph.input_shape):
+        for s in getattr(d, "free_symbols", ()):
+            if s.name in uses:
+                uses[s.name].append((f"input[{j}]", 1))
+    for node in graph.nodes:
+        for arg, value in node.args.values.items():
+            schema = node.layer.args.get(arg)
+            for v in value if isinstance(value, tuple) else (value,):
+                for s in getattr(v, "free_symbols", ()):
+                    if s.name in uses:
+                        lowest = schema.minimum if schema is not None and schema.minimum is not None else 1
+                        uses[s.name].append((f"{node.name}.{arg}", lowest))
+    sizes = [d for d in graph.input_shape[1:] if isinstance(d, int)]
+    hyper = max(sizes, default=64)
+    out = []
+    for n in names:
+        where = list(dict.fromkeys(u for u, _ in uses[n]))
+        low = min((m for _, m in uses[n]), default=1)
+        is_size = any(u.startswith("input") for u in where)
+        out.append(Unknown(n, tuple(where), low, high or (_INPUT_SIZE_MAX if is_size else hyper)))
+    return out
+
+
+def _search(
+    constraints: Sequence[Condition], unknowns: Sequence[Unknown], offsets: Mapping[str, int]
+) -> tuple[list[dict[str, int]], int]:
+    """All assignments satisfying every constraint; unknowns are bound constraint by constraint."""
+    ranges = {u.name: range(u.low, u.high + 1) for u in unknowns}
+    compiled = [(_compile(c.expr), {s.name for s in c.expr.free_symbols}, c) for c in constraints]
+    compiled.sort(key=lambda t: math.prod(len(ranges[n]) for n in t[1]))
+    partial: list[dict[str, int]] = [{}]
+    bound: set[str] = set()
+    searched = 0
+    for fn, involved, cond in compiled:
+        new = sorted(involved - bound)
+        size = len(partial) * math.prod(len(ranges[n]) for n in new)
+        if size > MAX_CANDIDATES:
+            raise CnnCalcError(
+                f"too many candidates to search ({size:,}) for {', '.join(new)}",
+                cond.loc,
+                "fix some unknowns with --set NAME=N, or lower the search bound with --max",
+            )
+        nxt = []
+        for p in partial:
+            for combo in itertools.product(*(ranges[n] for n in new)):
+                values = {**p, **dict(zip(new, combo))}
+                searched += 1
+                if fn({n: v + offsets[n] for n, v in values.items()}):
+                    nxt.append(values)
+        partial, bound = nxt, bound | set(new)
+        if not partial:
+            where = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in unknowns if u.name in bound)
+            raise _no_solution(cond, where)
+    return partial, searched
+
+
+def _no_solution(cond: Condition, where: str) -> CnnCalcError:
+    return CnnCalcError(f"no solution: {cond.why} cannot hold for {where} ({cond.expr})", cond.loc,
+                        "check the expected size, or widen the search with --max")  # fmt: skip
+
+
+def _compile(expr: Any) -> Callable[[Mapping[str, int]], Any]:
+    """An exact evaluator (ints and Fractions, no floats) for the sympy forms our rules produce."""
+    import sympy
+
+    if expr is sympy.true or expr is sympy.false or expr.is_Rational:
+        const: Any = bool(expr) if expr in (sympy.true, sympy.false) else Fraction(int(expr.p), int(expr.q))
+        return lambda env: const
+    if expr.is_Symbol:
+        name: str = expr.name
+        return lambda env: env[name]
+    parts = [_compile(a) for a in expr.args]
+    ops: dict[type, Callable[[list[Any]], Any]] = {
+        sympy.Add: sum,
+        sympy.Mul: math.prod,
+        sympy.floor: lambda v: math.floor(v[0]),
+        sympy.ceiling: lambda v: math.ceil(v[0]),
+        sympy.Mod: lambda v: v[0] % v[1],
+        sympy.Max: max,
+        sympy.Min: min,
+        sympy.Eq: lambda v: v[0] == v[1],
+        sympy.Ne: lambda v: v[0] != v[1],
+        sympy.Ge: lambda v: v[0] >= v[1],
+        sympy.Gt: lambda v: v[0] > v[1],
+        sympy.Le: lambda v: v[0] <= v[1],
+        sympy.Lt: lambda v: v[0] < v[1],
+        sympy.And: all,
+        sympy.Or: any,
+    }
+    if isinstance(expr, sympy.Pow) and expr.args[1].is_Integer:
+        e = int(expr.args[1])
+        return lambda env: Fraction(parts[0](env)) ** e
+    for kind, op in ops.items():
+        if isinstance(expr, kind):
+            return lambda env: op([p(env) for p in parts])
+    return lambda env: bool(expr.xreplace({sympy.Symbol(k, integer=True, positive=True): v for k, v in env.items()}))
+
+
+__all__ = ["Candidate", "Loc", "Solved", "Unknown", "solve_unknowns"]

@@ -1,0 +1,38 @@
+"""Running an expanded graph eagerly in torch, to see whether torch itself refuses it.
+
+Used where cnncalc's analysis refused a network (a candidate of ``cnncalc solve``):
+each module is built from the tensor that actually arrives (inferred arguments
+read from it), so torch's verdict does not depend on cnncalc's rules.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ..graph.expand import INPUT, Graph
+from ..layers import Args
+from .torchload import import_torch
+
+
+def torch_error(graph: Graph, batch: int = 2) -> str | None:
+    """torch's first error line for this network, or None when the forward pass runs cleanly."""
+    torch = import_torch()
+    outs: dict[int, Any] = {INPUT: torch.zeros((batch, *graph.input_shape))}
+    try:
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # torch's warn-only misuses count as refusals
+            warnings.filterwarnings("ignore", message=".*padding='same'.*")
+            for i, node in enumerate(graph.nodes):
+                xs = [outs[s] for s in node.inputs]
+                values = dict(node.args.values)
+                for name in node.layer.inferred:
+                    values[name] = node.layer.infer(name, tuple(xs[0].shape[1:]))
+                a = Args(values, (*node.args.given, *node.layer.inferred), node.args.written)
+                y = node.layer.build(a, torch.nn)(*xs)
+                if y.shape[0] != batch or 0 in y.shape:
+                    return f"output shape {tuple(y.shape)} (empty or batch changed)"
+                outs[i] = y
+    except Exception as e:  # torch's refusal is the answer here
+        return (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return None
