@@ -358,6 +358,39 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
     _guard(run, traceback)
 
 
+@main.command()
+@click.option("--image", required=True, help='The image, rows split by ";": "1 0 2 3 1; 3 2 0 7 0; 0 6 1 1 4".')
+@click.option("--kernel", required=True, help='The kernel, same notation: "-1 0 1; -2 0 2; -1 0 1".')
+@click.option("--padding", default="0", show_default=True, metavar="N|same",
+              help="Zero padding on each side; same keeps the size (odd kernel, stride 1).")  # fmt: skip
+@click.option("--stride", type=click.IntRange(1, 64), default=1, show_default=True, help="Stride.")
+@click.option("--flip", is_flag=True, help="Rotate the kernel by 180 degrees first (true convolution).")
+@click.option("--steps", is_flag=True, help="Show each output element's sum of products.")
+@_explain_options
+def convolve(image: str, kernel: str, padding: str, stride: int, flip: bool, steps: bool, fmt: str, verify: bool,
+             traceback: bool) -> None:  # fmt: skip
+    """A small numeric 2-d convolution (cross-correlation, as torch), with its working; checked against torch."""
+
+    def run() -> int:
+        from .convolve import convolve as compute
+        from .convolve import parse_matrix, torch_check
+        from .render import convolution
+
+        img, ker = parse_matrix(image, "--image"), parse_matrix(kernel, "--kernel")
+        if padding != "same" and not (padding.isdigit() and int(padding) <= 64):
+            raise click.BadParameter(f"{padding!r}: expected 0..64 or same", param_hint="--padding")
+        result = compute(img, ker, padding if padding == "same" else int(padding), stride, flip)
+        problem = torch_check(img, ker, result) if verify else None
+        check = ("Not verified (--no-verify)." if not verify else
+                 "Verified: torch.nn.functional.conv2d gives the same matrix." if problem is None else
+                 f"MISMATCH: {problem}")  # fmt: skip
+        writer = {"text": convolution.to_text, "markdown": convolution.to_markdown, "latex": convolution.to_latex}
+        click.echo(writer[fmt](img, ker, result, steps, check), nl=False)
+        return EXIT_OK if problem is None else EXIT_CHECK
+
+    _guard(run, traceback)
+
+
 def _report_problems(report: Any) -> int:
     for line in report.expect_failures:
         click.echo(line, err=True)
