@@ -54,6 +54,12 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
+def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--convention", type=click.Choice(["torch", "keras"]), default=None,
+                        help="Count as torch or as Keras (BatchNorm statistics as non-trainable parameters, 'same' "
+                             "with strides); default: the file's convention: key, else torch.")(fn)  # fmt: skip
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="cnncalc")
 def main() -> None:
@@ -93,6 +99,7 @@ def main() -> None:
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
               show_default=True, help="Element type for the memory figures.")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_convention_option
 def shapes(
     file: str,
     set_: tuple[str, ...],
@@ -103,9 +110,10 @@ def shapes(
     width: int | None,
     dtype: str,
     traceback: bool,
+    convention: str | None,
 ) -> None:
     """Derive every layer's output shape, parameters, MACs and receptive field from FILE; verify them with torch."""
-    _run(file, set_, fmt, verify, device, batch, width, dtype, traceback, "shapes")
+    _run(file, set_, fmt, verify, device, batch, width, dtype, traceback, "shapes", convention)
 
 
 @main.command()
@@ -117,20 +125,23 @@ def shapes(
               help="Check every region against torch input gradients (--no-verify does not import torch).")  # fmt: skip
 @click.option("--width", type=click.IntRange(40, 400), default=None, help="Table width (default: terminal).")
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
-def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, traceback: bool) -> None:
+@_convention_option
+def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, traceback: bool,
+       convention: str | None) -> None:  # fmt: skip
     """Receptive field of every layer of FILE: size, stride, padding and the region of unit 0, per dim."""
-    _run(file, set_, fmt, verify, "cpu", 2, width, "float32", traceback, "rf")
+    _run(file, set_, fmt, verify, "cpu", 2, width, "float32", traceback, "rf", convention)
 
 
 def _run(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
-         dtype: str, traceback: bool, view: str) -> None:  # fmt: skip
+         dtype: str, traceback: bool, view: str, convention: str | None = None) -> None:  # fmt: skip
     values = _parse_set(set_)
 
     def run() -> int:
         from .pipeline import shapes as derive
 
         with _progress_bar(verify) as progress:
-            report = derive(file, values, verify=verify, device=device, batch=batch, progress=progress, dtype=dtype)
+            report = derive(file, values, verify=verify, device=device, batch=batch, progress=progress, dtype=dtype,
+                            convention=convention)  # fmt: skip
         _render(report, fmt, width, view)
         return _report_problems(report)
 
@@ -178,14 +189,16 @@ def _render(report: Any, fmt: str, width: int | None, view: str = "shapes") -> N
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Check every result with a real torch forward pass (--no-verify does not import torch).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
-def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verify: bool, traceback: bool) -> None:
+@_convention_option
+def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verify: bool, traceback: bool,
+            convention: str | None) -> None:  # fmt: skip
     """Step-by-step derivation per layer: output size, parameters and receptive field, with the numbers."""
     values = _parse_set(set_)
 
     def run() -> int:
         from .pipeline import explain as derive_steps
 
-        text, report = derive_steps(file, values, layer, fmt, verify=verify)
+        text, report = derive_steps(file, values, layer, fmt, verify=verify, convention=convention)
         click.echo(text, nl=False)
         return _report_problems(report)
 
@@ -339,8 +352,9 @@ convt = _size_options(convt, ("kernel_size", "stride", "padding", "dilation", "o
 @click.option("--dims", type=click.IntRange(1, 3), default=2, show_default=True,
               help="Spatial dims when -k is one number (Conv1d/2d/3d).")  # fmt: skip
 @_explain_options
+@_convention_option
 def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: int, bias: bool, dims: int, fmt: str,
-           verify: bool, traceback: bool) -> None:  # fmt: skip
+           verify: bool, traceback: bool, convention: str | None) -> None:  # fmt: skip
     """Parameter count of one layer, with the working: (k*k*C_in/g + 1)*C_out for a convolution."""
 
     def run() -> int:
@@ -351,7 +365,7 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
         calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims)
         spec = parse_text(calc.text, f"cnncalc params {kind}")
         text, rep = derive_steps(spec, {}, None, fmt, verify=verify, only=("parameters", "buffers"),
-                                 title=f"parameters of {kind}")  # fmt: skip
+                                 title=f"parameters of {kind}", convention=convention)  # fmt: skip
         click.echo(text, nl=False)
         return _report_problems(rep)
 

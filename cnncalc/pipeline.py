@@ -113,12 +113,17 @@ def shapes(
     extra_points: int = 2,
     progress: Callable[[int, int], None] | None = None,
     dtype: str = "float32",
+    convention: str | None = None,
 ) -> Report:
     """Derive, and unless ``verify`` is False check with torch, every shape and count of a network.
 
     ``progress(done, total)`` is called as layers are verified (total = layers x points).
+    ``convention`` ("torch" or "keras") overrides the file's ``convention:``; torch verifies
+    torch's counts, which the Keras convention then regroups (analysis/convention.py).
     """
     spec = source if isinstance(source, ArchSpec) else load(source)
+    if convention is not None:
+        spec = dataclasses.replace(spec, convention=convention)
     declared = {name: default for name, default, _ in spec.symbols}
     fixed = dict(set_values or {})
     for name, value in fixed.items():
@@ -149,7 +154,7 @@ def shapes(
         cost_at_defaults=cost(analyses[0], dtype, batch),
     )  # fmt: skip
     if not verify:
-        return report
+        return _counted(report)
     from .verify.forward import torch_version
     from .verify.forward import verify as run_verify
 
@@ -167,13 +172,22 @@ def shapes(
     from .verify.receptive import check as check_receptive_fields
 
     rf_checks, probes = check_receptive_fields(analyses[0])
-    return dataclasses.replace(report, checks=checks, device=dev, torch_version=torch_version(), rf_checks=rf_checks,
-                               rf_probes=probes)  # fmt: skip
+    return _counted(dataclasses.replace(report, checks=checks, device=dev, torch_version=torch_version(),
+                                        rf_checks=rf_checks, rf_probes=probes))  # fmt: skip
+
+
+def _counted(report: Report) -> Report:
+    """Apply the file's counting convention to what is shown (after verification)."""
+    if report.spec.convention != "keras":
+        return report
+    from .analysis.convention import keras_counts
+
+    return dataclasses.replace(report, main=keras_counts(report.main), points=tuple(map(keras_counts, report.points)))
 
 
 def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, layer: str | None = None,
             fmt: str = "text", verify: bool = True, device: str = "auto", only: tuple[str, ...] | None = None,
-            title: str | None = None) -> tuple[str, Report]:  # fmt: skip
+            title: str | None = None, convention: str | None = None) -> tuple[str, Report]:  # fmt: skip
     """The worked derivation of every layer (or one) as text, markdown or LaTeX, and the report behind it.
 
     ``only`` keeps the steps whose label starts with one of these words (the calculators use it).
@@ -182,7 +196,7 @@ def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None 
     from .render import derivation as render
     from .render.formats import verification_line
 
-    report = shapes(source, set_values, verify=verify, device=device)
+    report = shapes(source, set_values, verify=verify, device=device, convention=convention)
     ds = derive(report.main, report.rf if only is None else None, layer)
     if only is not None:
         ds = [dataclasses.replace(d, steps=tuple(s for s in d.steps if s.label.startswith(only))) for d in ds]

@@ -40,7 +40,8 @@ def derive(main: Analysis, rf: ReceptiveFields | None, layer: str | None = None)
     """Derivations for every layer of ``main`` (or the one named ``layer``)."""
     names = [r.node.name for r in main.layers]
     if layer is not None and layer not in names:
-        raise CnnCalcError(f"no layer named {layer!r}", None, did_you_mean(layer, names) or "see the ids in the table")
+        listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        raise CnnCalcError(f"no layer named {layer!r}", None, did_you_mean(layer, names) or f"the layers are {listed}")
     out = []
     for idx, r in enumerate(main.layers):
         if layer is not None and r.node.name != layer:
@@ -48,6 +49,11 @@ def derive(main: Analysis, rf: ReceptiveFields | None, layer: str | None = None)
         ins = tuple(main.graph.input_shape if i == INPUT else main.layers[i].shape for i in r.node.inputs)
         steps = list(r.node.layer.explain(r.args, ins, r.shape))
         _check(steps, r)
+        if r.frozen != 0:
+            env = {"params_torch": r.params - r.frozen, "moving_stats": r.frozen}
+            steps.append(Step("parameters as Keras counts them", "params_keras",
+                              var("params_torch") + var("moving_stats"), env, r.params,
+                              "Keras shows the moving mean and variance as non-trainable parameters"))  # fmt: skip
         if rf is not None and len(r.shape) == len(main.graph.input_shape) and len(ins[0]) == len(r.shape):
             steps += _rf_steps(main, rf, idx, ins)
         shown = {k: r.args.values[k] for k in r.args.given}
@@ -73,9 +79,9 @@ def _check(steps: list[Step], r: Any) -> None:
             nd = len(r.shape) - 1
             want = r.shape[1 + letters(nd).index(s.lhs[:-4])] if 1 <= nd <= 3 else None
         elif s.lhs == "params":
-            want = r.params
+            want = r.params - r.frozen
         elif s.lhs == "buffers":
-            want = r.buffers
+            want = r.buffers + (r.frozen + 1 if r.frozen != 0 else 0)
         if want is not None and sym.decide(sym.equal(exact(s.result), want)) is not True:
             raise AssertionError(f"derivation of {r.node.name} {s.label}: {s.result} != {want}")
 

@@ -25,6 +25,7 @@ class LayerResult:
     shape: Shape
     params: Any
     buffers: Any
+    frozen: Any = 0  # parameters that are never trained (Keras' BatchNorm statistics)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Analysis:
     @property
     def trainable_params(self) -> Any:
         """Parameter values of layers not marked ``trainable: false``."""
-        return sum((r.params for r in self.layers if r.node.trainable), 0)
+        return sum((r.params - r.frozen for r in self.layers if r.node.trainable), 0)
 
     @property
     def total_buffers(self) -> Any:

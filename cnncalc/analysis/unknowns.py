@@ -61,6 +61,7 @@ class Solved:
     candidates: tuple[Candidate, ...]
     searched: int
     truncated: bool
+    impossible: str = ""  # when there is no solution: the constraint that cannot hold, and why
 
 
 def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = None, limit: int = 100) -> Solved:
@@ -81,12 +82,9 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
     main = analyze(expand(spec, {**base, **{n: shift.get(n, sym.symbol(n)) for n in names}}))
     if main.expect_failures:
         f = main.expect_failures[0]
-        raise CnnCalcError(
-            f"expect {_shape(f.expected)} of {f.name!r} cannot hold for any value of {', '.join(names)}: "
-            f"the derived shape is {_shape(f.found)}",
-            f.loc,
-            "the unknowns do not reach this part of the shape; check the expectation",
-        )
+        why = (f"{f.loc}: {f.name}: expect {_shape(f.expected)} cannot hold for any positive {', '.join(names)}: "
+               f"the derived shape is {_shape(f.found)}")  # fmt: skip
+        return Solved(tuple(unknowns), (), (), 0, False, why)
     constraints = tuple({c.expr: c for c in main.conditions if c.expect}.values())
     if not constraints:
         raise CnnCalcError(
@@ -102,7 +100,7 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
             "add an expectation on a layer after the one that uses it",
         )
     offsets = {n: (1 if n in shift else 0) for n in names}
-    found, searched = _search(constraints, unknowns, offsets)
+    found, searched, impossible = _search(constraints, unknowns, offsets)
     truncated = len(found) > limit
     candidates = []
     order = {n: j for j, n in enumerate(names)}
@@ -114,7 +112,7 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
             candidates.append(Candidate(values, concrete))
         except CnnCalcError as e:
             candidates.append(Candidate(values, None, e.message))
-    return Solved(tuple(unknowns), constraints, tuple(candidates), searched, truncated)
+    return Solved(tuple(unknowns), constraints, tuple(candidates), searched, truncated, impossible)
 
 
 def _shape(shape: Sequence[Any]) -> str:
@@ -136,20 +134,22 @@ def _unknowns(graph: Any, names: tuple[str, ...], base: Mapping[str, int], high:
                         lowest = schema.minimum if schema is not None and schema.minimum is not None else 1
                         uses[s.name].append((f"{node.name}.{arg}", lowest))
     sizes = [d for d in graph.input_shape[1:] if isinstance(d, int)]
-    hyper = max(sizes, default=64)
+    hyper = 2 * max(sizes, default=32)  # a kernel may reach over padding as large as the input
     out = []
     for n in names:
         where = list(dict.fromkeys(u for u, _ in uses[n]))
         low = min((m for _, m in uses[n]), default=1)
         is_size = any(u.startswith("input") for u in where)
-        out.append(Unknown(n, tuple(where), low, high or (_INPUT_SIZE_MAX if is_size else hyper)))
+        default = _INPUT_SIZE_MAX if is_size else hyper if low >= 1 else max(1, hyper // 2)  # padding: half
+        out.append(Unknown(n, tuple(where), low, high or default))
     return out
 
 
 def _search(
     constraints: Sequence[Condition], unknowns: Sequence[Unknown], offsets: Mapping[str, int]
-) -> tuple[list[dict[str, int]], int]:
-    """All assignments satisfying every constraint; unknowns are bound constraint by constraint."""
+) -> tuple[list[dict[str, int]], int, str]:
+    """All assignments satisfying every constraint (unknowns bound constraint by constraint), the number
+    of candidates tried, and when there is none, which constraint cannot hold."""
     ranges = {u.name: range(u.low, u.high + 1) for u in unknowns}
     compiled = [(_compile(c.expr), {s.name for s in c.expr.free_symbols}, c) for c in constraints]
     compiled.sort(key=lambda t: math.prod(len(ranges[n]) for n in t[1]))
@@ -175,13 +175,8 @@ def _search(
         partial, bound = nxt, bound | set(new)
         if not partial:
             where = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in unknowns if u.name in bound)
-            raise _no_solution(cond, where)
-    return partial, searched
-
-
-def _no_solution(cond: Condition, where: str) -> CnnCalcError:
-    return CnnCalcError(f"no solution: {cond.why} cannot hold for {where} ({cond.expr})", cond.loc,
-                        "check the expected size, or widen the search with --max")  # fmt: skip
+            return [], searched, f"{cond.loc}: {cond.why} cannot hold for any {where}: {cond.expr} is never true"
+    return partial, searched, ""
 
 
 def _compile(expr: Any) -> Callable[[Mapping[str, int]], Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CnnCalcError, Frame, Loc, did_you_mean
-from ..layers import CATALOGUE, REQUIRED, Args, LayerType
+from ..layers import CATALOGUE, KERAS_SAME, REQUIRED, Args, LayerType
 from ..parse.limits import MAX_BLOCK_DEPTH, MAX_NODES, MAX_REPEAT
 from ..parse.spec import ArchSpec, LayerSpec
 from ..parse.yamlnodes import YNode, YScalar, YSeq
@@ -227,6 +227,8 @@ class _Builder:
     ) -> int:
         assert item.type is not None
         t = CATALOGUE[item.type]
+        if self.spec.convention == "keras":
+            t = KERAS_SAME.get(item.type, t)
         if len(self.nodes) >= MAX_NODES:
             raise CnnCalcError(
                 f"the network expands to more than {MAX_NODES} layers",

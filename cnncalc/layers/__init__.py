@@ -7,7 +7,7 @@ module for its kind, and one differential test.
 
 from __future__ import annotations
 
-from . import conv, elementwise, merge, norm, pad, pool, reshape
+from . import conv, elementwise, keras, merge, norm, pad, pool, reshape
 from .base import REQUIRED, Arg, Args, Condition, Ctx, LayerType, Shape, fmt_shape
 
 
@@ -17,10 +17,14 @@ def _build() -> dict[str, LayerType]:
         types += [conv.Conv(n), conv.ConvTranspose(n)]
     types += pool.catalogue() + norm.catalogue() + elementwise.catalogue()
     types += reshape.catalogue() + pad.catalogue() + merge.catalogue()
-    return {t.name: t for t in types}
+    torch_types = {t.name: t for t in types}
+    return {**torch_types, **{t.name: t for t in keras.catalogue(torch_types)}}
 
 
 CATALOGUE: dict[str, LayerType] = _build()
-"""Every layer type by torch class name."""
+"""Every layer type by class name: torch's, and Keras' names (layers/keras.py)."""
 
-__all__ = ["CATALOGUE", "REQUIRED", "Arg", "Args", "Condition", "Ctx", "LayerType", "Shape", "fmt_shape"]
+KERAS_SAME: dict[str, LayerType] = keras.same_variants(CATALOGUE)
+"""Under ``convention: keras``: torch-named convolutions with Keras' 'same' padding."""
+
+__all__ = ["CATALOGUE", "KERAS_SAME", "REQUIRED", "Arg", "Args", "Condition", "Ctx", "LayerType", "Shape", "fmt_shape"]

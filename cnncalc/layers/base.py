@@ -170,8 +170,12 @@ class LayerType:
         """Multiply-accumulates per sample; 0 for layers without weights to multiply."""
         return 0
 
-    def build(self, a: Args, nn: Any) -> Any:
-        """The torch module for these arguments."""
+    def running_stats(self, a: Args, ins: Sequence[Shape]) -> Any:
+        """Running statistics that Keras counts as non-trainable parameters (BatchNorm's 2C); else 0."""
+        return 0
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        """The torch module for these arguments (``ins``: the per-sample input shapes)."""
         return getattr(nn, self.name)(**a.torch_kwargs())
 
     def formulas(self) -> Mapping[str, str]:

@@ -35,7 +35,7 @@ class Add(LayerType):
                 )
         return first
 
-    def build(self, a: Args, nn: Any) -> Any:
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         from ..verify.modules import AddModule
 
         return AddModule()
@@ -82,7 +82,7 @@ class Concat(LayerType):
         rank = len(ins[0]) + 1
         return GLOBAL if a["dim"] % rank == dim + 2 else IDENTITY  # along a spatial dim, positions shift
 
-    def build(self, a: Args, nn: Any) -> Any:
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         from ..verify.modules import ConcatModule
 
         return ConcatModule(a["dim"])

@@ -57,6 +57,9 @@ class BatchNorm(LayerType):
     def buffers(self, a: Args, ins: Sequence[Shape]) -> Any:
         return 2 * ins[0][0] + 1 if a["track_running_stats"] else 0
 
+    def running_stats(self, a: Args, ins: Sequence[Shape]) -> Any:
+        return 2 * ins[0][0] if a["track_running_stats"] and self.kind == "BatchNorm" else 0
+
     def formulas(self) -> dict[str, str]:
         return {"params": "2C if affine", "buffers": "running_mean C + running_var C + num_batches_tracked 1"}
 

@@ -89,7 +89,7 @@ class Unflatten(LayerType):
     def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
         return GLOBAL
 
-    def build(self, a: Args, nn: Any) -> Any:
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         return nn.Unflatten(a["dim"], tuple(a["unflattened_size"]))
 
 
@@ -204,7 +204,7 @@ class Upsample(LayerType):
             return _at(a["size"], dim)
         return scale_floor(ins[0][1 + dim], _at(a["scale_factor"], dim))
 
-    def build(self, a: Args, nn: Any) -> Any:
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         kwargs = a.torch_kwargs()
         for key in ("size", "scale_factor"):
             if isinstance(kwargs.get(key), tuple) and len(set(kwargs[key])) == 1:

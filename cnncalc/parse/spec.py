@@ -18,7 +18,8 @@ from ..layers import CATALOGUE
 from .yamlnodes import YMap, YNode, YScalar, YSeq, describe, load_yaml
 
 FORMAT_VERSION = 1
-TOP_KEYS = ("cnncalc", "name", "description", "input", "symbols", "params", "blocks", "layers")
+TOP_KEYS = ("cnncalc", "name", "description", "convention", "input", "symbols", "params", "blocks", "layers")
+CONVENTIONS = ("torch", "keras")
 RESERVED = ("type", "id", "from", "repeat", "expect", "layers", "trainable")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -71,6 +72,7 @@ class ArchSpec:
     blocks: dict[str, BlockSpec]
     layers: tuple[LayerSpec, ...]
     loc: Loc
+    convention: str = "torch"  # "keras": BatchNorm statistics count as parameters, 'same' works with strides
 
 
 def parse_file(path: str | Path) -> ArchSpec:
@@ -137,7 +139,14 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
             "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]",
         )
     layers = _layer_list(layers_node, blocks, "layers")
-    return ArchSpec(file, name, inp.items, inp.loc, symbols, params, blocks, layers, top.loc)
+    convention = "torch"
+    conv_node = top.get("convention")
+    if conv_node is not None:
+        if not (isinstance(conv_node, YScalar) and conv_node.value in CONVENTIONS):
+            raise CnnCalcError(f"convention must be torch or keras, found {describe(conv_node)}", conv_node.loc,
+                               "keras counts BatchNorm statistics as parameters and allows 'same' with strides")  # fmt: skip
+        convention = str(conv_node.value)
+    return ArchSpec(file, name, inp.items, inp.loc, symbols, params, blocks, layers, top.loc, convention)
 
 
 def _need_map(node: YNode, what: str) -> YMap:
@@ -295,7 +304,8 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
             raise CnnCalcError(
                 f"unknown {what}",
                 key.loc,
-                did_you_mean(k, options)
+                _keras_hint(ltype, k)
+                or did_you_mean(k, options)
                 or ("allowed: " + ", ".join(allowed) if allowed else f"{ltype} takes no arguments"),
             )
         args.append((k, value))
@@ -317,6 +327,19 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
         node.loc,
         tuple((str(k.value), k.loc) for k, _ in node.items),
     )
+
+
+def _keras_hint(ltype: str | None, arg: str) -> str | None:
+    """A torch argument name given to a Keras layer name (out_channels on Conv2D) gets a pointed hint."""
+    t = CATALOGUE.get(ltype or "")
+    rename = getattr(t, "rename", None)
+    if t is None or rename is None:
+        return None
+    keras_name = next((k for k, v in rename.items() if v == arg), None)
+    if keras_name is None:
+        return None
+    torch_name = t.inner_type(t.ndim + 1).name  # type: ignore[attr-defined]
+    return f"{ltype} is Keras' name, which takes {keras_name}; torch's {torch_name} takes {arg}"
 
 
 def _allowed_args(ltype: str | None, blocks: dict[str, BlockSpec] | set[str]) -> tuple[str, ...] | None:

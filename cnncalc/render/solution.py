@@ -42,6 +42,8 @@ def to_text(report: SolveReport, file: str) -> str:
                  f"({s.searched:,} candidates tried):")  # fmt: skip
     for i, cand in enumerate(s.candidates):
         lines.append(f"  {_values(cand.values)}: {_verdict(report, i)}")
+    if s.impossible:
+        lines.append(f"No solution: {s.impossible} (widen the search with --max if the answer may be larger)")
     first = next((c for c in s.candidates if c.accepted), None)
     if first is not None:
         sets = " ".join(f"--set {k}={v}" for k, v in first.values.items())
@@ -68,6 +70,7 @@ def to_json(report: SolveReport) -> str:
         "constraints": [{"why": c.why, "line": c.loc.line, "equation": str(c.expr)} for c in s.constraints],
         "searched": s.searched,
         "truncated": s.truncated,
+        "impossible": s.impossible or None,
         "solutions": [
             {
                 "values": dict(c.values),

@@ -29,7 +29,7 @@ def torch_error(graph: Graph, batch: int = 2) -> str | None:
                 for name in node.layer.inferred:
                     values[name] = node.layer.infer(name, tuple(xs[0].shape[1:]))
                 a = Args(values, (*node.args.given, *node.layer.inferred), node.args.written)
-                y = node.layer.build(a, torch.nn)(*xs)
+                y = node.layer.build(a, torch.nn, [tuple(x.shape[1:]) for x in xs])(*xs)
                 if y.shape[0] != batch or 0 in y.shape:
                     return f"output shape {tuple(y.shape)} (empty or batch changed)"
                 outs[i] = y

@@ -16,6 +16,7 @@ from typing import Any
 from .. import symbolic as sym
 from ..analysis.shapes import Analysis
 from ..errors import Loc
+from ..graph.expand import INPUT
 from ..layers import fmt_shape
 from .torchload import import_torch
 
@@ -69,7 +70,8 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
     with torch.device("meta"):
         for r in layers:
             try:
-                modules.append(r.node.layer.build(r.args, torch.nn))
+                ins = [analysis.graph.input_shape if i == INPUT else layers[i].shape for i in r.node.inputs]
+                modules.append(r.node.layer.build(r.args, torch.nn, ins))
             except Exception as e:  # torch refusing arguments we accepted is a disagreement
                 mismatches.append(
                     Mismatch(

@@ -11,6 +11,7 @@ of one unit, which must equal the derived region in every spatial dim.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -93,6 +94,12 @@ def _apply(torch: Any, r: LayerResult, ins: list[Any]) -> Any:
     nn, F = torch.nn, torch.nn.functional
     name, a = r.node.layer.name, r.args
     x = ins[0]
+    unwrap = getattr(r.node.layer, "unwrap", None)
+    if unwrap is not None:  # a Keras layer: its zero padding, then the torch layer's geometry
+        inner, inner_args, pads = unwrap(a, [tuple(x.shape[1:])])
+        x = F.pad(x, [int(v) for lo, hi in reversed(pads) for v in (lo, hi)])
+        node = dataclasses.replace(r.node, layer=inner)
+        return _apply(torch, dataclasses.replace(r, node=node, args=inner_args), [x, *ins[1:]])
     spatial_dims = tuple(range(2, x.dim()))
     if name == "Add":
         return sum(t.mean(dim=1, keepdim=True) for t in ins)
@@ -133,7 +140,7 @@ def _apply(torch: Any, r: LayerResult, ins: list[Any]) -> Any:
         return getattr(F, f"avg_pool{n}d")(x, k, s, p, True, True)
     if name.startswith("AdaptiveMaxPool"):
         return getattr(F, f"adaptive_avg_pool{name[-2]}d")(x, a["output_size"])
-    return r.node.layer.build(a, nn).to(torch.float32)(x)
+    return r.node.layer.build(a, nn, [tuple(t.shape[1:]) for t in ins]).to(torch.float32)(x)
 
 
 def _positive(torch: Any, m: Any) -> Any:
