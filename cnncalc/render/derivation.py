@@ -37,7 +37,8 @@ def to_text(title: str, ds: Sequence[LayerDerivation], verified: Sequence[bool |
     """Plain text, one indented block per layer."""
     out = [title, ""]
     for d, ok in zip(ds, verified):
-        out.append(f"{d.name} · {d.call} · line {d.loc.line}")
+        where = "" if str(d.loc.file).startswith("cnncalc ") else f" · line {d.loc.line}"  # calculators: no file
+        out.append(f"{d.name} · {d.call}{where}")
         ins = ", ".join(shape_text(s) for s in d.in_shapes)
         out.append(f"  input {ins} -> output {shape_text(d.out_shape)}  ({_verified(ok)})")
         for s in d.steps:
