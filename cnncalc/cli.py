@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
@@ -60,6 +61,54 @@ def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
                              "with strides); default: the file's convention: key, else torch.")(fn)  # fmt: skip
 
 
+def _target_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """--input, --input-dtype, --kwargs, --kwargs-file: what a Python target (model.py:Net) needs."""
+    fn = click.option("--kwargs-file", default=None, metavar="FILE",
+                      help="Constructor arguments of a Python target from a JSON file.")(fn)  # fmt: skip
+    fn = click.option("--kwargs", "kwargs_json", default=None, metavar="JSON",
+                      help='Constructor arguments of a Python target, e.g. \'{"num_classes": 10}\'.')(fn)  # fmt: skip
+    fn = click.option("--input-dtype", "input_dtypes", multiple=True, metavar="DTYPE",
+                      help="Element type of the inputs of a Python target: float32 (default), float64, float16, "
+                           "bfloat16, long, int, bool; once for all inputs or once per --input.")(fn)  # fmt: skip
+    return click.option("--input", "inputs", multiple=True, metavar="3x28x28",
+                        help="Per-sample input shape of a Python target (no batch dim); symbols allowed (3xHxW); "
+                             "repeat for several inputs.")(fn)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _PyArgs:
+    inputs: tuple[str, ...] = ()
+    input_dtypes: tuple[str, ...] = ()
+    kwargs_json: str | None = None
+    kwargs_file: str | None = None
+
+    def load(self, target: str) -> tuple[Any, Any]:
+        """The instantiated target and its parsed input specs."""
+        from .pipeline import load_python
+        from .target.inputs import parse_inputs
+        from .target.load import parse_kwargs
+
+        specs = parse_inputs(self.inputs, self.input_dtypes)
+        return load_python(target, parse_kwargs(self.kwargs_json, self.kwargs_file)), specs
+
+    def source(self, target: str, values: dict[str, int]) -> Any:
+        """An architecture file as is; a Python target as its traced spec (for rf and explain)."""
+        from .target.load import is_python_target
+
+        if not is_python_target(target):
+            self.refuse_for_yaml()
+            return target
+        from .pipeline import python_spec
+
+        model, specs = self.load(target)
+        return python_spec(model, specs, values)
+
+    def refuse_for_yaml(self) -> None:
+        if self.inputs or self.input_dtypes or self.kwargs_json or self.kwargs_file:
+            raise click.UsageError("--input, --input-dtype and --kwargs are for Python targets (model.py:Net); "
+                                   "an architecture file declares its input")  # fmt: skip
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="cnncalc")
 def main() -> None:
@@ -67,7 +116,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", metavar="TARGET")
 @click.option(
     "--set", "set_", multiple=True, metavar="NAME=N", help="Give a symbol a value, e.g. --set H=64 (repeatable)."
 )
@@ -77,7 +126,7 @@ def main() -> None:
     type=click.Choice(["table", "json", "markdown", "csv"]),
     default="table",
     show_default=True,
-    help="Output format.",
+    help="Output format (Python targets: table or json).",
 )
 @click.option(
     "--verify/--no-verify",
@@ -90,7 +139,7 @@ def main() -> None:
     type=click.Choice(["auto", "cpu", "cuda", "mps", "meta"]),
     default="auto",
     show_default=True,
-    help="Where the forward pass runs; auto is CUDA when available, else CPU; meta checks shapes without compute.",
+    help="Where the forward pass runs; auto is CUDA when available, else CPU (a Python model: where it is).",
 )
 @click.option(
     "--batch", type=click.IntRange(1, 1024), default=2, show_default=True, help="Batch size of the forward pass."
@@ -98,8 +147,11 @@ def main() -> None:
 @click.option("--width", type=click.IntRange(40, 400), default=None, help="Table width (default: terminal).")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
               show_default=True, help="Element type for the memory figures.")  # fmt: skip
+@click.option("--depth", type=click.IntRange(0, 64), default=None,
+              help="Python targets: show modules down to this nesting depth (totals always count everything).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
 @_convention_option
+@_target_options
 def shapes(
     file: str,
     set_: tuple[str, ...],
@@ -109,15 +161,62 @@ def shapes(
     batch: int,
     width: int | None,
     dtype: str,
+    depth: int | None,
     traceback: bool,
     convention: str | None,
+    **target: Any,
 ) -> None:
-    """Derive every layer's output shape, parameters, MACs and receptive field from FILE; verify them with torch."""
+    """Every layer's output shape, parameters, MACs and receptive field; verified with torch.
+
+    TARGET is an architecture file (arch.yaml) or a Python model: path/to/model.py:Net or
+    package.module:factory, with --input 3x28x28. A Python model runs once with forward hooks and
+    shows the nested module table; with symbols in --input (3xHxW) it is traced with torch.fx and
+    analysed symbolically like a YAML file. Importing a Python target executes its code.
+    """
+    py = _PyArgs(**target)
+    from .target.load import is_python_target
+
+    if is_python_target(file):
+        values = _parse_set(set_)
+
+        def run() -> int:
+            model, specs = py.load(file)
+            if any(s.symbols for s in specs) and not all(n in values for s in specs for n in s.symbols):
+                from .pipeline import python_spec
+
+                return _report(python_spec(model, specs, values), values, fmt, verify, device, batch, width, dtype,
+                               "shapes", convention)  # fmt: skip
+            return _modules(model, specs, values, fmt, device, batch, width, depth)
+
+        _guard(run, traceback)
+    py.refuse_for_yaml()
     _run(file, set_, fmt, verify, device, batch, width, dtype, traceback, "shapes", convention)
 
 
+def _modules(model: Any, specs: Any, values: dict[str, int], fmt: str, device: str, batch: int, width: int | None,
+             depth: int | None) -> int:  # fmt: skip
+    from .pipeline import modules
+    from .render import modules as render
+
+    if fmt not in ("table", "json"):
+        raise click.UsageError(f"--format {fmt} is for architecture files; a Python target has table or json")
+    rep = modules(model, specs, values, "auto" if device == "meta" else device, batch)
+    if fmt == "json":
+        click.echo(render.to_json(rep), nl=False)
+    else:
+        from rich.console import Console
+
+        console = Console(width=width, highlight=False)
+        console.print(render.table(rep, depth))
+        for line in render.summary_lines(rep):
+            console.print(line, markup=False)
+    if rep.crash is not None:
+        click.echo(rep.crash.line(), err=True)
+    return EXIT_CHECK if rep.crash is not None or rep.mismatches else EXIT_OK
+
+
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", metavar="TARGET")
 @click.option("--set", "set_", multiple=True, metavar="NAME=N", help="Give a symbol a value, e.g. --set H=64.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format (the JSON is the same document as 'cnncalc shapes').")  # fmt: skip
@@ -126,26 +225,33 @@ def shapes(
 @click.option("--width", type=click.IntRange(40, 400), default=None, help="Table width (default: terminal).")
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
 @_convention_option
+@_target_options
 def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, traceback: bool,
-       convention: str | None) -> None:  # fmt: skip
-    """Receptive field of every layer of FILE: size, stride, padding and the region of unit 0, per dim."""
-    _run(file, set_, fmt, verify, "cpu", 2, width, "float32", traceback, "rf", convention)
+       convention: str | None, **target: Any) -> None:  # fmt: skip
+    """Receptive field of every layer of TARGET (arch.yaml, or model.py:Net --input ... traced by torch.fx)."""
+    _run(file, set_, fmt, verify, "cpu", 2, width, "float32", traceback, "rf", convention, _PyArgs(**target))
 
 
 def _run(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
-         dtype: str, traceback: bool, view: str, convention: str | None = None) -> None:  # fmt: skip
+         dtype: str, traceback: bool, view: str, convention: str | None = None, py: _PyArgs | None = None) -> None:  # fmt: skip
     values = _parse_set(set_)
 
     def run() -> int:
-        from .pipeline import shapes as derive
-
-        with _progress_bar(verify) as progress:
-            report = derive(file, values, verify=verify, device=device, batch=batch, progress=progress, dtype=dtype,
-                            convention=convention)  # fmt: skip
-        _render(report, fmt, width, view)
-        return _report_problems(report)
+        source = (py or _PyArgs()).source(file, values)
+        return _report(source, values, fmt, verify, device, batch, width, dtype, view, convention)
 
     _guard(run, traceback)
+
+
+def _report(source: Any, values: dict[str, int], fmt: str, verify: bool, device: str, batch: int,
+            width: int | None, dtype: str, view: str, convention: str | None) -> int:  # fmt: skip
+    from .pipeline import shapes as derive
+
+    with _progress_bar(verify) as progress:
+        report = derive(source, values, verify=verify, device=device, batch=batch, progress=progress, dtype=dtype,
+                        convention=convention)  # fmt: skip
+    _render(report, fmt, width, view)
+    return _report_problems(report)
 
 
 @contextlib.contextmanager
@@ -179,7 +285,7 @@ def _render(report: Any, fmt: str, width: int | None, view: str = "shapes") -> N
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", metavar="TARGET")
 @click.option(
     "--layer", default=None, metavar="ID", help="Explain only this layer (its id, e.g. conv1 or layer1.0.conv1)."
 )
@@ -190,15 +296,20 @@ def _render(report: Any, fmt: str, width: int | None, view: str = "shapes") -> N
               help="Check every result with a real torch forward pass (--no-verify does not import torch).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
 @_convention_option
+@_target_options
 def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verify: bool, traceback: bool,
-            convention: str | None) -> None:  # fmt: skip
-    """Step-by-step derivation per layer: output size, parameters and receptive field, with the numbers."""
+            convention: str | None, **target: Any) -> None:  # fmt: skip
+    """Step-by-step derivation per layer: output size, parameters and receptive field, with the numbers.
+
+    TARGET is an architecture file or a Python model traceable by torch.fx (model.py:Net --input 3x28x28).
+    """
     values = _parse_set(set_)
 
     def run() -> int:
         from .pipeline import explain as derive_steps
 
-        text, report = derive_steps(file, values, layer, fmt, verify=verify, convention=convention)
+        source = _PyArgs(**target).source(file, values)
+        text, report = derive_steps(source, values, layer, fmt, verify=verify, convention=convention)
         click.echo(text, nl=False)
         return _report_problems(report)
 
@@ -411,6 +522,66 @@ def _report_problems(report: Any) -> int:
     for m in report.mismatches:
         click.echo(m.message(), err=True)
     return EXIT_OK if report.ok else EXIT_CHECK
+
+
+@main.command()
+@click.argument("target", metavar="TARGET")
+@_target_options
+@click.option("--sizes", default=None, metavar="28,32,64",
+              help="Run at each of these sizes: every symbol of --input (or of the file) takes each value.")  # fmt: skip
+@click.option("--set", "set_", multiple=True, metavar="NAME=N", help="Fix a symbol, e.g. --set H=28 (repeatable).")
+@click.option("--expect-output", multiple=True, metavar="53|16xHxW",
+              help="The expected per-sample output shape (once per output tensor of a model with several).")  # fmt: skip
+@click.option("--max-params", type=click.IntRange(0), default=None, help="Fail when the model has more parameters.")
+@click.option("--against", default=None, metavar="ARCH.yaml",
+              help="Compare a Python model with its architecture file, layer by layer (shapes and parameters).")  # fmt: skip
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+              help="Where to run (auto: where the model is, or CUDA when available for an architecture file).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="text, json, or github (workflow annotations ::error file=...,line=...:: for each failure).")  # fmt: skip
+@click.option("--junit-xml", default=None, metavar="PATH", help="Also write the results as JUnit XML to PATH.")
+@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+def check(target: str, sizes: str | None, set_: tuple[str, ...], expect_output: tuple[str, ...],
+          max_params: int | None, against: str | None, device: str, fmt: str, junit_xml: str | None,
+          traceback: bool, **py: Any) -> None:  # fmt: skip
+    """Check an architecture file or a Python model for CI: exit 0 all hold, 1 a check failed, 2 bad input.
+
+    A Python model (path/to/model.py:Net or package.module:factory, with --input) runs at each
+    size and at two batch sizes: the forward pass must work (a crash is located to the innermost
+    module and source line and explained in shapes), the batch size must be kept, and samples must
+    not mix. Importing a Python target executes its code, as pytest does; YAML never executes code.
+    """
+    values = _parse_set(set_)
+
+    def run() -> int:
+        from .checks import CheckOptions
+        from .checks import check as run_checks
+        from .render import findings
+        from .target.load import parse_kwargs
+
+        points = _parse_sizes(sizes)
+        opts = CheckOptions(tuple(expect_output), max_params, points, values, against, device)
+        args = _PyArgs(**py)
+        report = run_checks(target, opts, args.inputs, args.input_dtypes,
+                            parse_kwargs(args.kwargs_json, args.kwargs_file))  # fmt: skip
+        writer = {"text": findings.to_text, "json": findings.to_json, "github": findings.to_github}[fmt]
+        click.echo(writer(report), nl=False)
+        if junit_xml:
+            from pathlib import Path
+
+            Path(junit_xml).write_text(findings.to_junit(report), encoding="utf-8")
+        return EXIT_OK if report.ok else EXIT_CHECK
+
+    _guard(run, traceback)
+
+
+def _parse_sizes(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() and 0 < int(p) <= 1_000_000 for p in parts):
+        raise click.BadParameter(f"{text!r}: expected sizes like 28,32,64", param_hint="--sizes")
+    return tuple(int(p) for p in parts)
 
 
 @main.command()

@@ -308,4 +308,40 @@ def _consistency(symbolic: Analysis, concrete: Analysis, names: tuple[str, ...])
     return out
 
 
-__all__ = ["Loc", "Report", "SolveReport", "explain", "load", "shapes", "solve_file"]
+def load_python(target: str, kwargs: Mapping[str, Any] | None = None) -> Any:
+    """Import and instantiate a Python target (``model.py:Net``); see :mod:`cnncalc.target.load`."""
+    from .target.load import load_target
+
+    return load_target(target, kwargs)
+
+
+def python_spec(target: Any, inputs: Any, values: Mapping[str, int]) -> ArchSpec:
+    """A traced Python model as an architecture spec (symbolic engine, rf, explain); a CnnCalcError if not traceable."""
+    from .target.fxspec import NotConvertible, convert
+
+    try:
+        return convert(target.model, inputs, values, target.text).spec
+    except NotConvertible as e:
+        raise CnnCalcError(f"{target.text} cannot be analysed symbolically: {e}", None,
+                           "cnncalc shapes TARGET --input ... works on any model (forward hooks)") from None  # fmt: skip
+
+
+def modules(target: Any, inputs: Any, values: Mapping[str, int], device: str = "auto", batch: int = 2) -> Any:
+    """The nested per-module report of a Python target (one hooked forward pass); see :mod:`cnncalc.target.report`."""
+    from .target.report import module_report
+
+    return module_report(target, inputs, values, device, batch)
+
+
+__all__ = [
+    "Loc",
+    "Report",
+    "SolveReport",
+    "explain",
+    "load",
+    "load_python",
+    "modules",
+    "python_spec",
+    "shapes",
+    "solve_file",
+]

@@ -1,0 +1,251 @@
+"""``cnncalc check``: the checks CI runs on an architecture file or a Python model, as findings.
+
+Each check gives a :class:`Finding` (passed or failed, with a location when one
+is known); ``CheckReport.ok`` decides the exit code (0 all passed, 1 one failed).
+Bad input (a missing file, an import error, a constructor that needs arguments)
+raises CnnCalcError instead: exit 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import CnnCalcError, Loc
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's result."""
+
+    name: str  # "forward pass", "batch size", "sample independence", "output shape", ...
+    ok: bool
+    where: str = ""  # e.g. "input 3x32x32"
+    message: str = ""  # what failed, in shapes
+    loc: Loc | None = None
+
+    @property
+    def title(self) -> str:
+        """``forward pass at input 3x32x32``."""
+        return f"{self.name} at {self.where}" if self.where else self.name
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What to check besides the forward pass."""
+
+    expect_output: tuple[str, ...] = ()  # per-sample shapes, one per output tensor ("53", "16xHxW")
+    max_params: int | None = None
+    sizes: tuple[int, ...] = ()
+    set_values: Mapping[str, int] = field(default_factory=dict)
+    against: str | None = None
+    device: str = "auto"
+    batches: tuple[int, int] = (2, 3)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every finding of ``cnncalc check`` for one target."""
+
+    target: str
+    kind: str  # "python" or "yaml"
+    findings: tuple[Finding, ...]
+    params: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Every check passed."""
+        return all(f.ok for f in self.findings)
+
+    @property
+    def failures(self) -> list[Finding]:
+        """The failed checks."""
+        return [f for f in self.findings if not f.ok]
+
+
+def check(target: str, opts: CheckOptions, inputs: Sequence[str] = (), dtypes: Sequence[str] = (),
+          kwargs: Mapping[str, Any] | None = None) -> CheckReport:  # fmt: skip
+    """Run every check on ``target`` (an architecture file, or a Python model with ``inputs``)."""
+    from .target.load import is_python_target
+
+    if is_python_target(target):
+        return _check_python(target, opts, inputs, dtypes, kwargs or {})
+    if inputs or dtypes or kwargs:
+        raise CnnCalcError("--input, --input-dtype and --kwargs are for Python targets", None,
+                           "an architecture file declares its own input")  # fmt: skip
+    if opts.against:
+        raise CnnCalcError("--against compares a Python model with an architecture file", None,
+                           "use it with a Python target: cnncalc check model.py:Net --input ... --against arch.yaml")  # fmt: skip
+    return _check_yaml(target, opts)
+
+
+def _expected(texts: Sequence[str], values: Mapping[str, int]) -> list[tuple[int, ...]]:
+    from .target.inputs import parse_inputs
+
+    specs = parse_inputs(texts)
+    missing = [n for s in specs for n in s.symbols if n not in values]
+    if missing:
+        raise CnnCalcError(f"--expect-output uses {missing[0]!r}, which no --input or file symbol defines", None)
+    return [s.bind(values) for s in specs]
+
+
+def _output_finding(got: Sequence[tuple[int, ...]], opts: CheckOptions, values: Mapping[str, int], where: str,
+                    loc: Loc | None, names: Sequence[str] = ()) -> Finding | None:  # fmt: skip
+    if not opts.expect_output:
+        return None
+    want = _expected(opts.expect_output, values)
+    if len(want) != len(got):
+        return Finding("output shape", False, where, f"expected {len(want)} output tensor(s), the model returns "
+                       f"{len(got)}", loc)  # fmt: skip
+    for k, (w, g) in enumerate(zip(want, got)):
+        if tuple(w) != tuple(g):
+            label = f"output {names[k]}" if names and names[k] else "the output"
+            return Finding("output shape", False, where,
+                           f"{label} is {_x(g)} per sample, expected {_x(w)} (--expect-output)", loc)  # fmt: skip
+    return Finding("output shape", True, where, ", ".join(_x(g) for g in got))
+
+
+def shape_x(shape: Sequence[Any]) -> str:
+    """``3x32x32`` (``a scalar`` for an empty shape)."""
+    return "x".join(map(str, shape)) or "a scalar"
+
+
+_x = shape_x
+
+
+def _params_finding(params: int, opts: CheckOptions, loc: Loc | None) -> Finding | None:
+    if opts.max_params is None:
+        return None
+    ok = params <= opts.max_params
+    text = f"{params:,} parameters" + ("" if ok else f", more than --max-params {opts.max_params:,}")
+    return Finding("parameter budget", ok, "", text, loc)
+
+
+def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
+    from . import pipeline
+
+    spec = pipeline.load(path)  # a parse error is bad input: exit 2
+    names = [n for n, _, _ in spec.symbols]
+    points = [{**{n: s for n in names if n not in opts.set_values}, **opts.set_values} for s in opts.sizes] or [
+        dict(opts.set_values)]  # fmt: skip
+    if opts.sizes and not names:
+        raise CnnCalcError("--sizes needs symbols in the file (e.g. input: [3, H, W])", None)
+    findings: list[Finding] = []
+    params = None
+    for values in points:
+        where = ", ".join(f"{k}={v}" for k, v in values.items())
+        try:
+            report = pipeline.shapes(spec, values, device=opts.device, extra_points=0)
+        except CnnCalcError as e:
+            findings.append(Finding("shapes", False, where, e.format().split("error: ", 1)[-1], e.loc))
+            continue
+        bad = [m.message() for m in report.mismatches] + report.expect_failures
+        findings.append(Finding("shapes verified by torch", not bad, where, "; ".join(bad) or
+                                f"{len(report.main.layers)} layers, output {_x(report.defaults.output_shape)}",
+                                report.mismatches[0].loc if report.mismatches else None))  # fmt: skip
+        out = _output_finding([report.defaults.output_shape], opts, report.defaults.graph.binding, where,
+                              spec.layers[-1].loc if spec.layers else None)  # fmt: skip
+        findings += [out] if out else []
+        params = int(report.defaults.total_params)
+    if params is not None:
+        budget = _params_finding(params, opts, spec.loc)
+        findings += [budget] if budget else []
+    return CheckReport(path, "yaml", tuple(findings), params)
+
+
+def _check_python(target_text: str, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str],
+                  kwargs: Mapping[str, Any]) -> CheckReport:  # fmt: skip
+    from .target.load import load_target
+
+    return check_model(load_target(target_text, kwargs), opts, inputs, dtypes)
+
+
+def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str] = ()) -> CheckReport:
+    """The checks of a Python model: a loaded Target, or an nn.Module instance (``cnncalc.testing``)."""
+    from .target.batch import check_batch, check_independence
+    from .target.inputs import make_tensors, parse_inputs, size_points
+    from .target.load import Target
+    from .target.report import device_of, float_dtype, module_report, vocabulary
+    from .target.trace import preserved
+    from .verify.torchload import import_torch
+
+    if not isinstance(target, Target):
+        target = Target(type(target).__name__, None, type(target).__name__, target)
+    target_text = target.text
+    specs = parse_inputs(inputs, dtypes)
+    points = size_points(specs, opts.sizes, opts.set_values)
+    torch = import_torch()
+    model = target.model
+    home = _class_loc(model)
+    findings: list[Finding] = []
+    reports = []
+    for values in points:
+        rep = module_report(target, specs, values, opts.device, opts.batches[0], symbolic=True, verify_rf=False)
+        reports.append(rep)
+        where = f"input {rep.input_text}"
+        if rep.crash is not None:
+            text = rep.crash.message + (f" [at `{rep.crash.source}`]" if rep.crash.source else "")
+            if rep.accepted:
+                text += f". The model is consistent only for inputs with {rep.accepted}"
+                text += f" (valid when {', '.join(rep.conditions)})" if rep.conditions else ""
+            findings.append(Finding("forward pass", False, where, text + f" (torch: {rep.crash.torch_message})",
+                                    rep.crash.loc))  # fmt: skip
+            continue
+        findings.append(Finding("forward pass", True, where, f"output {_outputs(rep)}"))
+        dev = device_of(torch, model, opts.device)
+
+        def make(b: int, values: Mapping[str, int] = values, dev: Any = dev) -> list[Any]:
+            shapes = [s.bind(values) for s in specs]
+            return make_tensors(torch, shapes, specs, b, dev, float_dtype(torch, model), vocabulary(model))
+
+        with preserved(model, torch, dev if opts.device != "auto" else None):
+            batch = check_batch(model, make, opts.batches)
+            mixing = check_independence(model, make, max(opts.batches)) if not batch else []
+        b1, b2 = opts.batches
+        findings.append(Finding("batch size", not batch, f"{where}, batches {b1} and {b2}",
+                                batch[0].message if batch else "the output keeps the batch size",
+                                batch[0].loc if batch else None))  # fmt: skip
+        if not batch:
+            findings.append(Finding("sample independence", not mixing, where,
+                                    mixing[0].message if mixing else "sample i of the output depends only on sample i",
+                                    mixing[0].loc if mixing else None))  # fmt: skip
+        if rep.mismatches:
+            findings.append(Finding("cnncalc rules vs torch", False, where, "; ".join(rep.mismatches), home))
+        got = [i.shape[1:] for _, i in rep.outputs]
+        out = _output_finding(got, opts, values, where, home, [p.lstrip(".") for p, _ in rep.outputs])
+        findings += [out] if out else []
+    params = reports[0].counts.params if reports else None
+    if params is not None:
+        budget = _params_finding(params, opts, home)
+        findings += [budget] if budget else []
+    if opts.against:
+        from .target.against import compare
+
+        done = next((r for r in reports if r.crash is None), None)
+        if done is None:
+            findings.append(Finding("matches " + opts.against, False, "", "the model does not run, so there is "
+                                    "nothing to compare", home))  # fmt: skip
+        else:
+            findings += compare(done, opts.against)
+    return CheckReport(target_text, "python", tuple(findings), params)
+
+
+def _outputs(rep: Any) -> str:
+    from .render.modules import output_text
+
+    return output_text(rep.outputs, rep.batch)
+
+
+def _class_loc(model: Any) -> Loc | None:
+    """Where the model's class is defined (for annotations about the whole model)."""
+    import inspect
+
+    from .target.load import display_path
+
+    try:
+        file = inspect.getsourcefile(type(model))
+        _, line = inspect.getsourcelines(type(model))
+    except (OSError, TypeError):
+        return None
+    return Loc(display_path(file), line, 1) if file else None

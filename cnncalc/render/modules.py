@@ -1,0 +1,156 @@
+"""Rendering the per-module report of a Python target: a nested rich table, text lines and JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..analysis.cost import human_count
+from ..target.report import ModuleReport, ModuleRow
+from ..target.trace import TensorInfo
+from .rows import rf_text
+
+
+def output_text(outputs: Any, batch: int, input_dtype: str = "float32") -> str:
+    """``(B, 16, 28, 28)``; ``logits (B, 10); features (B, 16, 8, 8)``; the dtype when it is not the input's."""
+    parts = []
+    for path, i in outputs:
+        dims = ["B" if k == 0 and d == batch else str(d) for k, d in enumerate(i.shape)]
+        text = "(" + ", ".join(dims) + ")"
+        if i.dtype != input_dtype:
+            text += f" {i.dtype}"
+        parts.append(f"{path.lstrip('.')} {text}".strip())
+    return "; ".join(parts)
+
+
+def _shape_json(i: TensorInfo, batch: int) -> dict[str, Any]:
+    return {"shape": list(i.shape), "batch_first": bool(i.shape) and i.shape[0] == batch, "dtype": i.dtype,
+            "device": i.device}  # fmt: skip
+
+
+def _row_note(r: ModuleRow) -> str:
+    if r.call is None:
+        return "never called"
+    if r.reused_from is not None:
+        return f"called again (counted at its first call, {r.reused_from!r})"
+    if r.call is not None and not r.call.done:
+        return "raised"
+    notes = [f"{n.rsplit('.', 1)[-1]} tied to {first}" for n, first in r.shared]
+    if not r.leaf and r.own:
+        notes.append(f"+{r.own:,} own parameter{'s' if r.own > 1 else ''}")
+    if notes:
+        return "; ".join(notes)
+    if r.params and r.trainable < r.params:
+        return "frozen" if r.trainable == 0 else f"{r.params - r.trainable:,} frozen"
+    return ""
+
+
+def summary_lines(rep: ModuleReport) -> list[str]:
+    """The lines under the table: totals, sharing, reuse, outputs, symbolic results, verification."""
+    c = rep.counts
+    macs = human_count(rep.total_macs) + ("" if rep.macs_complete else " (at least: some modules have no MAC rule)")
+    lines = [f"Total params: {c.params:,} (trainable {c.trainable:,}, frozen {c.params - c.trainable:,}) · "
+             f"buffers {c.buffers:,} · MACs per sample {macs}"]  # fmt: skip
+    for name, first in c.shared:
+        lines.append(f"Shared parameter: {name} is {first} (tied; counted once)")
+    for name, first in c.aliases:
+        lines.append(f"Module registered twice: {name} is {first} (counted once)")
+    reused: dict[str, int] = {}
+    for r in rep.rows:
+        if r.reused_from is not None:
+            reused[r.reused_from] = reused.get(r.reused_from, 1) + 1
+    for name, n in reused.items():
+        lines.append(f"Reused module: {name!r} is called {n} times (its parameters count once)")
+    if rep.crash is None:
+        lines.append(f"Output for input {rep.input_text}: {output_text(rep.outputs, rep.batch) or 'no tensor'}")
+    if rep.fx is not None or rep.conditions:
+        valid = ", ".join(rep.conditions) if rep.conditions else "any size"
+        lines.append(f"Symbolic (torch.fx): valid when {valid}" + (f"; {rep.accepted}" if rep.accepted else ""))
+    elif rep.fx_reason:
+        lines.append(f"Symbolic analysis not available: {rep.fx_reason}")
+    checked = sum(1 for r in rep.rows if r.derived is not None and r.call is not None and r.call.done)
+    if rep.mismatches:
+        lines += [f"MISMATCH {m}" for m in rep.mismatches]
+    else:
+        lines.append(f"Every shape and count is torch's own (forward hooks, batch {rep.batch}, {rep.device}, torch "
+                     f"{rep.torch_version}); cnncalc's rules agree on all {checked} catalogue modules.")  # fmt: skip
+    return lines
+
+
+def table(rep: ModuleReport, depth: int | None = None) -> Any:
+    """The nested module table (rows deeper than ``depth`` folded into their ancestors)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    rows = [r for r in rep.rows if depth is None or r.depth <= depth]
+    has_buffers = any(r.buffers for r in rep.rows)
+    has_rf = any(r.rf is not None for r in rep.rows)
+    t = Table(title=f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}", title_justify="left",
+              header_style="bold", show_footer=True)  # fmt: skip
+    t.add_column("Module", footer="Total")
+    t.add_column("Type")
+    t.add_column("Output", footer=output_text(rep.outputs, rep.batch) if rep.crash is None else "")
+    t.add_column("Params", justify="right", footer=f"{rep.counts.params:,}")
+    if has_buffers:
+        t.add_column("Buffers", justify="right", footer=f"{rep.counts.buffers:,}")
+    t.add_column("MACs", justify="right", footer=human_count(rep.total_macs))
+    if has_rf:
+        t.add_column("RF", justify="right")
+    t.add_column("Note")
+    t.add_column("✓", justify="center")
+    for r in rows:
+        dim = not r.leaf or r.reused_from is not None
+        cells: list[Any] = [Text("  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name,
+                                 style="bold" if not r.leaf else ""), Text(r.type, style="dim" if dim else ""),
+                            output_text(r.outputs, rep.batch) if r.call is None or r.call.done else "—",
+                            Text(f"{r.params:,}", style="dim" if dim else "")]  # fmt: skip
+        if has_buffers:
+            cells.append(f"{r.buffers:,}" if r.buffers else "")
+        cells.append(human_count(r.macs) if r.macs else "" if r.macs == 0 or r.call is None else "?")
+        if has_rf:
+            cells.append(rf_text(r.rf))
+        mark = "" if r.derived is None else "✗" if r.mismatch else "✓"
+        cells += [Text(_row_note(r), style="dim"), Text(mark, style="red" if r.mismatch else "green")]
+        t.add_row(*cells)
+    return t
+
+
+def to_dict(rep: ModuleReport) -> dict[str, Any]:
+    """The stable JSON document (schema ``cnncalc.modules/1``)."""
+    modules = []
+    for r in rep.rows:
+        modules.append({
+            "name": r.call.name if r.call is not None else r.name, "type": r.type, "depth": r.depth,
+            "called": r.call is not None, "completed": bool(r.call and r.call.done),
+            "reused_from": r.reused_from, "leaf": r.leaf,
+            "inputs": [_shape_json(i, rep.batch) for i in r.call.inputs] if r.call else [],
+            "outputs": [{"path": p, **_shape_json(i, rep.batch)} for p, i in r.outputs],
+            "params": r.params, "trainable": r.trainable, "buffers": r.buffers, "macs": r.macs,
+            "derived": None if r.derived is None else {"output": list(r.derived.shape), "params": r.derived.params,
+                                                       "buffers": r.derived.buffers, "rule": r.derived.rule},
+            "mismatch": r.mismatch, "receptive_field": rf_text(r.rf) or None,
+            "called_from": str(r.call.caller) if r.call is not None and r.call.caller else None,
+        })  # fmt: skip
+    c = rep.counts
+    return {
+        "schema": "cnncalc.modules/1", "target": rep.target.text,
+        "inputs": [{"shape": list(s), "dtype": i.dtype} for s, i in zip(rep.shapes, rep.inputs)],
+        "batch": rep.batch, "device": rep.device, "torch": rep.torch_version,
+        "modules": modules,
+        "totals": {"params": c.params, "trainable": c.trainable, "frozen": c.params - c.trainable,
+                   "buffers": c.buffers, "macs": rep.total_macs, "macs_complete": rep.macs_complete},
+        "shared_parameters": [{"name": n, "same_as": f} for n, f in c.shared],
+        "outputs": [{"path": p, **_shape_json(i, rep.batch)} for p, i in rep.outputs],
+        "symbolic": {"available": rep.fx is not None, "reason": rep.fx_reason, "conditions": list(rep.conditions),
+                     "accepted": rep.accepted},
+        "crash": None if rep.crash is None else {"module": rep.crash.module, "type": rep.crash.type,
+                                                 "location": str(rep.crash.loc) if rep.crash.loc else None,
+                                                 "source": rep.crash.source, "message": rep.crash.message,
+                                                 "torch": rep.crash.torch_message},
+        "mismatches": rep.mismatches,
+    }  # fmt: skip
+
+
+def to_json(rep: ModuleReport) -> str:
+    """``to_dict`` as indented JSON."""
+    return json.dumps(to_dict(rep), indent=2) + "\n"

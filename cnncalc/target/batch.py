@@ -1,0 +1,164 @@
+"""Batch checks: the output keeps the input's batch size, and samples never mix.
+
+Both run the model on random inputs. The batch size is checked at two
+batch sizes (2 and 3: a ``view(-1, N)`` that folds samples together rarely
+divides both). Independence: sample 0 of every input is replaced, and every
+other sample of every output must stay the same; if one changes, sample i of
+the output depends on sample 0 of the input. Each failure points at the first
+torch operation, with its module and source line, where the batch went wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Loc
+from .trace import caller, flatten, run
+
+
+@dataclass(frozen=True)
+class Culprit:
+    """The first operation that broke the batch: its name, module and line."""
+
+    op: str
+    module: str
+    loc: Loc | None
+    before: tuple[int, ...]
+    after: tuple[int, ...]
+
+    def describe(self, changed: bool = True) -> str:
+        """``Tensor.view in Net.forward at model.py:20 (`x = x.view(-1, 256)`) turned (2, 8, 8, 8) into (4, 256)``."""
+        import linecache
+
+        where = f" at {self.loc}" if self.loc else ""
+        code = linecache.getline(self.loc.file, self.loc.line).strip() if self.loc else ""
+        text = f"{self.op} in {self.module}{where}" + (f" (`{code}`)" if code else "")
+        return text + (f" turned {self.before} into {self.after}" if changed else "")
+
+
+@dataclass(frozen=True)
+class BatchProblem:
+    """A batch-size change or a mix of samples."""
+
+    kind: str  # "batch" or "mixing"
+    message: str
+    loc: Loc | None
+
+
+def _op_name(func: Any) -> str:
+    name = getattr(func, "__name__", str(func))
+    owner = getattr(func, "__objclass__", None) or getattr(func, "__self__", None)
+    return f"Tensor.{name}" if owner is not None and getattr(owner, "__name__", "") == "TensorBase" else name
+
+
+Op = tuple[str, str, "Loc | None", tuple[int, ...], tuple[int, ...], Any]
+"""(name, module, line, batched input shape, output shape, what ``keep`` extracted)."""
+
+
+def _recorder(torch: Any, batch: int, keep: Callable[[Any, Any], Any]) -> tuple[list[Op], Callable[..., None]]:
+    """Record every operation that takes a tensor with this batch size."""
+    ops: list[Op] = []
+
+    def on_op(func: Any, args: Any, out: Any, call: Any) -> None:
+        ins = [t for _, t in flatten(torch, args) if t.dim() > 0 and t.shape[0] == batch]
+        outs = flatten(torch, out)
+        if not ins or not outs:
+            return
+        t = outs[0][1]
+        module = "?" if call is None else f"{call.type} {call.name!r}" if call.name else f"{call.type}.forward"
+        ops.append((_op_name(func), module, caller(4), tuple(ins[0].shape), tuple(t.shape), keep(ins[0], t)))
+
+    return ops, on_op
+
+
+def check_batch(model: Any, make: Callable[[int], list[Any]], batches: Sequence[int] = (2, 3)) -> list[BatchProblem]:
+    """Run at two batch sizes; in every output exactly one dim must be the batch size (usually dim 0).
+
+    Comparing two runs tells a batch dim from a dim that only happens to equal the batch size, and
+    accepts outputs whose batch is not first (an LSTM's ``h_n`` is (layers, B, H)).
+    """
+    from ..verify.torchload import import_torch
+
+    torch = import_torch()
+    runs = []
+    for b in batches:
+        ops, on_op = _recorder(torch, b, lambda i, o: None)
+        trace = run(model, make(b), on_op)
+        if trace.error is not None:
+            return []  # the forward-pass check reports crashes
+        runs.append((b, trace, ops))
+    (b1, t1, ops1), (b2, t2, _) = runs
+    for (path, o1), (_, o2) in zip(t1.outputs, t2.outputs):
+        differ = [k for k, (x, y) in enumerate(zip(o1.shape, o2.shape)) if x != y]
+        if (
+            len(o1.shape) == len(o2.shape)
+            and len(differ) == 1
+            and (o1.shape[differ[0]], o2.shape[differ[0]]) == (b1, b2)
+        ):
+            continue
+        out = f"output{path}" if path else "the output"
+        if not differ:
+            text = f"{out} has shape {o1.shape} for a batch of {b1} and of {b2}: no dimension follows the batch"
+        else:
+            text = (f"{out} has shape {o1.shape} for a batch of {b1} and {o2.shape} for {b2}: its batch dimension "
+                    f"is {', '.join(f'{o1.shape[k]} / {o2.shape[k]}' for k in differ)}")  # fmt: skip
+        first = next((c for c in t1.calls if c.done and c.outputs and c.name and c.outputs[0][1].shape
+                      and c.outputs[0][1].shape[0] != b1 and c.inputs and c.inputs[0].shape[:1] != (b1,)), None)  # fmt: skip
+        if first is not None:
+            text += f"; the first module that receives a wrong batch is {first.type} {first.name!r}"
+        culprit = next((Culprit(*op[:5]) for op in ops1 if not op[4] or op[4][0] != b1), None)
+        if culprit is not None:
+            text += f"; {culprit.describe()}"
+        return [BatchProblem("batch", text, culprit.loc if culprit else None)]
+    return []
+
+
+def check_independence(model: Any, make: Callable[[int], list[Any]], batch: int = 3) -> list[BatchProblem]:
+    """Replace sample 0 of every input; samples 1.. of every output must not change."""
+    from ..verify.torchload import import_torch
+
+    torch = import_torch()
+    first = make(batch)
+    second = [t.clone() for t in first]
+    alt = make(batch + 1)
+    for t, a in zip(second, alt):
+        t[0] = a[-1]  # another random sample (integers stay in range)
+
+    def rest(i: Any, o: Any) -> Any:
+        return (
+            o[1:].detach().double().sum().item() if o.dim() and o.shape[0] == batch and o.is_floating_point() else None
+        )
+
+    runs = []
+    for inputs in (first, second):
+        ops, on_op = _recorder(torch, batch, rest)
+        trace = run(model, inputs, on_op)
+        if trace.error is not None:
+            return []
+        runs.append((trace, ops))
+    (t1, ops1), (t2, _) = runs
+    ops2 = runs[1][1]
+    out1, out2 = flatten(torch, t1.result), flatten(torch, t2.result)
+    for (path, a), (_, b) in zip(out1, out2):
+        if a.dim() == 0 or a.shape[0] != batch or a.shape != b.shape:
+            continue
+        same = torch.allclose(a[1:].double(), b[1:].double(), rtol=1e-5, atol=1e-6) if a.is_floating_point() else \
+            torch.equal(a[1:], b[1:])  # fmt: skip
+        if same:
+            continue
+        changed = next(
+            i for i in range(1, batch) if not torch.allclose(a[i].double(), b[i].double(), rtol=1e-5, atol=1e-6)
+        )
+        text = (f"samples mix: changing sample 0 of the input changes sample {changed} of "
+                f"{'output' + path if path else 'the output'}")  # fmt: skip
+        culprit = next((Culprit(*o1[:5]) for o1, o2 in zip(ops1, ops2) if o1[5] is not None and o2[5] is not None
+                        and abs(o1[5] - o2[5]) > 1e-6 * (1 + abs(o1[5]))), None)  # fmt: skip
+        if culprit is not None:
+            text += f"; the first operation that mixes them is {culprit.describe(changed=False)}"
+        return [BatchProblem("mixing", text, culprit.loc if culprit else None)]
+    return []
+
+
+__all__ = ["BatchProblem", "Culprit", "check_batch", "check_independence"]

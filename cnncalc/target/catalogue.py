@@ -1,0 +1,115 @@
+"""torch modules that are in cnncalc's layer catalogue: their arguments, and per-call derivations.
+
+A module whose class is a ``torch.nn`` catalogue type (``Conv2d``, ``Linear``,
+``BatchNorm2d``...) is read back into the constructor arguments the catalogue
+knows (``kernel_size``, ``stride``...). One call of it, at the input shape the
+hooks saw, is then derived by the same rules as a YAML layer: output shape,
+parameters, buffers, MACs and the formula, which the run cross-checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import CnnCalcError
+from ..layers import CATALOGUE, LayerType
+
+NOUNS = {"in_features": "input features", "in_channels": "input channels", "num_features": "channels (num_features)",
+         "num_channels": "channels (num_channels)"}  # fmt: skip
+
+
+def layer_type(module: Any) -> LayerType | None:
+    """The catalogue type of a torch.nn module, or None (custom modules, subclasses, types cnncalc lacks)."""
+    cls = type(module)
+    if not cls.__module__.startswith("torch.nn.modules."):
+        return None
+    return CATALOGUE.get(cls.__name__)
+
+
+def layer_args(module: Any, with_inferred: bool = True) -> dict[str, Any] | None:
+    """The module's constructor arguments as an architecture-file layer (``{"type": "Conv2d", ...}``)."""
+    t = layer_type(module)
+    if t is None:
+        return None
+    out: dict[str, Any] = {"type": t.name}
+    names = [*t.args, *(t.inferred if with_inferred else ())]
+    for name in names:
+        if not hasattr(module, name):
+            continue
+        arg = t.args.get(name)
+        value = getattr(module, name)
+        if arg is not None and arg.kind == "bool" and not isinstance(value, bool):
+            value = value is not None  # bias: a Parameter or None
+        value = _plain(value)
+        if value is None and (arg is None or not arg.nullable):
+            continue
+        if arg is not None and value == _plain(arg.default):
+            continue
+        out[name] = value
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (int, float)):
+        return value.item()
+    return value
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What the catalogue rules give for one module call."""
+
+    shape: tuple[Any, ...]
+    params: int
+    buffers: int
+    macs: int
+    rule: str  # the output-size formula
+
+
+def one_layer_yaml(layer: dict[str, Any], in_shape: Sequence[int], name: str) -> str:
+    """A one-layer architecture file for ``layer`` on a per-sample input (cnncalc's own YAML)."""
+    import yaml
+
+    doc = {"cnncalc": 1, "name": name, "input": list(in_shape), "layers": [{**layer, "id": "m"}]}
+    return str(yaml.safe_dump(doc, default_flow_style=None, sort_keys=False))
+
+
+def derive(module: Any, name: str, in_shape: Sequence[int]) -> Derived | None:
+    """The catalogue derivation of one call on ``in_shape`` (per sample); raises CnnCalcError when impossible."""
+    from ..analysis.cost import cost
+    from ..analysis.shapes import analyze
+    from ..graph import expand
+    from ..parse.spec import parse_text
+
+    layer = layer_args(module)
+    if layer is None:
+        return None
+    t = CATALOGUE[layer["type"]]
+    try:
+        spec = parse_text(one_layer_yaml(layer, in_shape, name), f"{t.name} {name!r}")
+        analysis = analyze(expand(spec, {}))
+    except CnnCalcError as e:
+        raise CnnCalcError(e.message.replace("'m'", repr(name)), None, e.hint) from None
+    r = analysis.layers[0]
+    rule = t.formulas().get("output", "")
+    return Derived(tuple(r.shape), int(r.params), int(r.buffers), int(cost(analysis).macs[0]), rule)
+
+
+def inferred_mismatch(module: Any, in_shape: Sequence[int]) -> tuple[str, int, int] | None:
+    """(argument, the module's value, what the input gives) when an inferred argument disagrees."""
+    t = layer_type(module)
+    if t is None or not in_shape:
+        return None
+    for name in t.inferred:
+        if hasattr(module, name):
+            try:
+                given, got = int(getattr(module, name)), int(t.infer(name, tuple(in_shape)))
+            except (TypeError, ValueError, IndexError):
+                continue
+            if given != got:
+                return name, given, got
+    return None

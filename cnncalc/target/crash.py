@@ -1,0 +1,124 @@
+"""Explaining a forward pass that raised: where (innermost module, source line) and why, in shapes.
+
+torch says ``mat1 and mat2 shapes cannot be multiplied (2x800 and 512x53)``;
+cnncalc says ``Linear 'fc3' expects 512 input features but receives 800 =
+32x5x5 (output of 'pool2' for input 3x32x32)``. The innermost module is the one
+whose forward hook never ran; the line is the innermost frame of the user's
+code in the traceback; the sizes come from the hooks and the layer catalogue.
+"""
+
+from __future__ import annotations
+
+import linecache
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from ..errors import CnnCalcError, Loc
+from .catalogue import NOUNS, derive, inferred_mismatch, layer_type
+from .load import first_line, user_frame
+from .trace import Call, Trace
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A located, translated forward-pass failure."""
+
+    module: str  # qualified name of the innermost failing module ("" = the model itself)
+    type: str
+    loc: Loc | None  # the user's source line in the traceback
+    source: str  # that line's text
+    message: str  # in shapes
+    torch_message: str
+
+    def line(self) -> str:
+        """One line: ``file:line:col: error: message (torch: ...)``."""
+        where = f"{self.loc}: " if self.loc else ""
+        code = f" [at `{self.source}`]" if self.source else ""
+        return f"{where}error: {self.message}{code} (torch: {self.torch_message})"
+
+
+def explain(trace: Trace, model: Any, input_text: str) -> Crash:
+    """Translate ``trace.error`` into shapes, at the innermost module that failed."""
+    error = trace.error
+    assert error is not None
+    call = trace.innermost
+    torch_message = f"{type(error).__name__}: {first_line(error)}"[:400]
+    loc = user_frame(error.__traceback__)
+    source = linecache.getline(loc.file, loc.line).strip() if loc else ""
+    module = model.get_submodule(call.name) if call is not None else model
+    name, type_name = (call.name, call.type) if call is not None else ("", type(model).__name__)
+    label = f"{type_name} {name!r}" if name else f"{type_name}.forward"
+    message = _translate(trace, call, module, label, input_text, first_line(error))
+    return Crash(name, type_name, loc, source, message, torch_message)
+
+
+def _translate(trace: Trace, call: Call | None, module: Any, label: str, input_text: str, text: str) -> str:
+    shape = call.inputs[0].shape[1:] if call is not None and call.inputs else ()
+    if call is not None and layer_type(module) is not None and call.inputs:
+        wrong = inferred_mismatch(module, shape)
+        if wrong is not None:
+            arg, expected, got = wrong
+            return (f"{label} expects {expected} {NOUNS.get(arg, arg)} but receives {got}"
+                    f"{_provenance(trace, call, got, arg, input_text)}")  # fmt: skip
+        try:
+            derive(module, call.name, shape)
+        except CnnCalcError as e:
+            return f"{label} cannot take a per-sample input {_dims(shape)}: {_strip(e.message, label)}" + (
+                f"; {e.hint}" if e.hint else "")  # fmt: skip
+    m = re.search(r"shape '\[(.*?)\]' is invalid for input of size (\d+)", text)
+    if m is not None:
+        target, size = m.group(1), int(m.group(2))
+        batch = trace.batch or 1
+        per = size // batch if size % batch == 0 else None
+        where = f" in {label}" if call is not None else ""
+        want = target.split(",")[-1].strip()
+        if per is None or "-1" not in target.split(",")[0]:
+            return f"view/reshape to [{target}]{where} cannot work on {size} values = batch {batch} x {size / batch:g}"
+        return (f"view/reshape to [{target}]{where} needs {want} values per sample, but each sample has {per}"
+                f"{_provenance(trace, call, per, 'values', input_text)}; {size} = {batch} x {per} values do not "
+                f"split into rows of {want} (at other batch sizes they may, silently mixing samples)")  # fmt: skip
+    m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", text)
+    if m is not None:
+        got, want = int(m.group(2)), int(m.group(3))
+        return (f"a matrix product in {label} expects {want} features but receives {got}"
+                f"{_provenance(trace, call, got, 'features', input_text)}")  # fmt: skip
+    m = re.search(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)", text)  # fmt: skip
+    if m is not None:
+        return (f"two tensors combined elementwise in {label} differ in dim {m.group(3)} (batch = dim 0): "
+                f"{m.group(1)} vs {m.group(2)}")  # fmt: skip
+    m = re.search(
+        r"Sizes of tensors must match except in dimension (\d+)\. Expected size (\d+) but got size (\d+)", text
+    )
+    if m is not None:
+        return (f"torch.cat in {label} joins tensors that differ outside dim {m.group(1)} "
+                f"(batch = dim 0): {m.group(2)} vs {m.group(3)}")  # fmt: skip
+    inputs = ", ".join(_dims(i.shape) for i in call.inputs) if call is not None and call.inputs else ""
+    return f"{label} fails" + (f" on input {inputs}" if inputs else "") + f": {text}"
+
+
+def _provenance(trace: Trace, call: Call | None, got: int, what: str, input_text: str) -> str:
+    """`` = 32x5x5 (output of 'pool2' for input 3x32x32)`` when an earlier module produced those values."""
+    before = trace.calls  # execution stopped at the failure: every completed call came before it
+    channels = what in ("in_channels", "num_features", "num_channels")
+    for c in reversed(before):
+        if not c.done or c.name == "" or not c.outputs:
+            continue
+        shape = c.outputs[0][1].shape[1:]
+        if channels and shape and shape[0] == got:
+            return f" (output of {c.name!r}, shape {_dims(shape)}, for input {input_text})"
+        if not channels and prod(shape) == got:
+            dims = f" = {_dims(shape, 'x')}" if len(shape) > 1 else ""
+            return f"{dims} (output of {c.name!r} for input {input_text})"
+    return f" (for input {input_text})"
+
+
+def _dims(shape: Sequence[int], sep: str = ", ") -> str:
+    return ("(" + sep.join(map(str, shape)) + ")") if sep == ", " else sep.join(map(str, shape))
+
+
+def _strip(message: str, label: str) -> str:
+    """Drop the ``Conv2d 'conv1': `` prefix the catalogue puts on its messages (the label says it)."""
+    return message.split(": ", 1)[1] if message.startswith(label.split(" ")[0]) and ": " in message else message

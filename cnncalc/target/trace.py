@@ -1,0 +1,277 @@
+"""One hooked forward pass of a Python model: every module call, its shapes and its counts.
+
+Hooks are added to every module for the duration of :func:`run` and removed
+after it, whatever happens; the train/eval mode of every module is restored, and
+the model is moved back when the run moved it. Parameters are counted per
+module once, even when tied (the same ``Parameter`` registered twice) or when a
+module is called several times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Loc
+from .load import display_path, is_library
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Shape, dtype and device of one tensor seen during the run."""
+
+    shape: Shape
+    dtype: str
+    device: str
+
+
+@dataclass
+class Call:
+    """One call of one module."""
+
+    index: int
+    name: str  # qualified module name; "" is the model itself
+    type: str
+    depth: int
+    parent: int | None
+    inputs: tuple[TensorInfo, ...]
+    caller: Loc | None  # the user's source line that called the module
+    first: int | None = None  # an earlier call of the same module (reuse)
+    outputs: tuple[tuple[str, TensorInfo], ...] = ()  # ("", info) or ("[0]", ...), ("['logits']", ...)
+    done: bool = False  # False when the call raised
+
+
+@dataclass(frozen=True)
+class ModuleCounts:
+    """What one module owns directly (not through children); tied parameters count at their first owner."""
+
+    params: int
+    trainable: int
+    buffers: int
+    shared: tuple[tuple[str, str], ...] = ()  # (this name, the first owner's name) not counted here
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Parameter and buffer counts of a model, per module and in total."""
+
+    modules: Mapping[str, ModuleCounts]
+    types: Mapping[str, str]
+    aliases: tuple[tuple[str, str], ...]  # (second name, first name) of a module registered twice
+
+    @property
+    def params(self) -> int:
+        """All distinct parameter values (equal to ``sum(p.numel() for p in model.parameters())``)."""
+        return sum(c.params for c in self.modules.values())
+
+    @property
+    def trainable(self) -> int:
+        """Distinct parameter values with ``requires_grad``."""
+        return sum(c.trainable for c in self.modules.values())
+
+    @property
+    def buffers(self) -> int:
+        """All distinct buffer values."""
+        return sum(c.buffers for c in self.modules.values())
+
+    @property
+    def shared(self) -> list[tuple[str, str]]:
+        """Every tied parameter: (name, name of the first owner)."""
+        return [s for c in self.modules.values() for s in c.shared]
+
+    def subtree(self, name: str) -> ModuleCounts:
+        """Counts of module ``name`` with all its descendants."""
+        prefix = name + "." if name else ""
+        parts = [c for n, c in self.modules.items() if n == name or n.startswith(prefix)]
+        return ModuleCounts(sum(c.params for c in parts), sum(c.trainable for c in parts),
+                            sum(c.buffers for c in parts))  # fmt: skip
+
+
+def count(model: Any) -> Counts:
+    """Count parameters and buffers per module, each tensor once."""
+    owners: dict[int, str] = {}
+    modules: dict[str, ModuleCounts] = {}
+    types: dict[str, str] = {}
+    for name, m in model.named_modules():
+        params = trainable = buffers = 0
+        shared = []
+        for kind, tensors in (("p", m._parameters), ("b", m._buffers)):
+            for key, t in tensors.items():
+                if t is None:
+                    continue
+                full = f"{name}.{key}" if name else key
+                if id(t) in owners:
+                    shared.append((full, owners[id(t)]))
+                    continue
+                owners[id(t)] = full
+                if kind == "p":
+                    params += t.numel()
+                    trainable += t.numel() if t.requires_grad else 0
+                else:
+                    buffers += t.numel()
+        modules[name] = ModuleCounts(params, trainable, buffers, tuple(shared))
+        types[name] = type(m).__name__
+    seen: dict[int, str] = {}
+    aliases = []
+    for name, m in model.named_modules(remove_duplicate=False):
+        if id(m) in seen and seen[id(m)] != name:
+            aliases.append((name, seen[id(m)]))
+        seen.setdefault(id(m), name)
+    return Counts(modules, types, tuple(aliases))
+
+
+@dataclass
+class Trace:
+    """The calls of one forward pass, and its result or the exception it raised."""
+
+    calls: list[Call]
+    batch: int
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[tuple[str, TensorInfo], ...] = ()
+    error: BaseException | None = None
+    failing: tuple[int, ...] = ()  # calls entered and never left, outermost first
+    result: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def innermost(self) -> Call | None:
+        """The innermost module call that raised."""
+        return self.calls[self.failing[-1]] if self.failing else None
+
+
+def info(torch: Any, t: Any) -> TensorInfo:
+    """The shape, dtype and device of a tensor."""
+    return TensorInfo(tuple(int(d) for d in t.shape), str(t.dtype).replace("torch.", ""), str(t.device))
+
+
+def flatten(torch: Any, value: Any, path: str = "", depth: int = 0) -> list[tuple[str, Any]]:
+    """Every tensor inside an output: tuples, lists, dicts, dataclasses and named tuples, with paths."""
+    if isinstance(value, torch.Tensor):
+        return [(path, value)]
+    if depth > 8:
+        return []
+    out: list[tuple[str, Any]] = []
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        for k in value._fields:
+            out += flatten(torch, getattr(value, k), f"{path}.{k}", depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            out += flatten(torch, v, f"{path}[{i}]", depth + 1)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            out += flatten(torch, v, f"{path}[{k!r}]", depth + 1)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            out += flatten(torch, getattr(value, f.name), f"{path}.{f.name}", depth + 1)
+    return out
+
+
+def caller(skip: int = 1) -> Loc | None:
+    """The innermost frame of the call stack outside torch, cnncalc and the standard library."""
+    frame = sys._getframe(skip)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not is_library(name):
+            return Loc(display_path(name), frame.f_lineno, 1)
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+@contextmanager
+def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
+    """Eval mode (and ``device`` when given) for the duration; the model's modes and tensors are restored."""
+    modes = [(m, m.training) for m in model.modules()]
+    saved = []
+    if device is not None:
+        for m in model.modules():
+            for store in (m._parameters, m._buffers):
+                saved += [(store, k, t, t.data) for k, t in store.items() if t is not None]
+    try:
+        if device is not None:
+            model.to(device)
+        model.eval()
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
+        for store, key, tensor, data in saved:
+            tensor.data = data  # Module.to changed .data in place (parameters) or replaced the tensor
+            store[key] = tensor
+
+
+def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call | None], None] | None = None) -> Trace:
+    """Run ``model(*inputs)`` under ``torch.no_grad`` with hooks; record every module call.
+
+    ``on_op(func, args, result, call)`` is called for every torch operation, with the innermost
+    module call running it.
+    """
+    from ..verify.torchload import import_torch
+
+    torch = import_torch()
+    names = {id(m): n for n, m in model.named_modules()}
+    calls: list[Call] = []
+    stack: list[int] = []
+    first: dict[int, int] = {}
+
+    def pre(m: Any, args: Any, kwargs: Any) -> None:
+        tensors = [t for _, t in flatten(torch, (args, kwargs))]
+        c = Call(len(calls), names.get(id(m), "?"), type(m).__name__, len(stack), stack[-1] if stack else None,
+                 tuple(info(torch, t) for t in tensors), caller(2), first.get(id(m)))  # fmt: skip
+        first.setdefault(id(m), c.index)
+        calls.append(c)
+        stack.append(c.index)
+
+    def post(m: Any, args: Any, kwargs: Any, out: Any) -> None:
+        while stack:  # a child that raised inside a try in its parent is left behind: drop it
+            c = calls[stack.pop()]
+            if c.name == names.get(id(m), "?"):
+                break
+        c.outputs = tuple((p, info(torch, t)) for p, t in flatten(torch, out))
+        c.done = True
+
+    handles = []
+    try:
+        for m in model.modules():
+            handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
+            handles.append(m.register_forward_hook(post, with_kwargs=True))
+        trace = Trace(calls, int(inputs[0].shape[0]) if inputs and inputs[0].dim() else 0,
+                      tuple(info(torch, t) for t in inputs))  # fmt: skip
+        op = None if on_op is None else (lambda f, a, r: on_op(f, a, r, calls[stack[-1]] if stack else None))
+        with torch.no_grad(), _ops(torch, op):
+            try:
+                result = model(*inputs)
+            except Exception as e:
+                trace.error, trace.failing = e, tuple(stack)
+                return trace
+        trace.result = result
+        trace.outputs = tuple((p, info(torch, t)) for p, t in flatten(torch, result))
+        return trace
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextmanager
+def _ops(torch: Any, on_op: Callable[[Any, Any, Any], None] | None) -> Iterator[None]:
+    """Call ``on_op(func, args, result)`` for every torch function the forward pass runs."""
+    if on_op is None:
+        yield
+        return
+    from torch.overrides import TorchFunctionMode
+
+    callback = on_op
+
+    class Ops(TorchFunctionMode):  # type: ignore[misc]
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            callback(func, (args, kwargs), out)
+            return out
+
+    with Ops():
+        yield
