@@ -67,7 +67,7 @@ class CheckReport:
 def check(target: str, opts: CheckOptions, inputs: Sequence[str] = (), dtypes: Sequence[str] = (),
           kwargs: Mapping[str, Any] | None = None) -> CheckReport:  # fmt: skip
     """Run every check on ``target`` (an architecture file, or a Python model with ``inputs``)."""
-    from .target.load import is_python_target
+    from .target import is_python_target
 
     if is_python_target(target):
         return _check_python(target, opts, inputs, dtypes, kwargs or {})

@@ -93,7 +93,7 @@ class _PyArgs:
 
     def source(self, target: str, values: dict[str, int]) -> Any:
         """An architecture file as is; a Python target as its traced spec (for rf and explain)."""
-        from .target.load import is_python_target
+        from .target import is_python_target
 
         if not is_python_target(target):
             self.refuse_for_yaml()
@@ -174,7 +174,7 @@ def shapes(
     analysed symbolically like a YAML file. Importing a Python target executes its code.
     """
     py = _PyArgs(**target)
-    from .target.load import is_python_target
+    from .target import is_python_target
 
     if is_python_target(file):
         values = _parse_set(set_)

@@ -125,7 +125,7 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
             "reused_from": r.reused_from, "leaf": r.leaf,
             "inputs": [_shape_json(i, rep.batch) for i in r.call.inputs] if r.call else [],
             "outputs": [{"path": p, **_shape_json(i, rep.batch)} for p, i in r.outputs],
-            "params": r.params, "trainable": r.trainable, "buffers": r.buffers, "macs": r.macs,
+            "params": r.params, "own_params": r.own if r.reused_from is None else 0, "trainable": r.trainable, "buffers": r.buffers, "macs": r.macs,
             "derived": None if r.derived is None else {"output": list(r.derived.shape), "params": r.derived.params,
                                                        "buffers": r.derived.buffers, "rule": r.derived.rule},
             "mismatch": r.mismatch, "receptive_field": rf_text(r.rf) or None,

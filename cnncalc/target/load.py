@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CnnCalcError, Loc, did_you_mean
+from . import has_attr as _has_attr
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,6 @@ class Target:
     def label(self) -> str:
         """``model.py:Net`` for messages."""
         return self.text
-
-
-def is_python_target(text: str) -> bool:
-    """Whether ``text`` names a Python target rather than an architecture file."""
-    path = text.rsplit(":", 1)[0] if _has_attr(text) else text
-    if path.endswith((".yaml", ".yml")):
-        return False
-    return path.endswith(".py") or _has_attr(text) or (not Path(path).exists() and "." in path and "/" not in path)
-
-
-def _has_attr(text: str) -> bool:
-    head, sep, tail = text.rpartition(":")
-    return bool(sep) and bool(head) and bool(tail) and not (len(head) == 1 and tail.startswith("\\"))
 
 
 def parse_kwargs(text: str | None, file: str | None) -> dict[str, Any]:
