@@ -340,7 +340,7 @@ def test_max_params() -> None:
     [
         ("tests/models/nope.py:Net", "error: no such file: tests/models/nope.py"),
         ("tests/models/syntax_error.py:Net", "tests/models/syntax_error.py:3:21: error: syntax error"),
-        ("tests/models/import_error.py:Net", "tests/models/import_error.py:2:1: error: importing"),
+        ("tests/models/import_error.py:Net", "tests/models/import_error.py:3:1: error: importing"),
         ("tests/models/bad_targets.py:NeedsArgs", "missing a required argument: 'num_classes'"),
         ("tests/models/bad_targets.py:Broken", "error: Broken(**kwargs) raised ValueError: no weights file"),
         ("tests/models/bad_targets.py:Nedsargs", "did you mean 'NeedsArgs'?"),

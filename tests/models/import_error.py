@@ -1,2 +1,3 @@
+"""A target whose import fails."""
+
 import no_such_package_xyz  # noqa: F401
-import torch  # noqa: F401
