@@ -102,16 +102,13 @@ def _output_finding(got: Sequence[tuple[int, ...]], opts: CheckOptions, values: 
         if tuple(w) != tuple(g):
             label = f"output {names[k]}" if names and names[k] else "the output"
             return Finding("output shape", False, where,
-                           f"{label} is {_x(g)} per sample, expected {_x(w)} (--expect-output)", loc)  # fmt: skip
-    return Finding("output shape", True, where, ", ".join(_x(g) for g in got))
+                           f"{label} is {shape_x(g)} per sample, expected {shape_x(w)} (--expect-output)", loc)  # fmt: skip
+    return Finding("output shape", True, where, ", ".join(shape_x(g) for g in got))
 
 
 def shape_x(shape: Sequence[Any]) -> str:
     """``3x32x32`` (``a scalar`` for an empty shape)."""
     return "x".join(map(str, shape)) or "a scalar"
-
-
-_x = shape_x
 
 
 def _params_finding(params: int, opts: CheckOptions, loc: Loc | None) -> Finding | None:
@@ -142,7 +139,7 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
             continue
         bad = [m.message() for m in report.mismatches] + report.expect_failures
         findings.append(Finding("shapes verified by torch", not bad, where, "; ".join(bad) or
-                                f"{len(report.main.layers)} layers, output {_x(report.defaults.output_shape)}",
+                                f"{len(report.main.layers)} layers, output {shape_x(report.defaults.output_shape)}",
                                 report.mismatches[0].loc if report.mismatches else None))  # fmt: skip
         out = _output_finding([report.defaults.output_shape], opts, report.defaults.graph.binding, where,
                               spec.layers[-1].loc if spec.layers else None)  # fmt: skip
