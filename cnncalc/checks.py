@@ -13,22 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CnnCalcError, Loc
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One check's result."""
-
-    name: str  # "forward pass", "batch size", "sample independence", "output shape", ...
-    ok: bool
-    where: str = ""  # e.g. "input 3x32x32"
-    message: str = ""  # what failed, in shapes
-    loc: Loc | None = None
-
-    @property
-    def title(self) -> str:
-        """``forward pass at input 3x32x32``."""
-        return f"{self.name} at {self.where}" if self.where else self.name
+from .report import CheckReport, Finding, shape_x
 
 
 @dataclass(frozen=True)
@@ -44,30 +29,10 @@ class CheckOptions:
     batches: tuple[int, int] = (2, 3)
 
 
-@dataclass(frozen=True)
-class CheckReport:
-    """Every finding of ``cnncalc check`` for one target."""
-
-    target: str
-    kind: str  # "python" or "yaml"
-    findings: tuple[Finding, ...]
-    params: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Every check passed."""
-        return all(f.ok for f in self.findings)
-
-    @property
-    def failures(self) -> list[Finding]:
-        """The failed checks."""
-        return [f for f in self.findings if not f.ok]
-
-
 def check(target: str, opts: CheckOptions, inputs: Sequence[str] = (), dtypes: Sequence[str] = (),
           kwargs: Mapping[str, Any] | None = None) -> CheckReport:  # fmt: skip
     """Run every check on ``target`` (an architecture file, or a Python model with ``inputs``)."""
-    from .target import is_python_target
+    from .pymodel import is_python_target
 
     if is_python_target(target):
         return _check_python(target, opts, inputs, dtypes, kwargs or {})
@@ -81,7 +46,7 @@ def check(target: str, opts: CheckOptions, inputs: Sequence[str] = (), dtypes: S
 
 
 def _expected(texts: Sequence[str], values: Mapping[str, int]) -> list[tuple[int, ...]]:
-    from .target.inputs import parse_inputs
+    from .pymodel.inputs import parse_inputs
 
     specs = parse_inputs(texts)
     missing = [n for s in specs for n in s.symbols if n not in values]
@@ -104,11 +69,6 @@ def _output_finding(got: Sequence[tuple[int, ...]], opts: CheckOptions, values: 
             return Finding("output shape", False, where,
                            f"{label} is {shape_x(g)} per sample, expected {shape_x(w)} (--expect-output)", loc)  # fmt: skip
     return Finding("output shape", True, where, ", ".join(shape_x(g) for g in got))
-
-
-def shape_x(shape: Sequence[Any]) -> str:
-    """``3x32x32`` (``a scalar`` for an empty shape)."""
-    return "x".join(map(str, shape)) or "a scalar"
 
 
 def _params_finding(params: int, opts: CheckOptions, loc: Loc | None) -> Finding | None:
@@ -153,18 +113,18 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
 
 def _check_python(target_text: str, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str],
                   kwargs: Mapping[str, Any]) -> CheckReport:  # fmt: skip
-    from .target.load import load_target
+    from .pymodel.load import load_target
 
     return check_model(load_target(target_text, kwargs), opts, inputs, dtypes)
 
 
 def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str] = ()) -> CheckReport:
     """The checks of a Python model: a loaded Target, or an nn.Module instance (``cnncalc.testing``)."""
-    from .target.batch import check_batch, check_independence
-    from .target.inputs import make_tensors, parse_inputs, size_points
-    from .target.load import Target
-    from .target.report import device_of, float_dtype, module_report, vocabulary
-    from .target.trace import preserved
+    from .pymodel.batch import check_batch, check_independence
+    from .pymodel.inputs import make_tensors, parse_inputs, size_points
+    from .pymodel.load import Target
+    from .pymodel.report import device_of, float_dtype, module_report, vocabulary
+    from .pymodel.trace import preserved
     from .verify.torchload import import_torch
 
     if not isinstance(target, Target):
@@ -217,7 +177,7 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
         budget = _params_finding(params, opts, home)
         findings += [budget] if budget else []
     if opts.against:
-        from .target.against import compare
+        from .pymodel.against import compare
 
         done = next((r for r in reports if r.crash is None), None)
         if done is None:
@@ -229,7 +189,7 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
 
 
 def _outputs(rep: Any) -> str:
-    from .render.modules import output_text
+    from .pymodel.trace import output_text
 
     return output_text(rep.outputs, rep.batch)
 
@@ -238,7 +198,7 @@ def _class_loc(model: Any) -> Loc | None:
     """Where the model's class is defined (for annotations about the whole model)."""
     import inspect
 
-    from .target.load import display_path
+    from .pymodel.load import display_path
 
     try:
         file = inspect.getsourcefile(type(model))

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from . import __version__
 from .errors import CnnCalcError
+
+if TYPE_CHECKING:
+    from .parse.spec import ArchSpec
+    from .pymodel.inputs import InputSpec
+    from .pymodel.load import Target
+    from .report import ReportBase, ShapesReport
 
 EXIT_OK, EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -76,35 +82,74 @@ def _target_options(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 @dataclass(frozen=True)
-class _PyArgs:
+class Derive:
+    """What to derive: symbol values fixed with --set, and the counting convention."""
+
+    values: Mapping[str, int]
+    convention: str | None = None
+
+
+@dataclass(frozen=True)
+class Verify:
+    """How to verify: whether to run torch at all, where, at which batch size, and the dtype of the memory figures."""
+
+    enabled: bool = True
+    device: str = "auto"
+    batch: int = 2
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class Output:
+    """How to render: the format, the table width, the view (shapes or rf) and the module-table depth."""
+
+    fmt: str
+    width: int | None = None
+    view: str = "shapes"
+    depth: int | None = None
+
+
+@dataclass(frozen=True)
+class PyTarget:
+    """What a Python target (model.py:Net) needs: input shapes and dtypes, constructor arguments."""
+
     inputs: tuple[str, ...] = ()
     input_dtypes: tuple[str, ...] = ()
     kwargs_json: str | None = None
     kwargs_file: str | None = None
 
-    def load(self, target: str) -> tuple[Any, Any]:
+    @property
+    def given(self) -> bool:
+        """Whether any Python-target option was given."""
+        return bool(self.inputs or self.input_dtypes or self.kwargs_json or self.kwargs_file)
+
+    def kwargs(self) -> dict[str, object]:
+        """The constructor arguments (--kwargs or --kwargs-file)."""
+        from .pymodel.load import parse_kwargs
+
+        return parse_kwargs(self.kwargs_json, self.kwargs_file)
+
+    def load(self, target: str) -> tuple[Target, tuple[InputSpec, ...]]:
         """The instantiated target and its parsed input specs."""
-        from .pipeline import load_python
-        from .target.inputs import parse_inputs
-        from .target.load import parse_kwargs
+        from . import pymodel
+        from .pymodel.inputs import parse_inputs
 
         specs = parse_inputs(self.inputs, self.input_dtypes)
-        return load_python(target, parse_kwargs(self.kwargs_json, self.kwargs_file)), specs
+        return pymodel.load(target, self.kwargs()), specs
 
-    def source(self, target: str, values: dict[str, int]) -> Any:
+    def source(self, target: str, values: Mapping[str, int]) -> str | ArchSpec:
         """An architecture file as is; a Python target as its traced spec (for rf and explain)."""
-        from .target import is_python_target
+        from . import pymodel
 
-        if not is_python_target(target):
+        if not pymodel.is_python_target(target):
             self.refuse_for_yaml()
             return target
-        from .pipeline import python_spec
-
         model, specs = self.load(target)
-        return python_spec(model, specs, values)
+        return pymodel.spec(model, specs, values)
 
     def refuse_for_yaml(self) -> None:
-        if self.inputs or self.input_dtypes or self.kwargs_json or self.kwargs_file:
+        """An architecture file declares its input; Python-target options make no sense for it."""
+        if self.given:
             raise click.UsageError("--input, --input-dtype and --kwargs are for Python targets (model.py:Net); "
                                    "an architecture file declares its input")  # fmt: skip
 
@@ -152,20 +197,9 @@ def main() -> None:
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
 @_convention_option
 @_target_options
-def shapes(
-    file: str,
-    set_: tuple[str, ...],
-    fmt: str,
-    verify: bool,
-    device: str,
-    batch: int,
-    width: int | None,
-    dtype: str,
-    depth: int | None,
-    traceback: bool,
-    convention: str | None,
-    **target: Any,
-) -> None:
+def shapes(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
+           dtype: str, depth: int | None, traceback: bool, convention: str | None, inputs: tuple[str, ...],
+           input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None) -> None:  # fmt: skip
     """Every layer's output shape, parameters, MACs and receptive field; verified with torch.
 
     TARGET is an architecture file (arch.yaml) or a Python model: path/to/model.py:Net or
@@ -173,41 +207,41 @@ def shapes(
     shows the nested module table; with symbols in --input (3xHxW) it is traced with torch.fx and
     analysed symbolically like a YAML file. Importing a Python target executes its code.
     """
-    py = _PyArgs(**target)
-    from .target import is_python_target
-
-    if is_python_target(file):
-        values = _parse_set(set_)
-
-        def run() -> int:
-            model, specs = py.load(file)
-            if any(s.symbols for s in specs) and not all(n in values for s in specs for n in s.symbols):
-                from .pipeline import python_spec
-
-                return _report(python_spec(model, specs, values), values, fmt, verify, device, batch, width, dtype,
-                               "shapes", convention)  # fmt: skip
-            return _modules(model, specs, values, fmt, device, batch, width, depth)
-
-        _guard(run, traceback)
-    py.refuse_for_yaml()
-    _run(file, set_, fmt, verify, device, batch, width, dtype, traceback, "shapes", convention)
+    derive = Derive(_parse_set(set_), convention)
+    check = Verify(verify, device, batch, dtype)
+    out = Output(fmt, width, "shapes", depth)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file)
+    _guard(lambda: _shapes(file, derive, check, out, py), traceback)
 
 
-def _modules(model: Any, specs: Any, values: dict[str, int], fmt: str, device: str, batch: int, width: int | None,
-             depth: int | None) -> int:  # fmt: skip
-    from .pipeline import modules
+def _shapes(file: str, derive: Derive, check: Verify, out: Output, py: PyTarget) -> int:
+    from .pymodel import is_python_target
+
+    if not is_python_target(file):
+        py.refuse_for_yaml()
+        return _report(file, derive, check, out)
+    model, specs = py.load(file)
+    if any(s.symbols for s in specs) and not all(n in derive.values for s in specs for n in s.symbols):
+        from .pymodel import spec
+
+        return _report(spec(model, specs, derive.values), derive, check, out)
+    return _modules(model, specs, derive, check, out)
+
+
+def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check: Verify, out: Output) -> int:
+    from .pymodel import modules
     from .render import modules as render
 
-    if fmt not in ("table", "json"):
-        raise click.UsageError(f"--format {fmt} is for architecture files; a Python target has table or json")
-    rep = modules(model, specs, values, "auto" if device == "meta" else device, batch)
-    if fmt == "json":
+    if out.fmt not in ("table", "json"):
+        raise click.UsageError(f"--format {out.fmt} is for architecture files; a Python target has table or json")
+    rep = modules(model, specs, derive.values, "auto" if check.device == "meta" else check.device, check.batch)
+    if out.fmt == "json":
         click.echo(render.to_json(rep), nl=False)
     else:
         from rich.console import Console
 
-        console = Console(width=width, highlight=False)
-        console.print(render.table(rep, depth))
+        console = Console(width=out.width, highlight=False)
+        console.print(render.table(rep, out.depth))
         for line in render.summary_lines(rep):
             console.print(line, markup=False)
     if rep.crash is not None:
@@ -227,30 +261,22 @@ def _modules(model: Any, specs: Any, values: dict[str, int], fmt: str, device: s
 @_convention_option
 @_target_options
 def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, traceback: bool,
-       convention: str | None, **target: Any) -> None:  # fmt: skip
+       convention: str | None, inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
+       kwargs_file: str | None) -> None:  # fmt: skip
     """Receptive field of every layer of TARGET (arch.yaml, or model.py:Net --input ... traced by torch.fx)."""
-    _run(file, set_, fmt, verify, "cpu", 2, width, "float32", traceback, "rf", convention, _PyArgs(**target))
+    derive = Derive(_parse_set(set_), convention)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file)
+    check, out = Verify(verify, "cpu"), Output(fmt, width, "rf")
+    _guard(lambda: _report(py.source(file, derive.values), derive, check, out), traceback)
 
 
-def _run(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
-         dtype: str, traceback: bool, view: str, convention: str | None = None, py: _PyArgs | None = None) -> None:  # fmt: skip
-    values = _parse_set(set_)
+def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output) -> int:
+    from .pipeline import shapes as derive_shapes
 
-    def run() -> int:
-        source = (py or _PyArgs()).source(file, values)
-        return _report(source, values, fmt, verify, device, batch, width, dtype, view, convention)
-
-    _guard(run, traceback)
-
-
-def _report(source: Any, values: dict[str, int], fmt: str, verify: bool, device: str, batch: int,
-            width: int | None, dtype: str, view: str, convention: str | None) -> int:  # fmt: skip
-    from .pipeline import shapes as derive
-
-    with _progress_bar(verify) as progress:
-        report = derive(source, values, verify=verify, device=device, batch=batch, progress=progress, dtype=dtype,
-                        convention=convention)  # fmt: skip
-    _render(report, fmt, width, view)
+    with _progress_bar(check.enabled) as progress:
+        report = derive_shapes(source, derive.values, verify=check.enabled, device=check.device, batch=check.batch,
+                               progress=progress, dtype=check.dtype, convention=derive.convention)  # fmt: skip
+    _render(report, out)
     return _report_problems(report)
 
 
@@ -270,17 +296,17 @@ def _progress_bar(verify: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _render(report: Any, fmt: str, width: int | None, view: str = "shapes") -> None:
-    if fmt == "table":
+def _render(report: ShapesReport, out: Output) -> None:
+    if out.fmt == "table":
         from rich.console import Console
 
         from .render.table import print_report, print_rf
 
-        (print_rf if view == "rf" else print_report)(report, Console(width=width, highlight=False))
+        (print_rf if out.view == "rf" else print_report)(report, Console(width=out.width, highlight=False))
         return
     from .render import formats
 
-    text = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv}[fmt](report)
+    text = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv}[out.fmt](report)
     click.echo(text, nl=False)
 
 
@@ -298,20 +324,23 @@ def _render(report: Any, fmt: str, width: int | None, view: str = "shapes") -> N
 @_convention_option
 @_target_options
 def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verify: bool, traceback: bool,
-            convention: str | None, **target: Any) -> None:  # fmt: skip
+            convention: str | None, inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
+            kwargs_file: str | None) -> None:  # fmt: skip
     """Step-by-step derivation per layer: output size, parameters and receptive field, with the numbers.
 
     TARGET is an architecture file or a Python model traceable by torch.fx (model.py:Net --input 3x28x28).
     """
-    values = _parse_set(set_)
+    derive = Derive(_parse_set(set_), convention)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file)
 
     def run() -> int:
         from .pipeline import explain as derive_steps
+        from .render.derivation import render
 
-        source = _PyArgs(**target).source(file, values)
-        text, report = derive_steps(source, values, layer, fmt, verify=verify, convention=convention)
-        click.echo(text, nl=False)
-        return _report_problems(report)
+        expl = derive_steps(py.source(file, derive.values), derive.values, layer, verify=verify,
+                            convention=derive.convention)  # fmt: skip
+        click.echo(render(expl, fmt), nl=False)
+        return _report_problems(expl.report)
 
     _guard(run, traceback)
 
@@ -371,13 +400,14 @@ def _size_options(fn: Callable[..., None], kinds: tuple[str, ...]) -> Callable[.
 
 
 def _calculate(kind: str, size: str, quantities: dict[str, str | None], out: str | None, fmt: str, verify: bool,
-               traceback: bool, extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+               traceback: bool, extra: Mapping[str, bool] | None = None) -> None:  # fmt: skip
     def run() -> int:
-        from .calculators import window_layer
+        from .calculators import parse_sizes, window_layer
         from .parse.spec import parse_text
         from .pipeline import explain as derive_steps
         from .pipeline import solve_file
         from .render import solution
+        from .render.derivation import render
 
         calc = window_layer(kind, size, quantities, out, extra)
         spec = parse_text(calc.text, f"cnncalc {kind.lower()}")
@@ -390,18 +420,12 @@ def _calculate(kind: str, size: str, quantities: dict[str, str | None], out: str
                 return EXIT_CHECK
             values = dict(first.values)
             click.echo(f"Working for {', '.join(f'{k} = {v}' for k, v in values.items())}:")
-        text, rep = derive_steps(spec, values, None, fmt, verify=verify, only=("output L", "output D", "output H", "output W"),
-                                 title=f"{kind}{len(rep_dims(size))}d on input {size}")  # fmt: skip
-        click.echo(text, nl=False)
-        return _report_problems(rep)
+        expl = derive_steps(spec, values, None, verify=verify, only=("output L", "output D", "output H", "output W"),
+                            title=f"{kind}{len(parse_sizes(size, 'input size'))}d on input {size}")  # fmt: skip
+        click.echo(render(expl, fmt), nl=False)
+        return _report_problems(expl.report)
 
     _guard(run, traceback)
-
-
-def rep_dims(size: str) -> tuple[Any, ...]:
-    from .calculators import parse_sizes
-
-    return parse_sizes(size, "input size")
 
 
 @main.command()
@@ -472,13 +496,14 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
         from .calculators import params_layer
         from .parse.spec import parse_text
         from .pipeline import explain as derive_steps
+        from .render.derivation import render
 
         calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims)
         spec = parse_text(calc.text, f"cnncalc params {kind}")
-        text, rep = derive_steps(spec, {}, None, fmt, verify=verify, only=("parameters", "buffers"),
-                                 title=f"parameters of {kind}", convention=convention)  # fmt: skip
-        click.echo(text, nl=False)
-        return _report_problems(rep)
+        expl = derive_steps(spec, {}, None, verify=verify, only=("parameters", "buffers"),
+                            title=f"parameters of {kind}", convention=convention)  # fmt: skip
+        click.echo(render(expl, fmt), nl=False)
+        return _report_problems(expl.report)
 
     _guard(run, traceback)
 
@@ -516,11 +541,10 @@ def convolve(image: str, kernel: str, padding: str, stride: int, flip: bool, ste
     _guard(run, traceback)
 
 
-def _report_problems(report: Any) -> int:
-    for line in report.expect_failures:
-        click.echo(line, err=True)
-    for m in report.mismatches:
-        click.echo(m.message(), err=True)
+def _report_problems(report: ReportBase) -> int:
+    """Each failed finding as one located line on stderr; exit 1 when there is one."""
+    for f in report.failures:
+        click.echo(f.line(), err=True)
     return EXIT_OK if report.ok else EXIT_CHECK
 
 
@@ -543,7 +567,8 @@ def _report_problems(report: Any) -> int:
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
 def check(target: str, sizes: str | None, set_: tuple[str, ...], expect_output: tuple[str, ...],
           max_params: int | None, against: str | None, device: str, fmt: str, junit_xml: str | None,
-          traceback: bool, **py: Any) -> None:  # fmt: skip
+          traceback: bool, inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
+          kwargs_file: str | None) -> None:  # fmt: skip
     """Check an architecture file or a Python model for CI: exit 0 all hold, 1 a check failed, 2 bad input.
 
     A Python model (path/to/model.py:Net or package.module:factory, with --input) runs at each
@@ -552,18 +577,15 @@ def check(target: str, sizes: str | None, set_: tuple[str, ...], expect_output: 
     not mix. Importing a Python target executes its code, as pytest does; YAML never executes code.
     """
     values = _parse_set(set_)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file)
 
     def run() -> int:
         from .checks import CheckOptions
         from .checks import check as run_checks
         from .render import findings
-        from .target.load import parse_kwargs
 
-        points = _parse_sizes(sizes)
-        opts = CheckOptions(tuple(expect_output), max_params, points, values, against, device)
-        args = _PyArgs(**py)
-        report = run_checks(target, opts, args.inputs, args.input_dtypes,
-                            parse_kwargs(args.kwargs_json, args.kwargs_file))  # fmt: skip
+        opts = CheckOptions(tuple(expect_output), max_params, _parse_sizes(sizes), values, against, device)
+        report = run_checks(target, opts, py.inputs, py.input_dtypes, py.kwargs())
         writer = {"text": findings.to_text, "json": findings.to_json, "github": findings.to_github}[fmt]
         click.echo(writer(report), nl=False)
         if junit_xml:

@@ -83,6 +83,17 @@ class CnnCalcError(Exception):
         return self.format()
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message."""
+    text = str(e).strip().splitlines()
+    return text[0] if text else ""
+
+
+def described(e: BaseException, limit: int = 400) -> str:
+    """``TypeName: first line of the message``, at most ``limit`` characters."""
+    return f"{type(e).__name__}: {first_line(e)}"[:limit]
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A click-style suggestion for a misspelt name, or None."""
     options = list(choices)

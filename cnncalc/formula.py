@@ -284,6 +284,26 @@ def product(items: list[Expr]) -> Expr:
 
 
 @dataclass(frozen=True)
+class Quantity:
+    """What a step's result is, so that it can be checked against the analysis.
+
+    ``kind`` is ``output`` (per-sample output dim ``dim``: 0 channels, 1.. spatial), ``params`` or ``buffers``.
+    """
+
+    kind: str
+    dim: int = 0
+
+
+PARAMS = Quantity("params")
+BUFFERS = Quantity("buffers")
+
+
+def output_dim(dim: int) -> Quantity:
+    """The quantity of per-sample output dim ``dim`` (0 = channels)."""
+    return Quantity("output", dim)
+
+
+@dataclass(frozen=True)
 class Step:
     """One line of a worked derivation: ``lhs = formula = substituted = reduced = result``.
 
@@ -298,6 +318,7 @@ class Step:
     result: Any = None
     note: str = ""
     statement: str = ""
+    quantity: Quantity | None = None  # what the result is, checked against the analysis
 
     def forms(self, tex: bool = False) -> list[str]:
         """The formula, with numbers, reduced, and the result, without repeats (empty for a statement)."""

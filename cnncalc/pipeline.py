@@ -11,92 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import symbolic as sym
 from .analysis.conditions import Solution, holds, solve, verification_points
-from .analysis.cost import Cost, cost
-from .analysis.receptive import ReceptiveFields, receptive_fields
+from .analysis.cost import cost
+from .analysis.receptive import receptive_fields
 from .analysis.shapes import Analysis, analyze
-from .analysis.unknowns import Solved
 from .errors import CnnCalcError, Loc, did_you_mean
 from .graph import expand
 from .layers import fmt_shape
 from .parse.spec import ArchSpec, parse_file, parse_text
-from .verify.forward import Mismatch, PointCheck
+from .report import Explanation, Mismatch, PointCheck, ShapesReport, SolveReport
 
-
-@dataclass(frozen=True)
-class Report:
-    """Everything ``cnncalc shapes`` shows: derivation, validity conditions and verification."""
-
-    spec: ArchSpec
-    symbols: tuple[str, ...]  # symbols left symbolic (not fixed by --set)
-    main: Analysis  # symbolic when ``symbols`` is non-empty, else concrete
-    points: tuple[Analysis, ...]  # concrete analyses at the verification points (first = defaults)
-    solution: Solution | None
-    checks: tuple[PointCheck, ...] = ()
-    consistency: tuple[Mismatch, ...] = ()
-    device: str | None = None
-    torch_version: str | None = None
-    fixed: Mapping[str, int] = field(default_factory=dict)
-    rf: ReceptiveFields | None = None
-    cost: Cost | None = None
-    rf_checks: tuple[Mismatch, ...] = ()
-    rf_probes: int = 0
-    cost_at_defaults: Cost | None = None
-
-    @property
-    def verified(self) -> bool | None:
-        """True when torch agreed on every number; None when not verified."""
-        if not self.checks:
-            return None
-        return not self.mismatches
-
-    @property
-    def mismatches(self) -> tuple[Mismatch, ...]:
-        """Every disagreement found, symbolic-vs-concrete and derivation-vs-torch."""
-        return self.consistency + tuple(m for c in self.checks for m in c.mismatches) + self.rf_checks
-
-    def node_verified(self, index: int) -> bool | None:
-        """Whether torch confirmed node ``index`` at every verification point."""
-        if not self.checks:
-            return None
-        bad = {m.name for m in (*self.consistency, *self.rf_checks)}
-        return all(c.verified[index] for c in self.checks) and self.main.layers[index].node.name not in bad
-
-    @property
-    def conditions(self) -> list[str]:
-        """Readable validity conditions, e.g. ``["H >= 8", "H % 2 == 0"]``."""
-        return self.solution.describe() if self.solution else []
-
-    @property
-    def defaults(self) -> Analysis:
-        """The concrete analysis at the default sizes (or the first valid sizes)."""
-        return self.points[0]
-
-    @property
-    def expect_failures(self) -> list[str]:
-        """Messages for ``expect:`` entries that do not hold."""
-        seen, out = set(), []
-        for a in (self.main, *self.points):
-            for f in a.expect_failures:
-                if (f.name, f.loc) not in seen:
-                    seen.add((f.name, f.loc))
-                    out.append(f.message() + (_at(a.graph.binding, self.symbols) if a is not self.main else ""))
-        return out
-
-    @property
-    def ok(self) -> bool:
-        """No mismatch and every expectation met."""
-        return not self.mismatches and not self.expect_failures
-
-
-def _at(binding: Mapping[str, Any], names: tuple[str, ...]) -> str:
-    pts = [f"{n}={binding[n]}" for n in names if n in binding]
-    return f" (at {', '.join(pts)})" if pts else ""
+Report = ShapesReport
+"""The report of an architecture file (the name ``cnncalc.Report`` keeps working)."""
 
 
 def load(source: str | Path, text: str | None = None) -> ArchSpec:
@@ -114,7 +43,7 @@ def shapes(
     progress: Callable[[int, int], None] | None = None,
     dtype: str = "float32",
     convention: str | None = None,
-) -> Report:
+) -> ShapesReport:
     """Derive, and unless ``verify`` is False check with torch, every shape and count of a network.
 
     ``progress(done, total)`` is called as layers are verified (total = layers x points).
@@ -148,7 +77,7 @@ def shapes(
     else:
         main = analyze(expand(spec, fixed))
         analyses, consistency = (main,), ()
-    report = Report(
+    report = ShapesReport(
         spec, free, main, analyses, solution, (), consistency, fixed=fixed,
         rf=receptive_fields(main, analyses[0]), cost=cost(main, dtype, batch),
         cost_at_defaults=cost(analyses[0], dtype, batch),
@@ -176,7 +105,7 @@ def shapes(
                                         rf_checks=rf_checks, rf_probes=probes))  # fmt: skip
 
 
-def _counted(report: Report) -> Report:
+def _counted(report: ShapesReport) -> ShapesReport:
     """Apply the file's counting convention to what is shown (after verification)."""
     if report.spec.convention != "keras":
         return report
@@ -186,57 +115,23 @@ def _counted(report: Report) -> Report:
 
 
 def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, layer: str | None = None,
-            fmt: str = "text", verify: bool = True, device: str = "auto", only: tuple[str, ...] | None = None,
-            title: str | None = None, convention: str | None = None) -> tuple[str, Report]:  # fmt: skip
-    """The worked derivation of every layer (or one) as text, markdown or LaTeX, and the report behind it.
+            verify: bool = True, device: str = "auto", only: tuple[str, ...] | None = None,
+            title: str | None = None, convention: str | None = None) -> Explanation:  # fmt: skip
+    """The worked derivation of every layer (or the one named ``layer``), with the report behind it.
 
     ``only`` keeps the steps whose label starts with one of these words (the calculators use it).
     """
     from .analysis.derivation import derive
-    from .render import derivation as render
-    from .render.formats import verification_line
 
     report = shapes(source, set_values, verify=verify, device=device, convention=convention)
     ds = derive(report.main, report.rf if only is None else None, layer)
     if only is not None:
         ds = [dataclasses.replace(d, steps=tuple(s for s in d.steps if s.label.startswith(only))) for d in ds]
-    verified = [report.node_verified(d.index) for d in ds]
-    shape = fmt_shape(report.main.graph.input_shape)
-    title = title or f"{report.spec.name}: input {shape}"
+    verified = tuple(report.node_verified(d.index) for d in ds)
+    title = title or f"{report.spec.name}: input {fmt_shape(report.main.graph.input_shape)}"
     if report.symbols:
         title += " with " + ", ".join(f"{n} = {report.defaults.graph.binding[n]} by default" for n in report.symbols)
-    footer = []
-    if report.symbols:
-        footer.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
-    footer.append(verification_line(report))
-    writer = {"text": render.to_text, "markdown": render.to_markdown, "latex": render.to_latex}[fmt]
-    return writer(title, ds, verified, footer), report
-
-
-@dataclass(frozen=True)
-class SolveReport:
-    """``cnncalc solve``: the unknowns, each solution, torch's verdict on it."""
-
-    spec: ArchSpec
-    solved: Solved
-    checks: tuple[PointCheck | None, ...] = ()  # per candidate: the forward pass of an accepted one
-    torch_refusals: tuple[str | None, ...] = ()  # per candidate: torch's own error for a refused one
-    torch_version: str | None = None
-
-    @property
-    def disagreements(self) -> list[str]:
-        """Where torch and cnncalc's rules differ: a mismatch, or a refusal torch does not make."""
-        out = [m.message() for c in self.checks if c is not None for m in c.mismatches]
-        for cand, err in zip(self.solved.candidates, self.torch_refusals):
-            if not cand.accepted and err is None:
-                at = ", ".join(f"{k}={v}" for k, v in cand.values.items())
-                out.append(f"{self.spec.file}: error: at {at} cnncalc refuses ({cand.reason}) but torch runs it")
-        return out
-
-    @property
-    def ok(self) -> bool:
-        """At least one accepted solution, and torch agrees everywhere."""
-        return any(c.accepted for c in self.solved.candidates) and not self.disagreements
+    return Explanation(title, tuple(ds), verified, report)
 
 
 def solve_file(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, high: int | None = None,
@@ -308,40 +203,14 @@ def _consistency(symbolic: Analysis, concrete: Analysis, names: tuple[str, ...])
     return out
 
 
-def load_python(target: str, kwargs: Mapping[str, Any] | None = None) -> Any:
-    """Import and instantiate a Python target (``model.py:Net``); see :mod:`cnncalc.target.load`."""
-    from .target.load import load_target
-
-    return load_target(target, kwargs)
-
-
-def python_spec(target: Any, inputs: Any, values: Mapping[str, int]) -> ArchSpec:
-    """A traced Python model as an architecture spec (symbolic engine, rf, explain); a CnnCalcError if not traceable."""
-    from .target.fxspec import NotConvertible, convert
-
-    try:
-        return convert(target.model, inputs, values, target.text).spec
-    except NotConvertible as e:
-        raise CnnCalcError(f"{target.text} cannot be analysed symbolically: {e}", None,
-                           "cnncalc shapes TARGET --input ... works on any model (forward hooks)") from None  # fmt: skip
-
-
-def modules(target: Any, inputs: Any, values: Mapping[str, int], device: str = "auto", batch: int = 2) -> Any:
-    """The nested per-module report of a Python target (one hooked forward pass); see :mod:`cnncalc.target.report`."""
-    from .target.report import module_report
-
-    return module_report(target, inputs, values, device, batch)
-
-
 __all__ = [
+    "Explanation",
     "Loc",
     "Report",
+    "ShapesReport",
     "SolveReport",
     "explain",
     "load",
-    "load_python",
-    "modules",
-    "python_spec",
     "shapes",
     "solve_file",
 ]

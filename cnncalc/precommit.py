@@ -14,7 +14,7 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cnncalc check`` per architecture file, or once when the arguments name a Python target."""
     from .cli import main as cli
-    from .target import is_python_target
+    from .pymodel import is_python_target
 
     args = list(sys.argv[1:] if argv is None else argv)
     files = [a for a in args if a.endswith((".yaml", ".yml")) and not a.startswith("-")]

@@ -23,6 +23,7 @@ from cnncalc.cli import main
 from cnncalc.convolve import convolve
 from cnncalc.errors import CnnCalcError
 from cnncalc.pipeline import explain, load, shapes, solve_file
+from cnncalc.render.derivation import to_text
 
 from .helpers import arch_text
 
@@ -49,11 +50,12 @@ def test_explain_shows_formula_numbers_and_result_per_layer() -> None:
 
 def test_explain_says_when_torch_floors() -> None:
     text = arch_text([{"type": "Conv2d", "out_channels": 1, "kernel_size": 3, "stride": 2}], [1, 252, 252])
-    out, report = explain(load("t.yaml", text), verify=True)
+    expl = explain(load("t.yaml", text), verify=True)
+    out, report = to_text(expl), expl.report
     assert "(252 + 2*0 - 3)/2 = 124.5, floor -> 124: the last row of the input is never covered" in out
     assert report.main.layers[0].shape == (1, 125, 125) and report.ok
     padded = arch_text([{"type": "Conv1d", "out_channels": 1, "kernel_size": 3, "stride": 4, "padding": 1}], [1, 10])
-    out, _ = explain(load("t.yaml", padded), verify=False)
+    out = to_text(explain(load("t.yaml", padded), verify=False))
     assert "(10 + 2*1 - 3)/4 = 2.25, floor -> 2: only padding is left over; every input position is covered" in out
 
 

@@ -20,9 +20,9 @@ from torch import nn
 
 from cnncalc.checks import CheckOptions, check_model
 from cnncalc.cli import main
-from cnncalc.target.inputs import parse_inputs
-from cnncalc.target.load import Target, load_target
-from cnncalc.target.report import module_report
+from cnncalc.pymodel.inputs import parse_inputs
+from cnncalc.pymodel.load import Target, load_target
+from cnncalc.pymodel.report import module_report
 from cnncalc.testing import assert_shapes
 from tests.models.buggy import BatchMixing
 from tests.models.course_net import FlatNet, Net
@@ -389,7 +389,7 @@ def test_runs_leave_no_hooks_and_restore_modes() -> None:
 
 
 def test_device_is_restored_after_a_run_elsewhere() -> None:
-    from cnncalc.target.trace import preserved
+    from cnncalc.pymodel.trace import preserved
 
     model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
     weight = model[0].weight

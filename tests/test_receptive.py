@@ -16,7 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnncalc.analysis.receptive import region
 from cnncalc.pipeline import load, shapes
-from cnncalc.verify.modules import Network
+from cnncalc.verify.network import Network
 from cnncalc.verify.receptive import check
 
 from .helpers import arch_text

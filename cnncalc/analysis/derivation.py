@@ -74,13 +74,14 @@ def _arg(v: Any) -> str:
 def _check(steps: list[Step], r: Any) -> None:
     """Each step's result must be what the analysis derived (a bug otherwise)."""
     for s in steps:
-        want = None
-        if s.label.startswith("output ") and s.lhs.endswith("_out") and s.lhs[:-4] in "DHWL":
-            nd = len(r.shape) - 1
-            want = r.shape[1 + letters(nd).index(s.lhs[:-4])] if 1 <= nd <= 3 else None
-        elif s.lhs == "params":
+        q, want = s.quantity, None
+        if q is None:
+            continue
+        if q.kind == "output":
+            want = r.shape[q.dim]
+        elif q.kind == "params":
             want = r.params - r.frozen
-        elif s.lhs == "buffers":
+        elif q.kind == "buffers":
             want = r.buffers + (r.frozen + 1 if r.frozen != 0 else 0)
         if want is not None and sym.decide(sym.equal(exact(s.result), want)) is not True:
             raise AssertionError(f"derivation of {r.node.name} {s.label}: {s.result} != {want}")

@@ -47,12 +47,13 @@ class ExpectFailure:
     expected: Shape
     found: Shape
 
+    def text(self) -> str:
+        """``'pool1': expected output shape (...), derived (...)``."""
+        return f"{self.name!r}: expected output shape {fmt_shape(self.expected)}, derived {fmt_shape(self.found)}"
+
     def message(self) -> str:
         """``FILE:LINE:COL: error: ...`` for this failure."""
-        return (
-            f"{self.loc}: error: {self.name!r}: expected output shape {fmt_shape(self.expected)}, "
-            f"derived {fmt_shape(self.found)}"
-        )
+        return f"{self.loc}: error: {self.text()}"
 
 
 @dataclass(frozen=True)

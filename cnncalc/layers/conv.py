@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import symbolic as sym
+from ..formula import output_dim
 from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .spatial import dim_name
@@ -95,7 +96,8 @@ class Conv(LayerType):
         if pad == "same":
             sizes = [steps.Step(f"output {x}", f"{x}_out", statement="padding='same' keeps the size (stride 1): "
                                 f"{x}_out = {x}_in, padding {sym.to_text(d[j] * (k[j] - 1))} split left/right",
-                                result=out[1 + j]) for j, x in enumerate(steps.letters(self.ndim))]  # fmt: skip
+                                result=out[1 + j], quantity=output_dim(1 + j))
+                     for j, x in enumerate(steps.letters(self.ndim))]  # fmt: skip
         else:
             p = (0,) * self.ndim if pad == "valid" else pad
             sizes = steps.window_sizes(self.ndim, spatial, k, s, p, d, out[1:])
@@ -178,7 +180,7 @@ class ConvTranspose(LayerType):
         for j, x in enumerate(steps.letters(self.ndim)):
             f = (var(f"{x}_in") - 1) * var("s") - 2 * var("p") + var("d") * (var("k") - 1) + var("output_padding") + 1
             env = {f"{x}_in": spatial[j], "s": s[j], "p": p[j], "d": d[j], "k": k[j], "output_padding": op[j]}
-            sizes.append(steps.Step(f"output {x}", f"{x}_out", f, env, out[1 + j]))
+            sizes.append(steps.Step(f"output {x}", f"{x}_out", f, env, out[1 + j], quantity=output_dim(1 + j)))
         return [*sizes, steps.channels(out[0]),
                 steps.conv_params(self.ndim, k, c_in, a["out_channels"], a["groups"], a["bias"], True)]  # fmt: skip
 

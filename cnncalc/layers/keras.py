@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .. import symbolic as sym
-from ..formula import Step, ceil, frac, var
+from ..formula import Step, ceil, frac, output_dim, var
 from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .window import GLOBAL, Affine
@@ -151,8 +151,9 @@ class Keras(LayerType):
             lo, hi = pads[j]
             note = (f"Keras 'same': total padding max(({x}_out - 1)*s + d(k-1) + 1 - {x}_in, 0) = "
                     f"{sym.to_text(lo + hi)}, {sym.to_text(lo)} before and {sym.to_text(hi)} after")  # fmt: skip
-            sizes.append(Step(f"output {x}", f"{x}_out", ceil(frac(var(f"{x}_in"), var("s"))), env, out[1 + j], note))
-        return sizes + [s for s in found if not (s.lhs.endswith("_out") and s.lhs[:-4] in "DHWL")]
+            sizes.append(Step(f"output {x}", f"{x}_out", ceil(frac(var(f"{x}_in"), var("s"))), env, out[1 + j], note,
+                              quantity=output_dim(1 + j)))  # fmt: skip
+        return sizes + [s for s in found if not (s.quantity and s.quantity.kind == "output" and s.quantity.dim > 0)]
 
     def formulas(self) -> dict[str, str]:
         probe = self.inner_type(self.ndim + 1 if self.ndim else 3)

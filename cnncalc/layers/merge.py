@@ -36,7 +36,7 @@ class Add(LayerType):
         return first
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
-        from ..verify.modules import AddModule
+        from ..verify.network import AddModule
 
         return AddModule()
 
@@ -83,7 +83,7 @@ class Concat(LayerType):
         return GLOBAL if a["dim"] % rank == dim + 2 else IDENTITY  # along a spatial dim, positions shift
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
-        from ..verify.modules import ConcatModule
+        from ..verify.network import ConcatModule
 
         return ConcatModule(a["dim"])
 

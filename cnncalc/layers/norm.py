@@ -64,17 +64,17 @@ class BatchNorm(LayerType):
         return {"params": "2C if affine", "buffers": "running_mean C + running_var C + num_batches_tracked 1"}
 
     def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
-        from ..formula import var
+        from ..formula import BUFFERS, PARAMS, var
 
         env = {"C": ins[0][0]}
         out_steps = [steps.Step("output shape", statement="same as the input", result=tuple(out))]
         if a["affine"]:
             out_steps.append(steps.Step("parameters", "params", 2 * var("C"), env, 2 * ins[0][0],
-                                        "a scale (gamma) and a shift (beta) per channel"))  # fmt: skip
+                                        "a scale (gamma) and a shift (beta) per channel", quantity=PARAMS))  # fmt: skip
         if a["track_running_stats"]:
             out_steps.append(steps.Step("buffers", "buffers", 2 * var("C") + 1, env, 2 * ins[0][0] + 1,
                                         "running mean and variance per channel, plus num_batches_tracked; "
-                                        "Keras counts the 2C statistics as non-trainable parameters"))  # fmt: skip
+                                        "Keras counts the 2C statistics as non-trainable parameters", quantity=BUFFERS))  # fmt: skip
         return out_steps
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import symbolic as sym
+from ..formula import PARAMS
 from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .spatial import dim_name
@@ -113,7 +114,8 @@ class Pool(LayerType):
             sizes[0] = dataclasses.replace(sizes[0], label=sizes[0].label + " (stride defaults to kernel_size)")
         return [*sizes, steps.Step("output channels", statement="unchanged: pooling acts on each channel separately",
                                    result=out[0]),
-                steps.Step("parameters", "params", statement="none: pooling has no weights", result=0)]  # fmt: skip
+                steps.Step("parameters", "params", statement="none: pooling has no weights", result=0,
+                           quantity=PARAMS)]  # fmt: skip
 
     def formulas(self) -> dict[str, str]:
         return {

@@ -49,7 +49,7 @@ class Flatten(LayerType):
         return {"output": "product of dims start_dim..end_dim", "params": "0"}
 
     def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
-        from ..formula import product, var
+        from ..formula import PARAMS, output_dim, product, var
 
         names = (
             ["C", *steps.letters(len(ins[0]) - 1)] if 2 <= len(ins[0]) <= 4 else [f"n{j}" for j in range(len(ins[0]))]
@@ -61,8 +61,8 @@ class Flatten(LayerType):
         dims = names[start : end + 1]
         f = product([var(n) for n in dims])
         env = {n: ins[0][start + j] for j, n in enumerate(dims)}
-        return [steps.Step("output features", "features", f, env, out[start]),
-                steps.Step("parameters", "params", statement="none", result=0)]  # fmt: skip
+        return [steps.Step("output features", "features", f, env, out[start], quantity=output_dim(start)),
+                steps.Step("parameters", "params", statement="none", result=0, quantity=PARAMS)]  # fmt: skip
 
 
 class Unflatten(LayerType):
@@ -122,14 +122,14 @@ class Linear(LayerType):
         return {"output": "(..., out_features)", "params": "in_features * out_features + (out_features if bias)"}
 
     def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
-        from ..formula import var
+        from ..formula import PARAMS, output_dim, var
 
         n_in, n_out = var("in_features"), var("out_features")
         f = (n_in + 1) * n_out if a["bias"] else n_in * n_out
         env = {"in_features": ins[0][-1], "out_features": a["out_features"]}
-        return [steps.Step("output features", "out", n_out, env, out[-1]),
+        return [steps.Step("output features", "out", n_out, env, out[-1], quantity=output_dim(len(out) - 1)),
                 steps.Step("parameters", "params", f, env, self.params(a, ins),
-                           "" if a["bias"] else "bias: false, so no +1")]  # fmt: skip
+                           "" if a["bias"] else "bias: false, so no +1", quantity=PARAMS)]  # fmt: skip
 
 
 _MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..formula import Expr, Step, ceil, exact, floor, frac, num, product, var
+from ..formula import BUFFERS, PARAMS, Expr, Step, ceil, exact, floor, frac, num, output_dim, product, var
 
 LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 _UNITS = {"H": "row", "W": "column", "D": "slice", "L": "position"}
@@ -41,7 +41,15 @@ def window_sizes(
     for j, x in enumerate(letters(ndim)):
         key = (spatial[j], k[j], s[j], p[j], d[j])
         if key in seen:
-            steps.append(Step(f"output {x}", f"{x}_out", statement=f"same numbers as {seen[key]}", result=out[j]))
+            steps.append(
+                Step(
+                    f"output {x}",
+                    f"{x}_out",
+                    statement=f"same numbers as {seen[key]}",
+                    result=out[j],
+                    quantity=output_dim(1 + j),
+                )
+            )
             continue
         seen[key] = x
         i = var(f"{x}_in")
@@ -51,7 +59,7 @@ def window_sizes(
         formula = (ceil if ceil_mode else floor)(frac(numerator, sv)) + 1
         env = {f"{x}_in": spatial[j], "k": k[j], "s": s[j], "p": p[j], "d": d[j]}
         note = _floor_note(numerator, env, x, p[j], ceil_mode, formula.value(env), out[j])
-        steps.append(Step(f"output {x}", f"{x}_out", formula, env, out[j], note))
+        steps.append(Step(f"output {x}", f"{x}_out", formula, env, out[j], note, quantity=output_dim(1 + j)))
     return steps
 
 
@@ -80,7 +88,7 @@ def _floor_note(numerator: Expr, env: dict[str, Any], x: str, pad: Any, ceil_mod
 
 def channels(c_out: Any, name: str = "out_channels") -> Step:
     """``C_out = out_channels``."""
-    return Step("output channels", "C_out", var(name), {name: c_out}, c_out)
+    return Step("output channels", "C_out", var(name), {name: c_out}, c_out, quantity=output_dim(0))
 
 
 def conv_params(ndim: int, k: Sequence[Any], c_in: Any, c_out: Any, groups: Any, bias: bool,
@@ -96,7 +104,7 @@ def conv_params(ndim: int, k: Sequence[Any], c_in: Any, c_out: Any, groups: Any,
         per = product([*ks, frac(var("C_in"), g) if groups != 1 else var("C_in")])
         formula = (per + 1) * var("C_out") if bias else per * var("C_out")
     return Step("parameters", "params", formula, env, exact(formula.value(env)),
-                "" if bias else "bias: false, so no +1 per output channel")  # fmt: skip
+                "" if bias else "bias: false, so no +1 per output channel", quantity=PARAMS)  # fmt: skip
 
 
 def generic(layer: Any, a: Any, ins: Sequence[Any], out: Sequence[Any]) -> list[Step]:
@@ -109,10 +117,10 @@ def generic(layer: Any, a: Any, ins: Sequence[Any], out: Sequence[Any]) -> list[
         steps = [Step("output shape", statement=rules.get("output", f"the {layer.name} rule"), result=tuple(out))]
     params = layer.params(a, ins)
     if params != 0:
-        steps.append(Step("parameters", "params", statement=rules.get("params", ""), result=params))
+        steps.append(Step("parameters", "params", statement=rules.get("params", ""), result=params, quantity=PARAMS))
     buffers = layer.buffers(a, ins)
     if buffers != 0:
-        steps.append(Step("buffers", "buffers", statement=rules.get("buffers", ""), result=buffers))
+        steps.append(Step("buffers", "buffers", statement=rules.get("buffers", ""), result=buffers, quantity=BUFFERS))
     return steps
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .. import symbolic as sym
 from ..analysis.derivation import LayerDerivation
-from ..formula import Step, exact
-from .rows import count_text, shape_text
+from ..formula import exact
+from ..report import Explanation
+from .formats import verification_line
+from .notation import count_text, shape_text
 
 
 def _total(ds: Sequence[LayerDerivation]) -> tuple[list[str], Any]:
@@ -20,64 +23,85 @@ def _verified(status: bool | None) -> str:
     return {True: "verified with torch", False: "torch DISAGREES (see the errors)", None: "not verified"}[status]
 
 
-def _step_text(s: Step) -> str:
-    if s.formula is None:
-        result = "" if s.result is None else f" -> {_result(s.result)}"
-        return f"{s.label}: {s.statement}{result}"
-    return f"{s.label}: {s.lhs} = " + " = ".join(s.forms())
-
-
 def _result(v: Any) -> str:
     if isinstance(v, tuple):
         return shape_text(v)
     return sym.to_text(exact(v))
 
 
-def to_text(title: str, ds: Sequence[LayerDerivation], verified: Sequence[bool | None], footer: Sequence[str]) -> str:
-    """Plain text, one indented block per layer."""
-    out = [title, ""]
-    for d, ok in zip(ds, verified):
+@dataclass(frozen=True)
+class _Style:
+    """How plain text and Markdown differ; the layout is the same."""
+
+    heading: str  # the title line
+    layer: str  # a layer's heading line
+    io: str  # the input -> output line
+    statement: str  # a step in words
+    formula: str  # a step with its working
+    note: str
+    total: str
+    footer: str  # each footer line
+    blank_after_layer_head: bool
+
+
+_TEXT = _Style("{title}\n", "{name} · {call}{where}", "  input {ins} -> output {out}  ({status})",
+               "  {label}: {statement}{result}", "  {label}: {working}", "    note: {note}",
+               "Total parameters = {sum} = {total}", "{line}", False)  # fmt: skip
+_MARKDOWN = _Style("## {title}\n", "### `{name}`: `{call}`", "Input `{ins}` → output `{out}` ({status}).\n",
+                   "- **{label}**: {statement}{result}", "- **{label}**: `{working}`", "  - *note*: {note}",
+                   "**Total parameters** = `{sum} = {total}`\n", "{line}  ", True)  # fmt: skip
+
+
+def _render(style: _Style, expl: Explanation) -> str:
+    arrow = " -> " if style is _TEXT else " → "
+    out = [style.heading.format(title=expl.title)]
+    for d, ok in zip(expl.derivations, expl.verified):
         where = "" if str(d.loc.file).startswith("cnncalc ") else f" · line {d.loc.line}"  # calculators: no file
-        out.append(f"{d.name} · {d.call}{where}")
+        out.append(style.layer.format(name=d.name, call=d.call, where=where))
+        if style.blank_after_layer_head:
+            out.append("")
         ins = ", ".join(shape_text(s) for s in d.in_shapes)
-        out.append(f"  input {ins} -> output {shape_text(d.out_shape)}  ({_verified(ok)})")
-        for s in d.steps:
-            out.append("  " + _step_text(s))
-            if s.note:
-                out.append(f"    note: {s.note}")
-        out.append("")
-    parts, total = _total(ds)
-    if len(ds) > 1:
-        out.append(f"Total parameters = {' + '.join(parts) or '0'} = {count_text(total)}")
-    out += list(footer)
-    return "\n".join(out) + "\n"
-
-
-def to_markdown(title: str, ds: Sequence[LayerDerivation], verified: Sequence[bool | None],
-                footer: Sequence[str]) -> str:  # fmt: skip
-    """Markdown: a heading per layer, each step a bullet with the working in code spans."""
-    out = [f"## {title}", ""]
-    for d, ok in zip(ds, verified):
-        out.append(f"### `{d.name}`: `{d.call}`")
-        out.append("")
-        ins = ", ".join(shape_text(s) for s in d.in_shapes)
-        out.append(f"Input `{ins}` → output `{shape_text(d.out_shape)}` ({_verified(ok)}).")
-        out.append("")
+        out.append(style.io.format(ins=ins, out=shape_text(d.out_shape), status=_verified(ok)))
         for s in d.steps:
             if s.formula is None:
-                res = "" if s.result is None else f" → `{_result(s.result)}`"
-                out.append(f"- **{s.label}**: {s.statement}{res}")
+                result = "" if s.result is None else (f"{arrow}{_result(s.result)}" if style is _TEXT
+                                                      else f" → `{_result(s.result)}`")  # fmt: skip
+                out.append(style.statement.format(label=s.label, statement=s.statement, result=result))
             else:
-                out.append(f"- **{s.label}**: `{s.lhs} = " + " = ".join(s.forms()) + "`")
+                out.append(style.formula.format(label=s.label, working=f"{s.lhs} = " + " = ".join(s.forms())))
             if s.note:
-                out.append(f"  - *note*: {s.note}")
+                out.append(style.note.format(note=s.note))
         out.append("")
-    parts, total = _total(ds)
-    if len(ds) > 1:
-        out.append(f"**Total parameters** = `{' + '.join(parts) or '0'} = {count_text(total)}`")
-        out.append("")
-    out += [f"{line}  " for line in footer]
+    parts, total = _total(expl.derivations)
+    if len(expl.derivations) > 1:
+        out.append(style.total.format(sum=" + ".join(parts) or "0", total=count_text(total)))
+    out += [style.footer.format(line=line) for line in footer(expl)]
     return "\n".join(out) + "\n"
+
+
+def footer(expl: Explanation) -> list[str]:
+    """The lines after the derivations: validity conditions, then what torch verified."""
+    report = expl.report
+    lines = []
+    if report.symbols:
+        lines.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
+    lines.append(verification_line(report))
+    return lines
+
+
+def to_text(expl: Explanation) -> str:
+    """Plain text, one indented block per layer."""
+    return _render(_TEXT, expl)
+
+
+def to_markdown(expl: Explanation) -> str:
+    """Markdown: a heading per layer, each step a bullet with the working in code spans."""
+    return _render(_MARKDOWN, expl)
+
+
+def render(expl: Explanation, fmt: str) -> str:
+    """``text``, ``markdown`` or ``latex``."""
+    return {"text": to_text, "markdown": to_markdown, "latex": to_latex}[fmt](expl)
 
 
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -104,8 +128,9 @@ def _tex_lhs(lhs: str) -> str:
     return f"{base}_{{\\mathrm{{{sub}}}}}" if sub else base
 
 
-def to_latex(title: str, ds: Sequence[LayerDerivation], verified: Sequence[bool | None], footer: Sequence[str]) -> str:
+def to_latex(expl: Explanation) -> str:
     """A complete LaTeX document (article, amsmath): a section per layer, an align* per formula."""
+    title, ds, verified = expl.title, expl.derivations, expl.verified
     out = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage[T1]{fontenc}",
            r"\usepackage[utf8]{inputenc}", r"\begin{document}", rf"\section*{{{tex_escape(title)}}}"]  # fmt: skip
     for d, ok in zip(ds, verified):
@@ -130,7 +155,7 @@ def to_latex(title: str, ds: Sequence[LayerDerivation], verified: Sequence[bool 
     if len(ds) > 1:
         joined = " + ".join(_tex_count(p) for p in parts) or "0"
         out.append(rf"\paragraph{{Total parameters}} $ {joined} = {_tex_count(sum(parts, 0))} $")
-    for line in footer:
+    for line in footer(expl):
         out.append(tex_escape(line) + r"\par")
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"

@@ -6,12 +6,12 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from ..checks import CheckReport, Finding
+from ..report import CheckReport, Finding, ReportBase
 
 
-def to_text(report: CheckReport) -> str:
+def to_text(report: ReportBase) -> str:
     """One line per check (✓/✗), the failure messages indented, then the counts."""
-    lines = [f"cnncalc check {report.target}"]
+    lines = [f"cnncalc check {report.subject}"]
     for f in report.findings:
         lines.append(f"  {'✓' if f.ok else '✗'} {f.title}" + (f": {f.message}" if f.ok and f.message else ""))
         if not f.ok:
@@ -47,7 +47,7 @@ def _escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def to_github(report: CheckReport) -> str:
+def to_github(report: ReportBase) -> str:
     """``::error file=...,line=...,col=...,title=...::message`` per failure, then the text summary."""
     lines = []
     for f in report.failures:
@@ -59,12 +59,12 @@ def to_github(report: CheckReport) -> str:
     return "\n".join(lines) + ("\n" if lines else "") + to_text(report)
 
 
-def to_junit(report: CheckReport) -> str:
+def to_junit(report: ReportBase) -> str:
     """A JUnit XML test suite, one test case per check (CI systems show these as tests)."""
-    suite = ET.Element("testsuite", name=f"cnncalc check {report.target}", tests=str(len(report.findings)),
+    suite = ET.Element("testsuite", name=f"cnncalc check {report.subject}", tests=str(len(report.findings)),
                        failures=str(len(report.failures)), errors="0", skipped="0")  # fmt: skip
     for f in report.findings:
-        case = ET.SubElement(suite, "testcase", classname=f"cnncalc.{report.target}", name=f.title)
+        case = ET.SubElement(suite, "testcase", classname=f"cnncalc.{report.subject}", name=f.title)
         if f.loc is not None:
             case.set("file", f.loc.file)
             case.set("line", str(f.loc.line))

@@ -9,8 +9,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..analysis.cost import human_bytes, human_count
-from ..pipeline import Report
-from .rows import Row, count_text, number, rows, shape_list, shape_text
+from ..report import Row, rows
+from ..report import ShapesReport as Report
+from .notation import count_text, number, shape_list, shape_text
 
 SCHEMA = "cnncalc.shapes/1"
 

@@ -6,21 +6,9 @@ import json
 from typing import Any
 
 from ..analysis.cost import human_count
-from ..target.report import ModuleReport, ModuleRow
-from ..target.trace import TensorInfo
-from .rows import rf_text
-
-
-def output_text(outputs: Any, batch: int, input_dtype: str = "float32") -> str:
-    """``(B, 16, 28, 28)``; ``logits (B, 10); features (B, 16, 8, 8)``; the dtype when it is not the input's."""
-    parts = []
-    for path, i in outputs:
-        dims = ["B" if k == 0 and d == batch else str(d) for k, d in enumerate(i.shape)]
-        text = "(" + ", ".join(dims) + ")"
-        if i.dtype != input_dtype:
-            text += f" {i.dtype}"
-        parts.append(f"{path.lstrip('.')} {text}".strip())
-    return "; ".join(parts)
+from ..pymodel.report import ModuleReport, ModuleRow
+from ..pymodel.trace import TensorInfo, output_text
+from .notation import rf_text
 
 
 def _shape_json(i: TensorInfo, batch: int) -> dict[str, Any]:

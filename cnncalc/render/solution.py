@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..pipeline import SolveReport
-from .rows import shape_text
+from ..report import SolveReport
+from .notation import shape_text
 
 
 def _values(values: Any) -> str:

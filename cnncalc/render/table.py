@@ -10,9 +10,10 @@ from rich.text import Text
 
 from .. import symbolic as sym
 from ..analysis.cost import human_count
-from ..pipeline import Report
+from ..report import ShapesReport as Report
+from ..report import rows
 from .formats import summary_lines, verification_line
-from .rows import count_text, pretty_math, rf_text, rows, shape_text
+from .notation import count_text, pretty_math, rf_text, shape_text
 
 
 def table(report: Report) -> Table:

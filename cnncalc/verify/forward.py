@@ -9,45 +9,16 @@ sympy inside torch, a flat ~0.4 s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from .. import symbolic as sym
 from ..analysis.shapes import Analysis
-from ..errors import Loc
+from ..errors import Loc, described
 from ..graph.expand import INPUT
 from ..layers import fmt_shape
+from ..report import Mismatch, PointCheck
 from .torchload import import_torch
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """One number where the derivation and torch (or the symbolic form) disagree."""
-
-    name: str
-    loc: Loc
-    what: str
-    derived: str
-    actual: str
-    point: Mapping[str, int]
-    source: str = "torch"
-
-    def message(self) -> str:
-        """One line: ``FILE:LINE:COL: error: 'conv1' shape: derived X, torch Y (at H=32)``."""
-        at = f" (at {', '.join(f'{k}={v}' for k, v in self.point.items())})" if self.point else ""
-        return f"{self.loc}: error: {self.name!r} {self.what}: derived {self.derived}, {self.source} gives {self.actual}{at}"
-
-
-@dataclass(frozen=True)
-class PointCheck:
-    """The verification at one assignment of the symbols."""
-
-    point: Mapping[str, int]
-    verified: tuple[bool, ...]
-    mismatches: tuple[Mismatch, ...]
-    seconds: float
-
 
 Progress = Callable[[int], None]
 """Called with the number of layers just run (for progress bars)."""
@@ -57,7 +28,7 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
     """Build ``analysis``'s network in torch, run it, and compare shapes, parameters and buffers."""
     import time
 
-    from .modules import Network
+    from .network import Network
     from .torchload import resolve_device
 
     start = time.perf_counter()
@@ -75,7 +46,12 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
             except Exception as e:  # torch refusing arguments we accepted is a disagreement
                 mismatches.append(
                     Mismatch(
-                        r.node.name, r.node.loc, "construction", "valid arguments", f"an error: {_first_line(e)}", point
+                        r.node.name,
+                        r.node.loc,
+                        "construction",
+                        "valid arguments",
+                        f"an error: {described(e, 300)}",
+                        point,
                     )
                 )
                 return PointCheck(point, (False,) * len(layers), tuple(mismatches), time.perf_counter() - start)
@@ -104,7 +80,7 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
                 r.node.loc,
                 "forward pass",
                 f"output {fmt_shape(r.shape)}",
-                f"an error: {_first_line(e)}",
+                f"an error: {described(e, 300)}",
                 point,
             )
         )
@@ -163,8 +139,3 @@ def _materialise(torch: Any, net: Any, dev: Any) -> None:
 def torch_version() -> str:
     """The installed torch version."""
     return str(import_torch().__version__)
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"[:300]

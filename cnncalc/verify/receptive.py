@@ -18,7 +18,7 @@ from typing import Any
 from ..analysis.receptive import region
 from ..analysis.shapes import Analysis, LayerResult
 from ..graph.expand import INPUT
-from .forward import Mismatch
+from ..report import Mismatch
 from .torchload import import_torch
 
 ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Hardswish",

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-from ..errors import CnnCalcError, Loc
+from ..errors import CnnCalcError, Loc, described, first_line
 from .catalogue import NOUNS, derive, inferred_mismatch, layer_type
-from .load import first_line, user_frame
+from .load import user_frame
 from .trace import Call, Trace
 
 
@@ -45,7 +45,7 @@ def explain(trace: Trace, model: Any, input_text: str) -> Crash:
     error = trace.error
     assert error is not None
     call = trace.innermost
-    torch_message = f"{type(error).__name__}: {first_line(error)}"[:400]
+    torch_message = described(error)
     loc = user_frame(error.__traceback__)
     source = linecache.getline(loc.file, loc.line).strip() if loc else ""
     module = model.get_submodule(call.name) if call is not None else model

@@ -31,6 +31,18 @@ class TensorInfo:
     device: str
 
 
+def output_text(outputs: Any, batch: int, input_dtype: str = "float32") -> str:
+    """``(B, 16, 28, 28)``; ``logits (B, 10); features (B, 16, 8, 8)``; the dtype when it is not the input's."""
+    parts = []
+    for path, i in outputs:
+        dims = ["B" if k == 0 and d == batch else str(d) for k, d in enumerate(i.shape)]
+        text = "(" + ", ".join(dims) + ")"
+        if i.dtype != input_dtype:
+            text += f" {i.dtype}"
+        parts.append(f"{path.lstrip('.')} {text}".strip())
+    return "; ".join(parts)
+
+
 @dataclass
 class Call:
     """One call of one module."""

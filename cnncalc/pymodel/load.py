@@ -21,8 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CnnCalcError, Loc, did_you_mean
-from . import has_attr as _has_attr
+from ..errors import CnnCalcError, Loc, did_you_mean, first_line
+
+
+def is_python_target(text: str) -> bool:
+    """Whether ``text`` names a Python target rather than an architecture file."""
+    path = text.rsplit(":", 1)[0] if has_attr(text) else text
+    if path.endswith((".yaml", ".yml")):
+        return False
+    return path.endswith(".py") or has_attr(text) or (not Path(path).exists() and "." in path and "/" not in path)
+
+
+def has_attr(text: str) -> bool:
+    """Whether ``text`` ends in ``:Name`` (and is not a Windows drive letter)."""
+    head, sep, tail = text.rpartition(":")
+    return bool(sep) and bool(head) and bool(tail) and not (len(head) == 1 and tail.startswith("\\"))
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,7 @@ def parse_kwargs(text: str | None, file: str | None) -> dict[str, Any]:
 def load_target(text: str, kwargs: Mapping[str, Any] | None = None) -> Target:
     """Import the target, find the name, instantiate it; every failure is a one-line CnnCalcError."""
     kwargs = dict(kwargs or {})
-    source, _, attr = text.rpartition(":") if _has_attr(text) else (text, "", "")
+    source, _, attr = text.rpartition(":") if has_attr(text) else (text, "", "")
     file: str | None
     if source.endswith(".py") or "/" in source or Path(source).exists():
         module, file = _import_file(source)
@@ -185,12 +198,6 @@ def display_path(filename: str) -> str:
         return str(Path(filename).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return filename
-
-
-def first_line(e: BaseException) -> str:
-    """The first line of an exception's message."""
-    text = str(e).strip().splitlines()
-    return text[0] if text else ""
 
 
 def _module_classes(module: Any, nn: Any) -> list[str]:

@@ -8,8 +8,8 @@ and the total are compared too. Each failure points at the YAML line.
 
 from __future__ import annotations
 
-from ..checks import Finding
-from ..checks import shape_x as _x
+from ..report import Finding
+from ..report import shape_x as _x
 from .report import ModuleReport
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CnnCalcError, Loc
+from ..report import Finding, ReportBase, Totals
 from .catalogue import Derived, derive
 from .crash import Crash, explain
 from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert
@@ -48,7 +49,7 @@ class ModuleRow:
 
 
 @dataclass(frozen=True)
-class ModuleReport:
+class ModuleReport(ReportBase):
     """``cnncalc shapes model.py:Net``: the nested table and what it rests on."""
 
     target: Target
@@ -81,6 +82,25 @@ class ModuleReport:
     def mismatches(self) -> list[str]:
         """Disagreements between cnncalc's rules and torch."""
         return [f"{r.type} {r.name!r}: {r.mismatch}" for r in self.rows if r.mismatch]
+
+    @property
+    def subject(self) -> str:
+        return self.target.text
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The forward pass (a crash, located), then each catalogue module whose rule disagrees with torch."""
+        where = f"input {self.input_text}"
+        run = Finding("forward pass", self.crash is None, where,
+                      self.crash.message if self.crash else "", self.crash.loc if self.crash else None)  # fmt: skip
+        rules = [Finding("cnncalc rules vs torch", False, where, m) for m in self.mismatches]
+        return (run, *rules)
+
+    @property
+    def totals(self) -> Totals:
+        """Every parameter and buffer of the model (``model.parameters()``), and the MACs of the called leaves."""
+        c = self.counts
+        return Totals(c.params, c.trainable, c.buffers, self.total_macs)
 
     @property
     def input_text(self) -> str:
@@ -235,7 +255,7 @@ def _other_macs(module: Any, c: Call) -> int | None:
 
 def _receptive_fields(fx: FxSpec, verify: bool) -> dict[tuple[str, int], Any]:
     """Receptive fields per (module name, call number) from the symbolic engine on the traced spec."""
-    from ..pipeline import shapes as derive_spec
+    from ..pipeline import shapes as derive_spec  # the engine the YAML path uses, on the traced spec
 
     try:
         report = derive_spec(fx.spec, verify=verify, device="cpu")
