@@ -155,10 +155,18 @@ def _composed(
 def region(analysis: Analysis, idx: int, units: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
     """The input region (per spatial dim, inclusive hull) that units ``[a, b]`` of layer ``idx`` depend on.
 
+    The hull of :func:`region_sets`; an empty set gives ``(0, -1)``.
+    """
+    return {j: (min(s), max(s)) if s else (0, -1) for j, s in region_sets(analysis, idx, units).items()}
+
+
+def region_sets(analysis: Analysis, idx: int, units: dict[int, tuple[int, int]]) -> dict[int, set[int]]:
+    """The exact set of input units (per spatial dim) that units ``[a, b]`` of layer ``idx`` depend on.
+
     Exact for a concrete analysis: the set of units is pulled back through every layer
     in reverse topological order (sets, not intervals, so that holes left by strided
     transposed convolutions and dilation are respected). A layer whose output is not
-    spatial (after Flatten) is asked for all of its units. An empty result is ``(0, -1)``.
+    spatial (after Flatten) is asked for all of its units.
     """
     result = {}
     input_shape = analysis.graph.input_shape
@@ -187,7 +195,7 @@ def region(analysis: Analysis, idx: int, units: dict[int, tuple[int, int]]) -> d
                 old = want.get(s, set())
                 want[s] = None if got is None or old is None else old | got
         final = want.get(INPUT, set())
-        result[j] = (min(final), max(final)) if final else (0, -1)
+        result[j] = set(final) if final is not None else set(range(input_shape[1 + j]))
     return result
 
 
