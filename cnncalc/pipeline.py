@@ -100,7 +100,10 @@ def shapes(
     dev = str(resolve_device(import_torch(), device))
     from .verify.receptive import check as check_receptive_fields
 
-    rf_checks, probes = check_receptive_fields(analyses[0])
+    assert report.rf is not None
+    rf_checks, probes, rf_notes = check_receptive_fields(analyses[0], report.rf)
+    if rf_notes:
+        report = dataclasses.replace(report, rf=dataclasses.replace(report.rf, notes=report.rf.notes + tuple(rf_notes)))
     return _counted(dataclasses.replace(report, checks=checks, device=dev, torch_version=torch_version(),
                                         rf_checks=rf_checks, rf_probes=probes))  # fmt: skip
 

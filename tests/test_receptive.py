@@ -133,7 +133,7 @@ def test_random_chains_match_input_gradients(layers: list[dict[str, Any]], size:
         report = shapes(load("chain.yaml", arch_text(layers, [1, size, size])), verify=False)
     except CnnCalcError:
         return
-    mismatches, probes = check(report.defaults, max_nodes=10)
+    mismatches, probes, _ = check(report.defaults, report.rf, max_nodes=10)
     assert probes > 0 and not mismatches, [m.message() for m in mismatches]
     for d in report.rf.layers[-1].dims:  # closed form for these chains: centre unit region is [uS - P, uS - P + r - 1]
         assert d.closed_form

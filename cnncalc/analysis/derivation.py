@@ -54,7 +54,12 @@ def derive(main: Analysis, rf: ReceptiveFields | None, layer: str | None = None)
             steps.append(Step("parameters as Keras counts them", "params_keras",
                               var("params_torch") + var("moving_stats"), env, r.params,
                               "Keras shows the moving mean and variance as non-trainable parameters"))  # fmt: skip
-        if rf is not None and len(r.shape) == len(main.graph.input_shape) and len(ins[0]) == len(r.shape):
+        if (
+            rf is not None
+            and rf.layers[idx].dims
+            and len(r.shape) == len(main.graph.input_shape)
+            and len(ins[0]) == len(r.shape)
+        ):
             steps += _rf_steps(main, rf, idx, ins)
         shown = {k: r.args.values[k] for k in r.args.given}
         call = f"{r.node.layer.name}(" + ", ".join(f"{k}={_arg(v)}" for k, v in shown.items()) + ")"
@@ -96,18 +101,19 @@ def _rf_steps(main: Analysis, rf: ReceptiveFields, idx: int, ins: tuple[tuple[An
     for j, x in enumerate(letters(nd) if 1 <= nd <= 3 else [f"dim{j}" for j in range(nd)]):
         here = node_rf.dims[j]
         label = f"receptive field {x}"
-        sources = [DimRF(1, 1, 0, 1) if i == INPUT else rf.layers[i].dims[j] for i in r.node.inputs]
+        sources = [DimRF(1, 1, 0, 1) if i == INPUT else rf.layers[i].dims[j] if rf.layers[i].dims else None
+                   for i in r.node.inputs]  # fmt: skip
         if here.is_global:
             steps.append(Step(label, "r", statement=f"every unit sees the same {here.size} input positions (global)",
                               result=here.size))  # fmt: skip
             continue
-        if len(sources) != 1 or not (here.closed_form and sources[0].closed_form):
+        if len(sources) != 1 or sources[0] is None or not (here.closed_form and sources[0].closed_form):
             how = (
                 "the largest of the merged paths" if len(sources) > 1 else "exact per-unit map (sizes vary by position)"
             )
             steps.append(Step(label, "r", statement=how, result=here.size))
             continue
-        window = r.node.layer.window(r.args, ins, j)
+        window = r.node.layer.window(r.args, ins, j, r.shape)
         prev = sources[0]
         if window is IDENTITY:
             steps.append(Step(label, "r", statement="unchanged (the layer acts per position)", result=here.size))

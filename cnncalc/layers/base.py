@@ -17,7 +17,7 @@ from .. import symbolic as sym
 from ..errors import CnnCalcError, Loc
 from ..formula import Step
 from . import steps
-from .window import IDENTITY
+from .window import IDENTITY, SAME, Channels
 
 Shape = tuple[Any, ...]
 """A per-sample shape: each entry an int or a sympy expression."""
@@ -115,6 +115,10 @@ class Args:
         return isinstance(self.written.get(key), tuple)
 
 
+class NoTwin(Exception):
+    """A layer whose receptive field the gradient check cannot reproduce; the message says why."""
+
+
 class LayerType:
     """Base of every layer type; subclasses define the rules.
 
@@ -159,12 +163,36 @@ class LayerType:
         """The number of buffer values (running statistics)."""
         return 0
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        """How an output unit depends on input units along spatial ``dim`` (see layers/window.py).
+    reshapes: bool = False
+    """Flatten/Unflatten: the elements keep their row-major order; only the shape changes."""
+    squeezes: bool = False
+    """Keras' global pooling: (C, *spatial) -> (C,), every spatial dim pooled to one unit and dropped."""
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
+        """How an output unit depends on input units along spatial ``dim`` of the layer's own input
+        (per-sample dim ``dim + 1``); see layers/window.py. ``out`` is the layer's output shape.
 
         The default is one-to-one: layers that act per position (activations, BatchNorm).
         """
         return IDENTITY
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        """How output channels depend on input channels (dim 0 of the per-sample shape); default: channel by channel."""
+        return SAME
+
+    def mixes_samples(self, a: Args, ins: Sequence[Shape]) -> str | None:
+        """Why this layer makes one sample's output depend on other samples of the batch (in eval mode), or None."""
+        return None
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        """This layer rebuilt for geometry only, applied to twin tensors (``verify/receptive.py``).
+
+        The receptive-field check runs a twin of the network: constant positive weights, no
+        nonlinearity, max pooling as average pooling, so that the input gradient of a unit is
+        non-zero exactly where the unit depends on the input. Every catalogue type defines its
+        twin or raises :class:`NoTwin` with the reason (the check then says the layer was not checked).
+        """
+        raise NoTwin(f"{self.name} has no geometry twin")
 
     def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
         """Multiply-accumulates per sample; 0 for layers without weights to multiply."""

@@ -10,7 +10,7 @@ from ..formula import output_dim
 from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .spatial import dim_name
-from .window import Affine, PaddedAffine, Transpose
+from .window import ALL, Affine, Channels, PaddedAffine, Transpose
 
 
 class Conv(LayerType):
@@ -74,12 +74,18 @@ class Conv(LayerType):
             out.append(o)
         return (a["out_channels"], *out)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         k, s, d, pad = a["kernel_size"][dim], a["stride"][dim], a["dilation"][dim], a["padding"]
         left = sym.floordiv(d * (k - 1), 2) if pad == "same" else 0 if pad == "valid" else pad[dim]
         if a["padding_mode"] != "zeros":
             return PaddedAffine(d * (k - 1) + 1, s, left, d, mode=a["padding_mode"])
         return Affine(d * (k - 1) + 1, s, left, d)
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        return ALL if a["groups"] == 1 else Channels("groups", a["groups"])
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.conv(xs[0], self, a, out[0])
 
     def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
         per_output = sym.floordiv(ins[0][0], a["groups"]) * sym.product(a["kernel_size"])
@@ -157,9 +163,15 @@ class ConvTranspose(LayerType):
             out.append(o)
         return (a["out_channels"], *out)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         k, s, d, p = a["kernel_size"][dim], a["stride"][dim], a["dilation"][dim], a["padding"][dim]
         return Transpose(d * (k - 1) + 1, s, p, d)
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        return ALL if a["groups"] == 1 else Channels("groups", a["groups"])
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.conv(xs[0], self, a, out[0], transposed=True)
 
     def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
         # every input value is multiplied into C_out/g * prod(k) outputs

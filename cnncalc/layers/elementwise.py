@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape
-from .window import GLOBAL, IDENTITY
+from .window import ALL, GLOBAL, IDENTITY, SAME, Channels
 
 _INPLACE = {"inplace": Arg("bool", False)}
 
@@ -26,6 +26,9 @@ class Elementwise(LayerType):
 
     def formulas(self) -> dict[str, str]:
         return {"output": "same as input", "params": "0"}
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return xs[0]  # acts value by value (dropout is the identity in eval mode)
 
 
 class PReLU(LayerType):
@@ -51,6 +54,9 @@ class PReLU(LayerType):
     def formulas(self) -> dict[str, str]:
         return {"params": "num_parameters"}
 
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return xs[0]  # a slope per channel: value by value
+
 
 class Softmax(LayerType):
     """Softmax / LogSoftmax over ``dim`` (batch-inclusive, as in torch)."""
@@ -70,10 +76,33 @@ class Softmax(LayerType):
             )
         return ins[0]
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def _dim(self, a: Args, ins: Sequence[Shape]) -> int:
+        """The batch-inclusive dim it normalises over; with dim None, torch's implicit choice
+        (``_get_softmax_dim``: dim 0 for batched ranks 1 and 3, else dim 1)."""
         rank = len(ins[0]) + 1
-        d = a["dim"]
-        return GLOBAL if d is not None and d % rank == dim + 2 else IDENTITY
+        if a["dim"] is None:
+            return 0 if rank in (1, 3) else 1
+        return int(a["dim"]) % rank
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
+        return GLOBAL if self._dim(a, ins) == dim + 2 else IDENTITY
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        return ALL if self._dim(a, ins) == 1 else SAME
+
+    def mixes_samples(self, a: Args, ins: Sequence[Shape]) -> str | None:
+        if self._dim(a, ins) != 0:
+            return None
+        if a["dim"] is None:
+            return (f"{self.name} with dim None on a batched rank-{len(ins[0]) + 1} input normalises over dim 0, "
+                    "the batch (torch's implicit choice of dim)")  # fmt: skip
+        return f"{self.name} over dim {a['dim']} normalises over the batch"
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        d = self._dim(a, ins)
+        if d == 0:
+            return xs[0]  # over the batch: within one sample, value by value
+        return kit.mix_channels(xs[0]) if d == 1 else kit.mix_dims(xs[0], (d,))
 
 
 def catalogue() -> list[LayerType]:

@@ -18,8 +18,8 @@ from typing import Any
 from .. import symbolic as sym
 from ..formula import Step, ceil, frac, output_dim, var
 from . import steps
-from .base import Arg, Args, Ctx, LayerType, Shape
-from .window import GLOBAL, Affine
+from .base import REQUIRED, Arg, Args, Ctx, LayerType, Shape
+from .window import GLOBAL, Affine, Channels
 
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax", "elu": "ELU",
                "selu": "SELU", "gelu": "GELU", "swish": "SiLU", "silu": "SiLU", "softplus": "Softplus",
@@ -71,6 +71,8 @@ class Keras(LayerType):
             if k not in values:  # torch defaults, per dim where torch takes one value per dim
                 per_dim = arg.kind in ("size", "floats") and isinstance(arg.default, (int, float)) and self.ndim
                 values[k] = (arg.default,) * self.ndim if per_dim else arg.default
+            elif arg.default is REQUIRED and k not in given:
+                given.append(k)  # required by torch, defaulted by Keras (pool_size 2): pass it on
         spatial = ins[0][1:] if self.ndim else ()
         pads: list[tuple[Any, Any]] = [(0, 0)] * len(spatial)
         if self.same and isinstance(padding, str):
@@ -119,12 +121,26 @@ class Keras(LayerType):
         inner, ia, _, shape = self._padded(a, ins)
         return inner.macs(ia, [shape], out)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         inner, ia, pads, shape = self._padded(a, ins)
-        w = inner.window(ia, [shape], dim)
+        w = inner.window(ia, [shape], dim, out)
         if dim < len(pads) and pads[dim][0] != 0 and isinstance(w, Affine):
             w = dataclasses.replace(w, p=w.p + pads[dim][0])
         return w
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        inner, ia, _, shape = self._padded(a, ins)
+        return inner.channel_rule(ia, [shape], out)
+
+    def mixes_samples(self, a: Args, ins: Sequence[Shape]) -> str | None:
+        inner, ia, _, shape = self._padded(a, ins)
+        return inner.mixes_samples(ia, [shape])
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        # Keras 'same': explicit zero padding, then the torch layer's twin; the activation acts value by value.
+        inner, ia, pads, shape = self._padded(a, ins)
+        x = kit.pad(xs[0], pads) if any(p != (0, 0) for p in pads) else xs[0]
+        return inner.twin(ia, [shape], out, [x], kit)
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         inner, ia, pads, shape = self._padded(a, ins)
@@ -182,8 +198,14 @@ class GlobalPool(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         return (ins[0][0],)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    squeezes = True  # (C, *spatial) -> (C,): every spatial dim pooled to one unit, then dropped
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         return GLOBAL
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        # Max pooling's gradient reaches only the argmax: the twin averages, as GlobalAveragePooling does.
+        return kit.global_average(xs[0])
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         return nn.Sequential(getattr(nn, f"Adaptive{self.kind}Pool{self.ndim}d")(1), nn.Flatten())

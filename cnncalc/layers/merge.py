@@ -7,7 +7,6 @@ from typing import Any
 
 from .. import symbolic as sym
 from .base import Arg, Args, Ctx, LayerType, Shape, fmt_shape
-from .window import GLOBAL, IDENTITY
 
 
 class Add(LayerType):
@@ -42,6 +41,9 @@ class Add(LayerType):
 
     def formulas(self) -> dict[str, str]:
         return {"output": "the common input shape", "params": "0"}
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.add(xs)
 
 
 class Concat(LayerType):
@@ -78,9 +80,12 @@ class Concat(LayerType):
                     )
         return (*first[:j], sum(s[j] for s in ins), *first[j + 1 :])
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        rank = len(ins[0]) + 1
-        return GLOBAL if a["dim"] % rank == dim + 2 else IDENTITY  # along a spatial dim, positions shift
+    def axis(self, a: Args, ins: Sequence[Shape]) -> int:
+        """The per-sample dim it concatenates along (0 = channels)."""
+        return int(a["dim"]) % (len(ins[0]) + 1) - 1
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.cat(xs, self.axis(a, ins))
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         from ..verify.network import ConcatModule

@@ -8,7 +8,7 @@ from typing import Any
 from .. import symbolic as sym
 from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape, fmt_shape
-from .window import GLOBAL, IDENTITY
+from .window import ALL, GLOBAL, IDENTITY, SAME, Channels
 
 
 class BatchNorm(LayerType):
@@ -47,9 +47,21 @@ class BatchNorm(LayerType):
             )
         return ins[0]
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        # Instance statistics (no running stats) mix every position of the map.
-        return GLOBAL if self.kind == "InstanceNorm" and not a["track_running_stats"] else IDENTITY
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
+        # Without running statistics it normalises with statistics over every position of the channel
+        # (BatchNorm over the batch too), in eval mode as well.
+        return IDENTITY if a["track_running_stats"] else GLOBAL
+
+    def mixes_samples(self, a: Args, ins: Sequence[Shape]) -> str | None:
+        if self.kind == "BatchNorm" and not a["track_running_stats"]:
+            return (f"{self.name} with track_running_stats: false normalises with the statistics of the batch, "
+                    "in eval mode too")  # fmt: skip
+        return None
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        if a["track_running_stats"] or len(ins[0]) < 2:
+            return xs[0]  # running statistics: value by value (a rank-1 input has no positions to mix)
+        return kit.mix_dims(xs[0], tuple(range(2, len(ins[0]) + 1)))
 
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return 2 * ins[0][0] if a["affine"] else 0
@@ -101,8 +113,14 @@ class GroupNorm(LayerType):
         )
         return ins[0]
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         return GLOBAL  # group statistics mix every position
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        return Channels("groups", a["num_groups"])
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.group_mix(xs[0], a["num_groups"])
 
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return 2 * ins[0][0] if a["affine"] else 0
@@ -137,9 +155,19 @@ class LayerNorm(LayerType):
             )
         return shape
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         # Statistics over the trailing normalized_shape dims mix positions along those dims.
         return GLOBAL if 1 + dim >= len(ins[0]) - len(a["normalized_shape"]) else IDENTITY
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        return ALL if len(a["normalized_shape"]) >= len(ins[0]) else SAME
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        rank = len(ins[0]) + 1
+        dims = tuple(range(rank - len(a["normalized_shape"]), rank))
+        x = kit.mix_channels(xs[0]) if 1 in dims else xs[0]
+        rest = tuple(d for d in dims if d != 1)
+        return kit.mix_dims(x, rest) if rest else x
 
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         if not a["elementwise_affine"]:
@@ -163,6 +191,14 @@ class LocalResponseNorm(LayerType):
 
     def check_input(self, shape: Shape, ctx: Ctx) -> None:
         self._need_rank(shape, range(2, 9), ctx)
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        # x / (k + alpha/n * sum of x^2 over the channel window)^beta: no neighbours when alpha or beta is 0
+        return Channels("window", a["size"]) if a["alpha"] != 0 and a["beta"] != 0 else SAME
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        rule = self.channel_rule(a, ins, out)
+        return kit.channel_window(xs[0], rule.n) if rule.kind == "window" else xs[0]
 
 
 def catalogue() -> list[LayerType]:

@@ -65,12 +65,15 @@ class Pad(LayerType):
             out[j] = o
         return (c, *out)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         left = a["padding"][2 * (self.ndim - 1 - dim)]
         if self.kind in ("Zero", "Constant"):
             return Affine(1, 1, left)
         mode = {"Reflection": "reflect", "Replication": "replicate"}.get(self.kind, "circular")
         return PaddedAffine(1, 1, left, mode=mode)
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.per_channel(xs[0], self.build(a, kit.nn, ins))  # the padding itself, channel by channel
 
     def formulas(self) -> dict[str, str]:
         return {"output": "i + left + right per dim", "params": "0"}

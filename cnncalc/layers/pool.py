@@ -63,6 +63,9 @@ class Pool(LayerType):
                 "use return_indices: false",
                 "return_indices",
             )
+        if self.kind == "LP" and a["norm_type"] == 0:
+            raise ctx.fail("norm_type 0 is not allowed: LP pooling takes the (1/norm_type)-th power",
+                           "use a non-zero norm_type, e.g. 2", "norm_type")  # fmt: skip
         if self.kind == "LP" and self.ndim == 1:
             if a.was_list("kernel_size"):
                 raise ctx.fail(
@@ -97,12 +100,16 @@ class Pool(LayerType):
             out.append(o)
         return (c, *out)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         k = a["kernel_size"][dim]
         s = a["stride"][dim] if a["stride"] is not None else k
         p = a.values.get("padding", (0,) * self.ndim)[dim]
         d = a.values.get("dilation", (1,) * self.ndim)[dim]
         return Affine(d * (k - 1) + 1, s, p, d)
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        # Every window pool as an average of the same geometry: max pooling's gradient reaches only the argmax.
+        return kit.window_average(xs[0], [self.window(a, ins, j, out) for j in range(self.ndim)], out[1:])
 
     def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
         k = a["kernel_size"]
@@ -151,13 +158,18 @@ class AdaptivePool(LayerType):
             )
         return (c, *(i if o is None else o for i, o in zip(spatial, a["output_size"])))
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         i, o = ins[0][1 + dim], a["output_size"][dim]
         if o is None or sym.decide(sym.equal(i, o)) is True:
             return IDENTITY
         if o == 1:
             return GLOBAL
         return Bins(i, o)
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        # Adaptive max pooling as adaptive average pooling of the same bins (the max's gradient reaches one unit).
+        pool = getattr(kit.nn, f"AdaptiveAvgPool{self.ndim}d")(tuple(out[1:]))
+        return kit.per_channel(xs[0], pool)
 
     def formulas(self) -> dict[str, str]:
         return {

@@ -8,7 +8,7 @@ from typing import Any
 from .. import symbolic as sym
 from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
-from .window import GLOBAL, IDENTITY, Affine, Bins, Interp, NearestScale
+from .window import ALL, GLOBAL, IDENTITY, SAME, Affine, Bins, Channels, Interp, NearestScale, Repeat
 
 
 def _batch_dim(dim: int, rank: int, ctx: Ctx, arg: str) -> int:
@@ -30,6 +30,7 @@ class Flatten(LayerType):
 
     name = "Flatten"
     args = {"start_dim": Arg("int", 1), "end_dim": Arg("int", -1)}
+    reshapes = True
 
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         shape = ins[0]
@@ -42,11 +43,11 @@ class Flatten(LayerType):
             raise ctx.fail(f"start_dim {a['start_dim']} comes after end_dim {a['end_dim']}", arg="start_dim")
         return (*shape[:start], sym.product(shape[start : end + 1]), *shape[end + 1 :])
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        return GLOBAL  # the spatial layout ends here; see docs: RF of non-spatial outputs
-
     def formulas(self) -> dict[str, str]:
         return {"output": "product of dims start_dim..end_dim", "params": "0"}
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.reshape(xs[0], out)
 
     def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[steps.Step]:
         from ..formula import PARAMS, output_dim, product, var
@@ -70,6 +71,7 @@ class Unflatten(LayerType):
 
     name = "Unflatten"
     args = {"dim": Arg("int"), "unflattened_size": Arg("ints")}
+    reshapes = True
 
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         shape = ins[0]
@@ -86,11 +88,11 @@ class Unflatten(LayerType):
         )
         return (*shape[:j], *sizes, *shape[j + 1 :])
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        return GLOBAL
-
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         return nn.Unflatten(a["dim"], tuple(a["unflattened_size"]))
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.reshape(xs[0], out)
 
 
 class Linear(LayerType):
@@ -112,8 +114,14 @@ class Linear(LayerType):
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return ins[0][-1] * a["out_features"] + (a["out_features"] if a["bias"] else 0)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        return GLOBAL  # mixes the last dim; after Flatten, everything
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
+        return GLOBAL if dim == len(ins[0]) - 2 else IDENTITY  # mixes the last dim only
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        return ALL if len(ins[0]) == 1 else SAME  # on a rank-1 input the features are dim 0
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.linear(xs[0], a["out_features"])
 
     def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
         return ins[0][-1] * a["out_features"] * sym.product(ins[0][:-1])
@@ -185,24 +193,21 @@ class Upsample(LayerType):
             out.append(o)
         return (c, *out)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        i, o = ins[0][1 + dim], self._out_size(a, ins, dim)
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
+        i, o = ins[0][1 + dim], out[1 + dim]
         mode = a["mode"]
-        if mode == "area":
+        if mode == "area":  # adaptive average pooling
             return IDENTITY if i == o else (GLOBAL if o == 1 else Bins(i, o))
-        scale = (
-            1.0 / _at(a["scale_factor"], dim)
-            if a["scale_factor"] is not None and not a["recompute_scale_factor"]
-            else i / o
+        # torch receives the scale factor unless a size was given or recompute_scale_factor is set
+        factor = (
+            None if a["scale_factor"] is None or a["recompute_scale_factor"] else float(_at(a["scale_factor"], dim))
         )
         if mode in ("nearest", "nearest-exact"):
-            return NearestScale(scale, mode == "nearest-exact")
-        return Interp(i, o, bool(a["align_corners"]), scale, cubic=mode == "bicubic")
+            return NearestScale(i, o, factor, mode == "nearest-exact")
+        return Interp(i, o, bool(a["align_corners"]), factor, cubic=mode == "bicubic")
 
-    def _out_size(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        if a["size"] is not None:
-            return _at(a["size"], dim)
-        return scale_floor(ins[0][1 + dim], _at(a["scale_factor"], dim))
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.per_channel(xs[0], self.build(a, kit.nn, ins))  # resampling acts channel by channel
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         kwargs = a.torch_kwargs()
@@ -262,11 +267,16 @@ class PixelShuffle(LayerType):
             )
         return (*lead, c * r * r, sym.floordiv(h, r), sym.floordiv(w, r))
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
-        if dim < len(ins[0]) - 3:  # leading dims are batch-like
-            return IDENTITY
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
+        """Over all channels of a (C, H, W) input: unshuffle reads an r×r block, shuffle repeats each unit r times."""
         r = a[self.key]
-        return Affine(r, r, 0) if self.unshuffle else NearestScale(1 / r, False)
+        return Affine(r, r, 0) if self.unshuffle else Repeat(r)
+
+    def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
+        return Channels("unshuffle" if self.unshuffle else "shuffle", a[self.key])
+
+    def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
+        return kit.real_module(xs[0], self.build(a, kit.nn, ins))  # moves channels into space: real channels
 
 
 def catalogue() -> list[LayerType]:

@@ -1,28 +1,35 @@
-"""How an output unit of a layer depends on its input units, along one spatial dim.
+"""How an output unit of a layer depends on its input units: the receptive-field geometry of the layer types.
 
-These are the receptive-field rules of the layer types (``LayerType.window``).
-``sources(u, size)`` lists exactly the input units (of ``size``) that output unit
-``u`` depends on, through weights that are not identically zero:
+A layer states it per spatial dim of its own input (``LayerType.window``) and for its
+channel dim (``LayerType.channel_rule``). ``sources(u, size)`` lists exactly the input
+units (of ``size``) that output unit ``u`` depends on through weights that are not
+identically zero:
 
 - ``Affine(k, s, p, d)``: windows of effective size ``k`` every ``s``, starting at
-  ``-p``, with taps every ``d`` (convolution, pooling, zero padding,
-  PixelUnshuffle). The only kind with closed-form (r, S, P) summaries.
+  ``-p``, with taps every ``d`` (convolution, pooling, zero padding, cropping).
+  The only kind with closed-form (r, S, P) summaries.
 - ``PaddedAffine``: the same over reflection, replication or circular padding,
   where border windows see mirrored, edge or wrapped units.
 - ``Transpose(k, s, p, d)``: transposed convolution; output o receives input i
   when ``o = i*s - p + t*d`` for a tap t (stride 1/s; some outputs may receive none).
-- ``NearestScale``: nearest upsampling (and PixelShuffle): ``floor(o*scale)``.
-- ``Interp``: linear-family interpolation: the two (cubic: four) input units
-  around the source coordinate, one when it falls exactly on a unit.
+- ``NearestScale``: nearest upsampling, computed in float32 as torch's kernels do.
+- ``Interp``: linear-family interpolation (torch's float32 source coordinate); taps
+  whose weight is exactly zero are not sources.
 - ``Bins(i, o)``: adaptive pooling; bin j is ``[floor(j*i/o), ceil((j+1)*i/o))``.
 - ``GLOBAL``: every output unit depends on the whole input along this dim.
+
+Channel rules (``Channels``): ``SAME`` (channel c depends on channel c), ``ALL`` (every
+output channel on every input channel), ``groups`` (grouped convolution), ``shuffle``
+and ``unshuffle`` (PixelShuffle/PixelUnshuffle move channel into space and back).
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 
@@ -42,6 +49,15 @@ class Affine:
     def sources(self, u: int, size: int) -> Iterable[int]:
         return (v for v in self.positions(u) if 0 <= v < size)
 
+    @property
+    def closed_form(self) -> bool:
+        """Whether unit u always sees a subset of ``[u*s - p, u*s - p + k - 1]`` (not so for reflection or wrap)."""
+        return True
+
+    def nominal(self, i: int, o: int) -> Fraction:
+        """The nominal stride: input units per output unit."""
+        return Fraction(self.s)
+
 
 @dataclass(frozen=True)
 class PaddedAffine(Affine):
@@ -51,6 +67,10 @@ class PaddedAffine(Affine):
 
     def sources(self, u: int, size: int) -> Iterable[int]:
         return (self._source(v, size) for v in self.positions(u))
+
+    @property
+    def closed_form(self) -> bool:
+        return self.mode == "replicate"  # clamping keeps a window inside its clipped interval; mirrors do not
 
     def _source(self, v: int, size: int) -> int:
         if 0 <= v < size:
@@ -73,46 +93,121 @@ class Transpose:
     p: int
     d: int = 1
 
+    closed_form = False
+
     def sources(self, u: int, size: int) -> Iterable[int]:
         for t in range((self.k - 1) // self.d + 1):
             i, rem = divmod(u + self.p - t * self.d, self.s)
             if rem == 0 and 0 <= i < size:
                 yield i
 
+    def nominal(self, i: int, o: int) -> Fraction:
+        return Fraction(1, self.s)
+
+
+def f32(x: float) -> float:
+    """``x`` rounded to the nearest float32, as C++ ``float`` arithmetic rounds every result."""
+    return float(struct.unpack("f", struct.pack("f", x))[0])
+
+
+def f32_div(a: float, b: float) -> float:
+    """``a / b`` in float32 arithmetic (correctly rounded, ties to even), for float32 values ``a`` and ``b``."""
+    exact = Fraction(a) / Fraction(b)
+    r = f32(float(exact))
+    bits = struct.unpack("I", struct.pack("f", r))[0]
+    candidates = [r]
+    for step in (-1, 1):
+        neighbour = float(struct.unpack("f", struct.pack("I", (bits + step) & 0xFFFFFFFF))[0])
+        if math.isfinite(neighbour):
+            candidates.append(neighbour)
+
+    def key(c: float) -> tuple[Fraction, int]:
+        return abs(Fraction(c) - exact), struct.unpack("I", struct.pack("f", c))[0] & 1
+
+    return min(candidates, key=key)
+
+
+def _scale(i: int, o: int, factor: float | None) -> float:
+    """torch's ``compute_scales_value<float>``: ``1/scale_factor`` when one is used, else ``i/o``, in float32."""
+    if factor is not None and factor > 0:
+        return f32(1.0 / factor)
+    return f32_div(f32(i), f32(o))
+
 
 @dataclass(frozen=True)
 class NearestScale:
-    """Nearest upsampling with torch's source scale (input/output), 'nearest-exact' rounding optional."""
+    """Nearest resampling from ``i`` to ``o`` units, as torch's ``nearest_idx`` computes it (float32).
 
-    scale: float
+    ``factor`` is the scale factor torch receives (None when a size was given); ``exact`` is 'nearest-exact'.
+    PixelShuffle's spatial step is ``NearestScale(i, i*r, float(r), False)``.
+    """
+
+    i: int
+    o: int
+    factor: float | None
     exact: bool
 
+    closed_form = False
+
     def sources(self, u: int, size: int) -> Iterable[int]:
-        return (min(math.floor((u + 0.5) * self.scale if self.exact else u * self.scale), size - 1),)
+        return (self.source(u),)
+
+    def source(self, u: int) -> int:
+        if not self.exact:
+            if self.o == self.i:
+                return u
+            if self.o == 2 * self.i:
+                return u >> 1
+        scale = _scale(self.i, self.o, self.factor)
+        # nearest: floorf(float(u) * scale); nearest-exact: floorf(float((u + 0.5) * (double) scale))
+        src = f32(f32(u) * scale) if not self.exact else f32((u + 0.5) * scale)
+        return min(math.floor(src), self.i - 1)
+
+    def nominal(self, i: int, o: int) -> Fraction:
+        return Fraction(i, o)
 
 
 @dataclass(frozen=True)
 class Interp:
-    """Linear-family interpolation from ``i`` to ``o`` units (torch's source-coordinate rule)."""
+    """Linear-family interpolation from ``i`` to ``o`` units, as torch's CPU kernels compute it (float32).
 
-    i: Any
-    o: Any
+    Taps with a weight of exactly zero are not sources: the gradient does not reach them.
+    """
+
+    i: int
+    o: int
     align_corners: bool
-    scale: float
+    factor: float | None
     cubic: bool = False
 
+    closed_form = False
+
     def sources(self, u: int, size: int) -> Iterable[int]:
+        if self.o == self.i and not self.cubic:
+            return (u,)  # torch copies when the sizes agree
         if self.align_corners:
-            src = u * (self.i - 1) / (self.o - 1) if self.o > 1 else 0.0
+            scale = f32_div(f32(self.i - 1), f32(self.o - 1)) if self.o > 1 else 0.0
+            src = f32(scale * f32(u))
         else:
-            src = (u + 0.5) * self.scale - 0.5
-            if not self.cubic:
-                src = max(src, 0.0)
-        base = math.floor(src)
-        if src == base:  # falls on a unit: the other taps have weight 0
-            return (min(max(base, 0), size - 1),)
-        taps = range(base - 1, base + 3) if self.cubic else range(base, base + 2)
-        return {min(max(t, 0), size - 1) for t in taps}
+            scale = _scale(self.i, self.o, self.factor)
+            src = f32(f32(scale * f32(u + 0.5)) - 0.5)
+            if not self.cubic and src < 0:
+                src = 0.0
+        base = min(math.floor(src), self.i - 1)
+        lam = min(max(f32(src - base), 0.0), 1.0)
+        if self.cubic:
+            if lam == 0.0:
+                return (min(max(base, 0), size - 1),)
+            return {min(max(t, 0), size - 1) for t in range(base - 1, base + 3)}
+        nxt = base + (1 if base < self.i - 1 else 0)
+        if lam == 0.0:
+            return (base,)
+        if lam == 1.0:
+            return (nxt,)
+        return {base, nxt}
+
+    def nominal(self, i: int, o: int) -> Fraction:
+        return Fraction(i, o)
 
 
 @dataclass(frozen=True)
@@ -122,8 +217,28 @@ class Bins:
     i: Any
     o: Any
 
+    closed_form = False
+
     def sources(self, u: int, size: int) -> Iterable[int]:
         return range((u * self.i) // self.o, -((-(u + 1) * self.i) // self.o))
+
+    def nominal(self, i: int, o: int) -> Fraction:
+        return Fraction(i, o)
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Each input unit repeated ``r`` times (PixelShuffle's spatial step): output u reads input ``u // r``."""
+
+    r: int
+
+    closed_form = False
+
+    def sources(self, u: int, size: int) -> Iterable[int]:
+        return (u // self.r,)
+
+    def nominal(self, i: int, o: int) -> Fraction:
+        return Fraction(1, self.r)
 
 
 class _Global:
@@ -136,3 +251,19 @@ GLOBAL: Any = _Global()
 
 IDENTITY = Affine(1, 1, 0)
 """One output unit per input unit (activations, BatchNorm, dropout)."""
+
+
+@dataclass(frozen=True)
+class Channels:
+    """How output channels depend on input channels (dim 0 of the per-sample shape).
+
+    ``kind``: ``same`` (channel c on channel c), ``all`` (every channel on every one), ``groups`` (``n`` groups:
+    output group g on input group g), ``shuffle``/``unshuffle`` (PixelShuffle/PixelUnshuffle by ``n``).
+    """
+
+    kind: str
+    n: int = 1
+
+
+SAME = Channels("same")
+ALL = Channels("all")

@@ -81,10 +81,12 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def _rf_dict(rf: Any) -> dict[str, Any] | None:
-    if rf is None:
+    if rf is None or not rf.dims:
         return None
 
     def val(x: Any) -> Any:
+        if x is None:
+            return None
         return f"{x.numerator}/{x.denominator}" if isinstance(x, Fraction) else number(x)
 
     return {
@@ -117,6 +119,8 @@ def _row_dict(r: Row, symbolic: bool) -> dict[str, Any]:
         out["macs"] = number(r.macs)
         out["activation_bytes"] = number(r.activation_bytes)
         out["receptive_field"] = _rf_dict(r.rf)
+        if r.rf is not None and r.rf.note:
+            out["receptive_field_note"] = r.rf.note
     if symbolic:
         out["output_shape_at_defaults"] = list(r.shape_at_defaults or ())
         out["params_at_defaults"] = r.params_at_defaults

@@ -101,7 +101,7 @@ def rf_table(report: Report) -> Table:
             if beyond_input(d, main.graph.input_shape[1 + j]):
                 size += " > input"
             cells += [size, pretty_math(sym.to_text(d.stride)), pretty_math(sym.to_text(d.padding))]
-        reg = region(report.defaults, i, {j: (0, 0) for j in range(spatial)})
+        reg = region(report.defaults, i, {j: (0, 0) for j in range(spatial)}, report.rf)
         cells.append(" × ".join(f"[{lo}, {hi}]" for lo, hi in reg.values()))
         cells.append(
             {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: ""}[report.node_verified(i)]

@@ -1,151 +1,345 @@
 """Checking receptive fields against torch by autograd, exactly.
 
-The network is rebuilt for geometry only: every convolution and Linear gets one
-output channel and constant positive weights (receptive fields do not depend on
-channel counts), activations become identity, max pooling becomes average pooling
-of the same geometry, and normalisations that use statistics over positions
-become a positive global mix. Each checked (layer, unit) pair gets its own sample
-of the batch, so one backward pass gives, per sample, the input-gradient support
-of one unit, which must equal the derived region in every spatial dim.
+The network is rebuilt for geometry only, each layer by its own twin (``LayerType.twin``):
+constant positive weights, no nonlinearity, max pooling as average pooling of the same
+geometry, statistics as a positive mix over what they average. The input gradient of a unit
+is then non-zero exactly where the unit depends on the input. Each probed unit gets its own
+sample of the batch, so one backward pass gives every probe's support; per spatial dim its
+hull must equal the region cnncalc derived (analysis/receptive.py).
+
+Convolutions mixing all channels give one output channel in the twin (every output channel
+of them sees the same); a twin tensor remembers how many real channels each of its channels
+stands for (``Twin.mult``) and is expanded to the real channels where a layer needs them
+(grouped convolutions, PixelShuffle, Flatten over channels, channel-mixing statistics).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.receptive import region
-from ..analysis.shapes import Analysis, LayerResult
+from ..analysis.receptive import Elems, Frame, ReceptiveFields, State, Unit, View
+from ..analysis.shapes import Analysis
 from ..graph.expand import INPUT
+from ..layers.base import NoTwin
+from ..layers.window import GLOBAL
 from ..report import Mismatch
 from .torchload import import_torch
 
-ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Hardswish",
-               "Hardsigmoid", "Identity", "PReLU", "LocalResponseNorm")  # fmt: skip
+MAX_TWIN_BYTES = 1 << 30
+"""The largest twin activation the check allocates (at the probe batch); beyond it fewer probes, then none."""
 
 
-class _Unsupported(Exception):
-    """A layer whose geometry the check cannot reproduce (max pooling with dilation and ceil_mode)."""
+@dataclass
+class Twin:
+    """A twin tensor (batch first); ``mult[i]`` real channels share channel i's dependencies (None: all real)."""
+
+    t: Any
+    mult: tuple[int, ...] | None = None
+
+    def real_channels(self) -> int:
+        return int(self.t.shape[1]) if self.mult is None else sum(self.mult)
 
 
-def check(analysis: Analysis, max_nodes: int = 16) -> tuple[tuple[Mismatch, ...], int]:
-    """Compare derived regions with gradient supports; returns mismatches and the number of units checked."""
-    torch = import_torch()
+class Kit:
+    """What the layers' twins are built from (torch, with the helpers every twin needs)."""
+
+    def __init__(self, torch: Any) -> None:
+        self.torch = torch
+        self.nn = torch.nn
+        self.F = torch.nn.functional
+
+    # -- channels
+
+    def real(self, x: Twin) -> Any:
+        """The twin tensor with its real channels (identical copies where channels were merged)."""
+        if x.mult is None:
+            return x.t
+        reps = self.torch.tensor(x.mult, device=x.t.device)
+        return self.torch.repeat_interleave(x.t, reps, dim=1)
+
+    def mix_channels(self, x: Twin) -> Twin:
+        """Every output channel depends on every input channel: one twin channel for all of them."""
+        return Twin(x.t.sum(dim=1, keepdim=True), (x.real_channels(),))
+
+    def group_mix(self, x: Twin, groups: int) -> Twin:
+        """GroupNorm: each channel on its group's channels and every position (one twin channel per group)."""
+        t = self.real(x)
+        b, c = t.shape[:2]
+        sums = t.reshape(b, groups, -1).sum(dim=2)
+        out = sums.reshape(b, groups, *([1] * (t.dim() - 2))).expand(b, groups, *t.shape[2:])
+        return Twin(out, (c // groups,) * groups)
+
+    def channel_window(self, x: Twin, size: int) -> Twin:
+        """LocalResponseNorm: channel c on channels [c - size//2, c + (size-1)//2]."""
+        t = self.real(x)
+        b, c = t.shape[:2]
+        flat = t.reshape(b, 1, c, -1)
+        padded = self.F.pad(flat, (0, 0, size // 2, (size - 1) // 2))
+        out = self.F.avg_pool2d(padded, (size, 1), stride=1)
+        return Twin(out.reshape(t.shape))
+
+    # -- positions
+
+    def mix_dims(self, x: Twin, dims: Sequence[int]) -> Twin:
+        """Statistics over batch-inclusive ``dims`` (each >= 2): each value also depends on all values along them."""
+        if not dims:
+            return x
+        return Twin(x.t + x.t.mean(dim=tuple(dims), keepdim=True), x.mult)
+
+    def per_channel(self, x: Twin, module: Any) -> Twin:
+        """A module that acts channel by channel (padding, resampling, adaptive pooling) on the twin's channels."""
+        return Twin(module.to(x.t.dtype)(x.t), x.mult)
+
+    def real_module(self, x: Twin, module: Any) -> Twin:
+        """A module that needs the real channels (PixelShuffle)."""
+        return Twin(module(self.real(x)))
+
+    def pad(self, x: Twin, pads: Sequence[tuple[Any, Any]]) -> Twin:
+        """Zero padding per spatial dim (before, after), as Keras' 'same' adds it."""
+        flat = [int(v) for lo, hi in reversed(pads) for v in (lo, hi)]
+        return Twin(self.F.pad(x.t, flat), x.mult)
+
+    def window_average(self, x: Twin, windows: Sequence[Any], out: Sequence[int]) -> Twin:
+        """A pooling window of this geometry as an average: a depthwise convolution with equal weights, padded so
+        that every window torch takes (ceil_mode's last one included) is there, cut to the output size."""
+        t = x.t
+        n = len(windows)
+        pads = []
+        for w, size, o in zip(windows, t.shape[2:], out):
+            before = int(w.p)
+            after = max(0, (o - 1) * int(w.s) + int(w.k) - (int(size) + before))
+            pads.append((before, after))
+        flat = [v for lo, hi in reversed(pads) for v in (lo, hi)]
+        padded = self.F.pad(t, flat) if any(flat) else t
+        taps = [(int(w.k) - 1) // int(w.d) + 1 for w in windows]
+        weight = self.torch.ones((t.shape[1], 1, *taps), dtype=t.dtype) / math.prod(taps)
+        conv = getattr(self.F, f"conv{n}d")
+        y = conv(padded, weight, None, [int(w.s) for w in windows], 0, [int(w.d) for w in windows], t.shape[1])
+        return Twin(y[(slice(None), slice(None), *(slice(0, o) for o in out))], x.mult)
+
+    def global_average(self, x: Twin) -> Twin:
+        """Keras' global pooling: (B, C, *spatial) -> (B, C)."""
+        return Twin(x.t.mean(dim=tuple(range(2, x.t.dim()))), x.mult)
+
+    # -- layers with weights
+
+    def conv(self, x: Twin, layer: Any, a: Any, out_channels: int, transposed: bool = False) -> Twin:
+        """A convolution of the layer's geometry with constant positive weights: one output channel per group."""
+        g = int(a["groups"])
+        n = layer.ndim
+        mult: tuple[int, ...]
+        if g == 1:
+            t, c_out, mult = x.t, 1, (out_channels,)
+        else:
+            t, c_out, mult = self.real(x), g, (out_channels // g,) * g
+        c_in = int(t.shape[1])
+        kind = f"ConvTranspose{n}d" if transposed else f"Conv{n}d"
+        kwargs: dict[str, Any] = {"stride": a["stride"], "padding": a["padding"], "dilation": a["dilation"],
+                                  "groups": g, "bias": False}  # fmt: skip
+        if transposed:
+            kwargs["output_padding"] = a["output_padding"]
+        else:
+            kwargs["padding_mode"] = a["padding_mode"]
+        module = getattr(self.nn, kind)(c_in, c_out, a["kernel_size"], **kwargs).to(t.dtype)
+        with self.torch.no_grad():
+            module.weight.fill_(1.0 / module.weight[0].numel())
+        module.weight.requires_grad_(False)
+        return Twin(module(t), mult)
+
+    def linear(self, x: Twin, out_features: int) -> Twin:
+        """A Linear on the last dim: every output feature on every input feature."""
+        if x.t.dim() == 2:  # (B, F): the features are the channel dim
+            return Twin(x.t.sum(dim=1, keepdim=True), (out_features,))
+        s = x.t.sum(dim=-1, keepdim=True)
+        return Twin(s.expand(*x.t.shape[:-1], out_features), x.mult)
+
+    # -- structure
+
+    def reshape(self, x: Twin, out: Sequence[int]) -> Twin:
+        """Flatten/Unflatten; on the real channels when the channel dim takes part."""
+        b = x.t.shape[0]
+        if x.mult is not None and out and out[0] == x.real_channels():
+            return Twin(x.t.reshape(b, x.t.shape[1], *out[1:]), x.mult)
+        return Twin(self.real(x).reshape(b, *out))
+
+    def add(self, xs: Sequence[Twin]) -> Twin:
+        if all(x.mult == xs[0].mult for x in xs):
+            out = xs[0].t
+            for x in xs[1:]:
+                out = out + x.t
+            return Twin(out, xs[0].mult)
+        total = self.real(xs[0])
+        for x in xs[1:]:
+            total = total + self.real(x)
+        return Twin(total)
+
+    def cat(self, xs: Sequence[Twin], axis: int) -> Twin:
+        """Concatenation along per-sample dim ``axis`` (0 = channels)."""
+        if axis == 0:
+            mult = tuple(m for x in xs for m in (x.mult or (1,) * int(x.t.shape[1])))
+            return Twin(self.torch.cat([x.t for x in xs], dim=1), mult)
+        if all(x.mult == xs[0].mult for x in xs):
+            return Twin(self.torch.cat([x.t for x in xs], dim=axis + 1), xs[0].mult)
+        return Twin(self.torch.cat([self.real(x) for x in xs], dim=axis + 1))
+
+    def locate(self, x: Twin, index: Sequence[int]) -> tuple[int, ...]:
+        """The twin index of a real per-sample index (the channel of a merged twin channel)."""
+        if x.mult is None or not index:
+            return tuple(index)
+        c, acc = index[0], 0
+        for k, m in enumerate(x.mult):
+            if c < acc + m:
+                return (k, *index[1:])
+            acc += m
+        raise IndexError(index)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    layer: int
+    index: tuple[int, ...] | None  # frame: a position (all channels); else an element; with ``channel`` one channel
+    channel: int | None = None
+
+
+def check(analysis: Analysis, rf: ReceptiveFields, max_nodes: int = 16) -> tuple[tuple[Mismatch, ...], int, list[str]]:
+    """Compare derived regions with gradient supports; returns mismatches, the number of units checked, and notes
+    (layers whose twin is missing, or a check cut short by its memory bound)."""
     spatial = len(analysis.graph.input_shape) - 1
-    rank = len(analysis.graph.input_shape)
-    candidates = [i for i, r in enumerate(analysis.layers) if len(r.shape) == rank]
+    if spatial == 0 or not rf.maps:
+        return (), 0, []
+    torch = import_torch()
+    kit = Kit(torch)
+    states = list(rf.maps)
+    notes: list[str] = []
+    stop = _first_without_twin(analysis, notes)
+    candidates = [i for i in range(stop) if isinstance(states[i], (Frame, View, Elems))]
+    if not candidates:
+        return (), 0, notes
     step = max(1, math.ceil(len(candidates) / max_nodes))
     chosen = candidates[::step]
-    if candidates and candidates[-1] not in chosen:
+    if candidates[-1] not in chosen:
         chosen.append(candidates[-1])
-    last = len(analysis.layers) - 1
-    if last not in chosen:
-        chosen.append(last)  # a non-spatial output (after Flatten/Linear): everything its input covers
-    probes: list[tuple[int, tuple[int, ...] | None]] = []  # (node, unit per spatial dim; None: element 0)
-    for i in chosen:
-        shape = analysis.layers[i].shape
-        if len(shape) == rank:
-            probes.append((i, tuple(d // 2 for d in shape[1:])))
-            probes.append((i, (0,) * spatial))
-        else:
-            probes.append((i, None))
+    probes = [p for i in chosen for p in _probes(i, states[i], analysis.layers[i].shape)]
+    per_sample = _largest_numel(analysis, max(chosen))
+    while probes and len(probes) * per_sample * 4 * 3 > MAX_TWIN_BYTES:
+        probes = probes[: len(probes) // 2]
+    if not probes:
+        notes.append("receptive fields not checked: the twin network would not fit the memory bound")
+        return (), 0, notes
+    upto = max(p.layer for p in probes)
     x = torch.ones((len(probes), *analysis.graph.input_shape), dtype=torch.float32, requires_grad=True)
-    try:
-        outs = _forward(torch, analysis, x, max(chosen))
-    except _Unsupported:
-        return (), 0
+    outs = _forward(kit, analysis, Twin(x), upto)
     loss: Any = 0
-    for b, (i, unit) in enumerate(probes):
-        y = outs[i][b]
-        loss = loss + (y[(slice(None), *unit)].sum() if unit is not None else y.reshape(-1)[0])
+    for b, p in enumerate(probes):
+        y = outs[p.layer]
+        loss = loss + _selected(kit, y, b, p, states[p.layer])
     loss.backward()
     grad = x.grad.abs().sum(dim=1)  # (batch, *spatial)
     mismatches = []
-    for b, (i, unit) in enumerate(probes):
+    for b, p in enumerate(probes):
         support = grad[b] > 0
-        node = analysis.layers[i].node
-        spans = region(analysis, i, {j: (unit[j], unit[j]) if unit else (0, 0) for j in range(spatial)})
-        # Regions are per dim; a unit whose window is all padding in one dim depends on nothing at all.
-        empty = any(lo > hi for lo, hi in spans.values())
+        node = analysis.layers[p.layer].node
+        want = _derived(states[p.layer], p)
         for j in range(spatial):
-            other = tuple(k + 1 for k in range(spatial) if k != j)
-            line = support.any(dim=tuple(d - 1 for d in other)) if other else support
+            other = tuple(k for k in range(spatial) if k != j)
+            line = support.any(dim=other) if other else support
             idx = line.nonzero().flatten().tolist()
             got = (idx[0], idx[-1]) if idx else None
-            want = None if empty else spans[j]
-            if got != want:
-                where = f"unit {list(unit)}" if unit is not None else "element 0"
-                mismatches.append(Mismatch(node.name, node.loc, f"receptive field of {where} in spatial dim {j}",
-                                           str(list(want) if want else "none"), str(list(got) if got else "none"),
+            wanted = want[j] if want is not None else None
+            if got != wanted:
+                mismatches.append(Mismatch(node.name, node.loc, f"receptive field of {_where(p)} in spatial dim {j}",
+                                           str(list(wanted) if wanted else "none"), str(list(got) if got else "none"),
                                            {}, "the input gradient"))  # fmt: skip
-    return tuple(mismatches), len(probes)
+    return tuple(mismatches), len(probes), notes
 
 
-def _forward(torch: Any, analysis: Analysis, x: Any, upto: int) -> dict[int, Any]:
-    outs: dict[int, Any] = {INPUT: x}
+def _first_without_twin(analysis: Analysis, notes: list[str]) -> int:
+    """The index of the first layer whose twin is missing (len(layers) when every layer has one)."""
+    for i, r in enumerate(analysis.layers):
+        if type(r.node.layer).twin is _base_twin():
+            notes.append(f"receptive fields from {r.node.name!r} ({r.node.layer.name}) on are not checked: "
+                         f"{r.node.layer.name} has no geometry twin")  # fmt: skip
+            return i
+    return len(analysis.layers)
+
+
+def _base_twin() -> Any:
+    from ..layers.base import LayerType
+
+    return LayerType.twin
+
+
+def _largest_numel(analysis: Analysis, upto: int) -> int:
+    return max(math.prod(r.shape) for r in analysis.layers[: upto + 1])
+
+
+def _probes(i: int, state: State, shape: Sequence[int]) -> list[_Probe]:
+    if isinstance(state, Frame):
+        grid = shape[1:]
+        centre = tuple(d // 2 for d in grid)
+        out = [_Probe(i, centre), _Probe(i, (0,) * len(grid))]
+        if len(set(state.chan)) > 1:  # channels with their own regions: one channel alone too
+            out.append(_Probe(i, centre, len(state.chan) - 1))
+        return out
+    n = math.prod(shape)
+    picks = sorted({0, n // 2, n - 1})
+    return [_Probe(i, _unravel(e, shape)) for e in picks]
+
+
+def _unravel(flat: int, shape: Sequence[int]) -> tuple[int, ...]:
+    out = []
+    for n in reversed(shape):
+        flat, r = divmod(flat, n)
+        out.append(r)
+    return tuple(reversed(out))
+
+
+def _selected(kit: Kit, y: Twin, b: int, p: _Probe, state: State) -> Any:
+    if isinstance(state, Frame):
+        assert p.index is not None
+        if p.channel is None:
+            return y.t[(b, slice(None), *p.index)].sum()
+        return y.t[(b, *kit.locate(y, (p.channel, *p.index)))]
+    assert p.index is not None
+    return y.t[(b, *kit.locate(y, p.index))]
+
+
+def _derived(state: State, p: _Probe) -> Unit:
+    assert p.index is not None
+    if isinstance(state, Frame):
+        if p.channel is not None:
+            return state.unit((p.channel, *p.index))
+        acc: Unit = None
+        for k in sorted(set(state.chan)):
+            u = state.classes[k].unit(p.index)
+            if u is not None:
+                acc = u if acc is None else tuple((min(a[0], c[0]), max(a[1], c[1])) for a, c in zip(acc, u))
+        return acc
+    assert isinstance(state, (View, Elems))
+    return state.unit(p.index)
+
+
+def _where(p: _Probe) -> str:
+    if p.channel is not None:
+        return f"channel {p.channel} at {list(p.index or ())}"
+    return f"unit {list(p.index or ())}"
+
+
+def _forward(kit: Kit, analysis: Analysis, x: Twin, upto: int) -> dict[int, Twin]:
+    outs: dict[int, Twin] = {INPUT: x}
+    shapes = {INPUT: analysis.graph.input_shape}
     for i, r in enumerate(analysis.layers[: upto + 1]):
-        ins = [outs[s] for s in r.node.inputs]
-        outs[i] = _apply(torch, r, ins)
+        ins = [shapes[s] for s in r.node.inputs]
+        xs = [outs[s] for s in r.node.inputs]
+        try:
+            outs[i] = r.node.layer.twin(r.args, ins, r.shape, xs, kit)
+        except NoTwin:  # pragma: no cover - excluded by _first_without_twin
+            break
+        shapes[i] = r.shape
     return outs
 
 
-def _apply(torch: Any, r: LayerResult, ins: list[Any]) -> Any:
-    nn, F = torch.nn, torch.nn.functional
-    name, a = r.node.layer.name, r.args
-    x = ins[0]
-    unwrap = getattr(r.node.layer, "unwrap", None)
-    if unwrap is not None:  # a Keras layer: its zero padding, then the torch layer's geometry
-        inner, inner_args, pads = unwrap(a, [tuple(x.shape[1:])])
-        x = F.pad(x, [int(v) for lo, hi in reversed(pads) for v in (lo, hi)])
-        node = dataclasses.replace(r.node, layer=inner)
-        return _apply(torch, dataclasses.replace(r, node=node, args=inner_args), [x, *ins[1:]])
-    spatial_dims = tuple(range(2, x.dim()))
-    if name == "Add":
-        return sum(t.mean(dim=1, keepdim=True) for t in ins)
-    if name == "Concat":
-        return torch.cat(ins, dim=a["dim"])
-    if name in ACTIVATIONS or name.startswith(("Dropout", "AlphaDropout", "FeatureAlphaDropout", "BatchNorm")):
-        return x
-    if name.startswith("InstanceNorm"):
-        return x + x.mean(dim=spatial_dims, keepdim=True) if not a["track_running_stats"] else x
-    if name == "GroupNorm":
-        return x + x.mean(dim=spatial_dims, keepdim=True)
-    if name == "LayerNorm":
-        return x + x.mean(dim=tuple(range(x.dim() - len(a["normalized_shape"]), x.dim())), keepdim=True)
-    if name in ("Softmax", "LogSoftmax"):
-        return x if a["dim"] is None else x + x.mean(dim=a["dim"], keepdim=True)
-    if name.startswith("ConvTranspose"):
-        m = getattr(nn, name)(x.shape[1], 1, a["kernel_size"], a["stride"], a["padding"], a["output_padding"],
-                              bias=False, dilation=a["dilation"], dtype=torch.float32)  # fmt: skip
-        return _positive(torch, m)(x)
-    if name.startswith("Conv"):
-        m = getattr(nn, name)(x.shape[1], 1, a["kernel_size"], a["stride"], a["padding"], a["dilation"], bias=False,
-                              padding_mode=a["padding_mode"], dtype=torch.float32)  # fmt: skip
-        return _positive(torch, m)(x)
-    if name == "Linear":
-        return _positive(torch, nn.Linear(x.shape[-1], 1, bias=False, dtype=torch.float32))(x)
-    if name.startswith("MaxPool"):
-        # Average pooling of the same geometry: a depthwise convolution with equal weights
-        # (handles dilation, and any input size); average pooling proper where ceil_mode needs it.
-        n = int(name[-2])
-        k, p, d = a["kernel_size"], a["padding"], a["dilation"]
-        s = a["stride"] if a["stride"] is not None else k
-        if not a["ceil_mode"]:
-            weight = torch.ones((x.shape[1], 1, *k), dtype=torch.float32) / math.prod(k)
-            return getattr(F, f"conv{n}d")(F.pad(x, [q for v in reversed(p) for q in (v, v)]), weight, None, s, 0, d,
-                                           x.shape[1])  # fmt: skip
-        if any(v != 1 for v in d) or (n == 3 and any(i < kk for i, kk in zip(x.shape[2:], k))):
-            raise _Unsupported(name)
-        return getattr(F, f"avg_pool{n}d")(x, k, s, p, True, True)
-    if name.startswith("AdaptiveMaxPool"):
-        return getattr(F, f"adaptive_avg_pool{name[-2]}d")(x, a["output_size"])
-    return r.node.layer.build(a, nn, [tuple(t.shape[1:]) for t in ins]).to(torch.float32)(x)
-
-
-def _positive(torch: Any, m: Any) -> Any:
-    """Constant positive weights (normalised so values stay near 1); only the input gradient is needed."""
-    with torch.no_grad():
-        m.weight.fill_(1.0 / m.weight[0].numel())
-    m.weight.requires_grad_(False)
-    return m
+__all__ = ["GLOBAL", "Kit", "Twin", "check"]
