@@ -217,11 +217,12 @@ def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
             store[key] = tensor
 
 
-def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call | None], None] | None = None) -> Trace:
-    """Run ``model(*inputs)`` under ``torch.no_grad`` with hooks; record every module call.
+def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call | None], None] | None = None,
+        kwargs: Mapping[str, Any] | None = None) -> Trace:  # fmt: skip
+    """Run ``model(*inputs, **kwargs)`` under ``torch.no_grad`` with hooks; record every module call.
 
     ``on_op(func, args, result, call)`` is called for every torch operation, with the innermost
-    module call running it.
+    module call running it. ``inputs`` may hold non-tensor arguments (``cnncalc.summary(input_data=...)``).
     """
     from ..verify.torchload import import_torch
 
@@ -252,12 +253,13 @@ def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call 
         for m in model.modules():
             handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
             handles.append(m.register_forward_hook(post, with_kwargs=True))
-        trace = Trace(calls, int(inputs[0].shape[0]) if inputs and inputs[0].dim() else 0,
-                      tuple(info(torch, t) for t in inputs))  # fmt: skip
+        given = [t for _, t in flatten(torch, (list(inputs), dict(kwargs or {})))]
+        trace = Trace(calls, int(given[0].shape[0]) if given and given[0].dim() else 0,
+                      tuple(info(torch, t) for t in given))  # fmt: skip
         op = None if on_op is None else (lambda f, a, r: on_op(f, a, r, calls[stack[-1]] if stack else None))
         with torch.no_grad(), _ops(torch, op):
             try:
-                result = model(*inputs)
+                result = model(*inputs, **(kwargs or {}))
             except Exception as e:
                 trace.error, trace.failing = e, tuple(stack)
                 return trace
