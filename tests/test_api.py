@@ -235,7 +235,7 @@ def test_a_size_without_its_batch_is_refused_with_the_forms_to_write() -> None:
 def test_bad_arguments_are_one_clear_error(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(cnncalc.CnnCalcError, match=re.escape(message)):
         cnncalc.summary(course_net(), verbose=0, **kwargs)
-    with pytest.raises(cnncalc.CnnCalcError, match="not an nn.Module"):
+    with pytest.raises(cnncalc.CnnCalcError, match=r"not an nn\.Module"):
         cnncalc.summary(object(), (1, 3), verbose=0)
 
 

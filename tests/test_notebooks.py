@@ -44,11 +44,15 @@ def course(tmp_path: Path, marker: Path) -> Path:
     nb = new_notebook()
     nb.cells = [
         new_markdown_cell("# Homework 3\nA small CNN for 53 classes."),
-        new_code_cell("!pip install torchvision\n%matplotlib inline\nimport torch\nimport torch.nn.functional as F\n"
-                      "from torch import nn\nNUM_CLASSES = 53\nEPOCHS, LR = 10, 1e-3"),  # fmt: skip
-        new_code_cell(f"for epoch in range(EPOCHS):\n    open({str(marker)!r}, 'w').write('trained')\n"
-                      "    raise SystemExit('the training loop ran')\n"
-                      f"data = open({str(marker)!r}, 'w')"),  # fmt: skip
+        new_code_cell(
+            "!pip install torchvision\n%matplotlib inline\nimport torch\nimport torch.nn.functional as F\n"
+            "from torch import nn\nNUM_CLASSES = 53\nEPOCHS, LR = 10, 1e-3"
+        ),
+        new_code_cell(
+            f"for epoch in range(EPOCHS):\n    open({str(marker)!r}, 'w').write('trained')\n"
+            "    raise SystemExit('the training loop ran')\n"
+            f"data = open({str(marker)!r}, 'w')"
+        ),
         new_markdown_cell("## The network"),
         new_code_cell(NET),
         new_code_cell("%%time\nclass Timed(nn.Module):\n    pass"),
@@ -200,8 +204,9 @@ def test_summary_and_check_render_as_html_in_a_jupyter_kernel(tmp_path: Path) ->
     pytest.importorskip("ipykernel")
     nb = new_notebook()
     nb.cells = [
-        new_code_cell("import torch\nimport torch.nn.functional as F\nfrom torch import nn\nimport cnncalc\n"
-                      "NUM_CLASSES = 53"),  # fmt: skip
+        new_code_cell(
+            "import torch\nimport torch.nn.functional as F\nfrom torch import nn\nimport cnncalc\nNUM_CLASSES = 53"
+        ),
         new_code_cell(NET),
         new_code_cell("model = Net()\ncnncalc.summary(model, (1, 3, 28, 28))"),
         new_code_cell("cnncalc.check(model, (3, 'H', 'W'), sizes=(28, 32))"),

@@ -16,8 +16,8 @@ from math import prod
 from typing import Any
 
 from ..errors import CnnCalcError, Loc, described, first_line
-from .cells import source_line
 from .catalogue import NOUNS, derive, inferred_mismatch, layer_type
+from .cells import source_line
 from .load import user_frame
 from .trace import Call, Trace
 

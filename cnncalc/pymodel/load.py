@@ -29,7 +29,11 @@ def is_python_target(text: str) -> bool:
     path = text.rsplit(":", 1)[0] if has_attr(text) else text
     if path.endswith((".yaml", ".yml")):
         return False
-    return path.endswith((".py", ".ipynb")) or has_attr(text) or (not Path(path).exists() and "." in path and "/" not in path)
+    return (
+        path.endswith((".py", ".ipynb"))
+        or has_attr(text)
+        or (not Path(path).exists() and "." in path and "/" not in path)
+    )
 
 
 def has_attr(text: str) -> bool:

@@ -84,7 +84,7 @@ def read(path: str) -> Plan:
     import nbformat
 
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     except FileNotFoundError:
         raise CnnCalcError(f"no such file: {path}", None, "check the path (targets are FILE.ipynb:Name)") from None
     except IsADirectoryError:

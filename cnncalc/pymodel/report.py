@@ -162,7 +162,9 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
                         str(torch.__version__), fx, reason, tuple(conditions), accepted)  # fmt: skip
 
 
-def _placed(torch: Any, data: Sequence[Any], kwargs: Mapping[str, Any], device: Any) -> tuple[list[Any], dict[str, Any]]:
+def _placed(
+    torch: Any, data: Sequence[Any], kwargs: Mapping[str, Any], device: Any
+) -> tuple[list[Any], dict[str, Any]]:
     """The caller's inputs, top-level tensors moved to ``device`` when one is asked for."""
 
     def put(v: Any) -> Any:

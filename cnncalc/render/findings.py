@@ -32,9 +32,11 @@ def to_dict(report: CheckReport) -> dict[str, Any]:
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    loc = None if f.loc is None else {"file": f.loc.file, "line": f.loc.line, "column": f.loc.col}
-    if f.loc is not None and f.loc.cell is not None:
-        loc["cell"] = f.loc.cell  # a notebook: line and column are within this cell
+    loc: dict[str, Any] | None = None
+    if f.loc is not None:
+        loc = {"file": f.loc.file, "line": f.loc.line, "column": f.loc.col}
+        if f.loc.cell is not None:
+            loc["cell"] = f.loc.cell  # a notebook: line and column are within this cell
     return {"name": f.name, "where": f.where, "ok": f.ok, "message": f.message, "location": loc}
 
 

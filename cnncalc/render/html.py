@@ -46,7 +46,9 @@ def from_rich(table: Any, lines: Iterable[Any] = ()) -> str:
     )
     foot = ""
     if table.show_footer:
-        foot = "<tfoot><tr>" + "".join(f"<td{a}>{_span(c.footer)}</td>" for c, a in zip(columns, align)) + "</tr></tfoot>"
+        foot = (
+            "<tfoot><tr>" + "".join(f"<td{a}>{_span(c.footer)}</td>" for c, a in zip(columns, align)) + "</tr></tfoot>"
+        )
     caption = f"<caption>{_span(table.title)}</caption>" if table.title else ""
     notes = "".join(f"<p>{_span(line)}</p>" for line in lines)
     return (f'<div class="cnncalc">{_STYLE}<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
