@@ -451,3 +451,21 @@ def test_the_model_is_left_exactly_as_it_was(dtype: torch.dtype) -> None:
     with pytest.raises(cnncalc.CnnCalcError):
         cnncalc.summary(model, (3, 8, 8), verbose=0)
     assert_same_snapshot(before, snapshot(model))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_models_stay_on_their_device_and_a_moved_one_comes_back_with_its_grads() -> None:
+    model = course_net().cuda()
+    model(torch.randn(4, 3, 28, 28, device="cuda")).sum().backward()
+    before = snapshot(model)
+    s = cnncalc.summary(model, (2, 3, 28, 28), verbose=0)
+    assert s.report.device.startswith("cuda") and s.output_shapes == [(2, 53)]
+    r = cnncalc.check(model, (3, "H", "W"), sizes=(28, 32), expect_output=(53,))
+    assert [f.name for f in r.failures] == ["forward pass"]
+    assert_same_snapshot(before, snapshot(model))
+    cpu = course_net()
+    cpu(torch.randn(4, 3, 28, 28)).sum().backward()
+    before = snapshot(cpu)
+    assert cnncalc.summary(cpu, (2, 3, 28, 28), device="cuda", verbose=0).report.device.startswith("cuda")
+    assert cnncalc.check(cpu, (1, 3, 28, 28), device="cuda", expect_output=53).ok
+    assert_same_snapshot(before, snapshot(cpu))  # Module.to moved the grads too: they are moved back

@@ -6,6 +6,7 @@ the training-loop cell would write a marker file and exit, so any test that lets
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
@@ -16,26 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from cnncalc.cli import main
+from tests.models.course_net import Net as CourseNet
 
 nbformat = pytest.importorskip("nbformat")
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
 
-NET = '''class Net(nn.Module):
-    """The course network: correct only for 28x28 inputs."""
-
-    def __init__(self, num_classes=NUM_CLASSES):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 5)
-        self.pool1 = nn.MaxPool2d(2)
-        self.conv2 = nn.Conv2d(16, 32, 5)
-        self.pool2 = nn.MaxPool2d(2)
-        self.fc3 = nn.Linear(512, num_classes)
-
-    def forward(self, x):
-        x = self.pool1(F.relu(self.conv1(x)))
-        x = self.pool2(F.relu(self.conv2(x)))
-        x = x.view(-1, 512)
-        return self.fc3(x)'''
+NET = inspect.getsource(CourseNet)  # the course network of tests/models, pasted into a cell
 VIEW_LINE = next(i for i, line in enumerate(NET.splitlines(), 1) if "x.view(-1, 512)" in line)
 
 

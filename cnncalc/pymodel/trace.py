@@ -204,6 +204,7 @@ def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
         for m in model.modules():
             for store in (m._parameters, m._buffers):
                 saved += [(store, k, t, t.data) for k, t in store.items() if t is not None]
+    grads = [(t, t.grad, t.grad.data) for store, _, t, _ in saved if t.grad is not None]  # Module.to moves them too
     try:
         if device is not None:
             model.to(device)
@@ -215,6 +216,9 @@ def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
         for store, key, tensor, data in saved:
             tensor.data = data  # Module.to changed .data in place (parameters) or replaced the tensor
             store[key] = tensor
+        for tensor, grad, data in grads:
+            grad.data = data
+            tensor.grad = grad
 
 
 def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call | None], None] | None = None,
