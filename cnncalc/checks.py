@@ -198,11 +198,15 @@ def _class_loc(model: Any) -> Loc | None:
     """Where the model's class is defined (for annotations about the whole model)."""
     import inspect
 
-    from .pymodel.load import display_path
+    from .pymodel.cells import class_line
+    from .pymodel.load import frame_loc
 
+    in_cell = class_line(type(model))
+    if in_cell is not None:
+        return frame_loc(*in_cell)
     try:
         file = inspect.getsourcefile(type(model))
         _, line = inspect.getsourcelines(type(model))
     except (OSError, TypeError):
         return None
-    return Loc(display_path(file), line, 1) if file else None
+    return frame_loc(file, line) if file else None

@@ -68,7 +68,10 @@ def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 def _target_options(fn: Callable[..., None]) -> Callable[..., None]:
-    """--input, --input-dtype, --kwargs, --kwargs-file: what a Python target (model.py:Net) needs."""
+    """--input, --input-dtype, --kwargs, --kwargs-file, --verbose: what a Python target (model.py:Net) needs."""
+    fn = click.option("--verbose", is_flag=True,
+                      help="A notebook target (course.ipynb:Net): list on stderr what was skipped (only imports, "
+                           "definitions and literal constants run; training loops, !pip and %magics never do).")(fn)  # fmt: skip
     fn = click.option("--kwargs-file", default=None, metavar="FILE",
                       help="Constructor arguments of a Python target from a JSON file.")(fn)  # fmt: skip
     fn = click.option("--kwargs", "kwargs_json", default=None, metavar="JSON",
@@ -117,6 +120,7 @@ class PyTarget:
     input_dtypes: tuple[str, ...] = ()
     kwargs_json: str | None = None
     kwargs_file: str | None = None
+    verbose: bool = False
 
     @property
     def given(self) -> bool:
@@ -135,7 +139,14 @@ class PyTarget:
         from .pymodel.inputs import parse_inputs
 
         specs = parse_inputs(self.inputs, self.input_dtypes)
-        return pymodel.load(target, self.kwargs()), specs
+        loaded = pymodel.load(target, self.kwargs())
+        self.list_skipped(loaded)
+        return loaded, specs
+
+    def list_skipped(self, loaded: Target) -> None:
+        """With --verbose, what a notebook target skipped, one located note per line on stderr."""
+        for note in loaded.notes if self.verbose else ():
+            click.echo(note, err=True)
 
     def source(self, target: str, values: Mapping[str, int]) -> str | ArchSpec:
         """An architecture file as is; a Python target as its traced spec (for rf and explain)."""
@@ -199,18 +210,21 @@ def main() -> None:
 @_target_options
 def shapes(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
            dtype: str, depth: int | None, traceback: bool, convention: str | None, inputs: tuple[str, ...],
-           input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None) -> None:  # fmt: skip
+           input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None,
+           verbose: bool) -> None:  # fmt: skip
     """Every layer's output shape, parameters, MACs and receptive field; verified with torch.
 
-    TARGET is an architecture file (arch.yaml) or a Python model: path/to/model.py:Net or
-    package.module:factory, with --input 3x28x28. A Python model runs once with forward hooks and
-    shows the nested module table; with symbols in --input (3xHxW) it is traced with torch.fx and
-    analysed symbolically like a YAML file. Importing a Python target executes its code.
+    TARGET is an architecture file (arch.yaml) or a Python model: path/to/model.py:Net,
+    package.module:factory or a Jupyter notebook course.ipynb:Net, with --input 3x28x28. A Python
+    model runs once with forward hooks and shows the nested module table; with symbols in --input
+    (3xHxW) it is traced with torch.fx and analysed symbolically like a YAML file. Importing a
+    Python target executes its code; of a notebook, only the imports, function and class
+    definitions and literal constants run (never training loops, downloads, !pip or %magics).
     """
     derive = Derive(_parse_set(set_), convention)
     check = Verify(verify, device, batch, dtype)
     out = Output(fmt, width, "shapes", depth)
-    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
     _guard(lambda: _shapes(file, derive, check, out, py), traceback)
 
 
@@ -262,10 +276,11 @@ def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check:
 @_target_options
 def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, traceback: bool,
        convention: str | None, inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
-       kwargs_file: str | None) -> None:  # fmt: skip
-    """Receptive field of every layer of TARGET (arch.yaml, or model.py:Net --input ... traced by torch.fx)."""
+       kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
+    """Receptive field of every layer of TARGET (arch.yaml, or model.py:Net / course.ipynb:Net --input ... traced
+    by torch.fx; of a notebook only imports, definitions and literal constants run)."""
     derive = Derive(_parse_set(set_), convention)
-    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
     check, out = Verify(verify, "cpu"), Output(fmt, width, "rf")
     _guard(lambda: _report(py.source(file, derive.values), derive, check, out), traceback)
 
@@ -325,13 +340,14 @@ def _render(report: ShapesReport, out: Output) -> None:
 @_target_options
 def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verify: bool, traceback: bool,
             convention: str | None, inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
-            kwargs_file: str | None) -> None:  # fmt: skip
+            kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
     """Step-by-step derivation per layer: output size, parameters and receptive field, with the numbers.
 
-    TARGET is an architecture file or a Python model traceable by torch.fx (model.py:Net --input 3x28x28).
+    TARGET is an architecture file or a Python model traceable by torch.fx (model.py:Net or
+    course.ipynb:Net --input 3x28x28; of a notebook only imports, definitions and literal constants run).
     """
     derive = Derive(_parse_set(set_), convention)
-    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
 
     def run() -> int:
         from .pipeline import explain as derive_steps
@@ -568,21 +584,28 @@ def _report_problems(report: ReportBase) -> int:
 def check(target: str, sizes: str | None, set_: tuple[str, ...], expect_output: tuple[str, ...],
           max_params: int | None, against: str | None, device: str, fmt: str, junit_xml: str | None,
           traceback: bool, inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
-          kwargs_file: str | None) -> None:  # fmt: skip
+          kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
     """Check an architecture file or a Python model for CI: exit 0 all hold, 1 a check failed, 2 bad input.
 
     A Python model (path/to/model.py:Net or package.module:factory, with --input) runs at each
     size and at two batch sizes: the forward pass must work (a crash is located to the innermost
     module and source line and explained in shapes), the batch size must be kept, and samples must
     not mix. Importing a Python target executes its code, as pytest does; YAML never executes code.
+    A notebook (course.ipynb:Net) runs only its imports, function and class definitions and literal
+    constants: training loops, downloads, !pip lines and %magics are skipped (--verbose lists them).
     """
     values = _parse_set(set_)
-    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
 
     def run() -> int:
         from .checks import CheckOptions
         from .checks import check as run_checks
         from .render import findings
+
+        if verbose and target.rsplit(":", 1)[0].endswith(".ipynb"):
+            from . import pymodel
+
+            py.list_skipped(pymodel.load(target, py.kwargs()))
 
         opts = CheckOptions(tuple(expect_output), max_params, _parse_sizes(sizes), values, against, device)
         report = run_checks(target, opts, py.inputs, py.input_dtypes, py.kwargs())

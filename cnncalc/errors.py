@@ -16,14 +16,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Loc:
-    """A position in an input file (1-based line and column)."""
+    """A position in an input file (1-based line and column); in a notebook, also the cell (1-based position)."""
 
     file: str
     line: int
     col: int
+    cell: int | None = None  # a Jupyter notebook's cell: ``line`` and ``col`` are then within that cell
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        where = f"{self.file}:cell {self.cell}" if self.cell is not None else self.file
+        return f"{where}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,18 @@ from typing import Any
 def assert_shapes(model: Any, input: Sequence[int] | Sequence[Sequence[int]],
                   output: Sequence[int] | Sequence[Sequence[int]] | None = None, *, input_dtype: str = "float32",
                   max_params: int | None = None) -> None:  # fmt: skip
-    """Fail with cnncalc's explanation unless ``model`` works on per-sample ``input`` and gives ``output``."""
+    """Fail with cnncalc's explanation unless ``model`` works on per-sample ``input`` and gives ``output``.
+
+    ``cnncalc.check(model, input, batch_dim=0, expect_output=output, raise_on_failure=True)`` with
+    the shapes per sample; the AssertionError lists each failed check with its location.
+    """
     __tracebackhide__ = True
-    from .checks import CheckOptions
-    from .checks import check_model as run_checks
+    from .api import check
 
     inputs = _shapes(input)
-    outputs = _shapes(output) if output is not None else []
-    opts = CheckOptions(tuple("x".join(map(str, s)) for s in outputs), max_params)
-    report = run_checks(model, opts, ["x".join(map(str, s)) for s in inputs], [input_dtype])
-    if not report.ok:
-        lines = [f"{f.title}: " + (f"{f.loc}: " if f.loc else "") + f.message for f in report.failures]
-        raise AssertionError("cnncalc: " + "\n".join(lines))
+    outputs = _shapes(output) if output is not None else None
+    check(model, ["x".join(map(str, s)) for s in inputs], expect_output=outputs, dtypes=[input_dtype],
+          max_params=max_params, raise_on_failure=True)  # fmt: skip
 
 
 def _shapes(value: Any) -> list[tuple[int, ...]]:

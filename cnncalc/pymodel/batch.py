@@ -30,10 +30,10 @@ class Culprit:
 
     def describe(self, changed: bool = True) -> str:
         """``Tensor.view in Net.forward at model.py:20 (`x = x.view(-1, 256)`) turned (2, 8, 8, 8) into (4, 256)``."""
-        import linecache
+        from .cells import source_line
 
         where = f" at {self.loc}" if self.loc else ""
-        code = linecache.getline(self.loc.file, self.loc.line).strip() if self.loc else ""
+        code = source_line(self.loc) if self.loc else ""
         text = f"{self.op} in {self.module}{where}" + (f" (`{code}`)" if code else "")
         return text + (f" turned {self.before} into {self.after}" if changed else "")
 

@@ -9,7 +9,6 @@ code in the traceback; the sizes come from the hooks and the layer catalogue.
 
 from __future__ import annotations
 
-import linecache
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from ..errors import CnnCalcError, Loc, described, first_line
 from .catalogue import NOUNS, derive, inferred_mismatch, layer_type
+from .cells import source_line
 from .load import user_frame
 from .trace import Call, Trace
 
@@ -47,7 +47,7 @@ def explain(trace: Trace, model: Any, input_text: str) -> Crash:
     call = trace.innermost
     torch_message = described(error)
     loc = user_frame(error.__traceback__)
-    source = linecache.getline(loc.file, loc.line).strip() if loc else ""
+    source = source_line(loc) if loc else ""
     module = model.get_submodule(call.name) if call is not None else model
     name, type_name = (call.name, call.type) if call is not None else ("", type(model).__name__)
     label = f"{type_name} {name!r}" if name else f"{type_name}.forward"

@@ -29,7 +29,11 @@ def is_python_target(text: str) -> bool:
     path = text.rsplit(":", 1)[0] if has_attr(text) else text
     if path.endswith((".yaml", ".yml")):
         return False
-    return path.endswith(".py") or has_attr(text) or (not Path(path).exists() and "." in path and "/" not in path)
+    return (
+        path.endswith((".py", ".ipynb"))
+        or has_attr(text)
+        or (not Path(path).exists() and "." in path and "/" not in path)
+    )
 
 
 def has_attr(text: str) -> bool:
@@ -46,6 +50,7 @@ class Target:
     file: str | None  # the source file, for locations (None when unknown)
     attr: str  # the class or factory name
     model: Any  # the nn.Module instance
+    notes: tuple[str, ...] = ()  # a notebook: what was skipped (``course.ipynb:cell 3:1: note: skipped ...``)
 
     @property
     def label(self) -> str:
@@ -80,7 +85,13 @@ def load_target(text: str, kwargs: Mapping[str, Any] | None = None) -> Target:
     kwargs = dict(kwargs or {})
     source, _, attr = text.rpartition(":") if has_attr(text) else (text, "", "")
     file: str | None
-    if source.endswith(".py") or "/" in source or Path(source).exists():
+    notes: tuple[str, ...] = ()
+    if source.endswith(".ipynb"):
+        from .notebook import import_notebook
+
+        module, plan = import_notebook(source, display_path(source))
+        file, notes = source, tuple(s.note(display_path(source)) for s in plan.skipped)
+    elif source.endswith(".py") or "/" in source or Path(source).exists():
         module, file = _import_file(source)
     else:
         module, file = _import_module(source)
@@ -97,7 +108,7 @@ def load_target(text: str, kwargs: Mapping[str, Any] | None = None) -> Target:
             raise CnnCalcError(f"{where} has no attribute {part!r}", None,
                                did_you_mean(part, names) or _candidates_hint(module, nn))  # fmt: skip
         obj = getattr(obj, part)
-    return Target(text, file, attr, _instantiate(obj, attr, kwargs, nn, file))
+    return Target(text, file, attr, _instantiate(obj, attr, kwargs, nn, file), notes)
 
 
 def _import_file(source: str) -> tuple[Any, str]:
@@ -165,10 +176,20 @@ def user_frame(tb: Any, prefer: str | None = None) -> Loc | None:
     for frame, line in traceback.walk_tb(tb):
         name = frame.f_code.co_filename
         if prefer is not None and Path(name) == Path(prefer):
-            best = Loc(display_path(name), line, 1)
+            best = frame_loc(name, line)
         elif prefer is None and not is_library(name):
-            best = Loc(display_path(name), line, 1)
+            best = frame_loc(name, line)
     return best
+
+
+def frame_loc(filename: str, line: int) -> Loc:
+    """The location of a line of running code: ``model.py:19:1``, or ``course.ipynb:cell 4:12:9`` in a notebook."""
+    from .cells import indent_col, split
+
+    cell = split(filename)
+    if cell is None:
+        return Loc(display_path(filename), line, 1)
+    return Loc(display_path(cell[0]), line, indent_col(filename, line), cell[1])
 
 
 @functools.lru_cache(maxsize=4096)

@@ -131,8 +131,13 @@ def vocabulary(model: Any) -> int:
 
 
 def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], device: str = "auto",
-                  batch: int = 2, symbolic: bool = True, verify_rf: bool = True) -> ModuleReport:  # fmt: skip
-    """Run ``target`` once with hooks and build the nested table; explain a crash if there is one."""
+                  batch: int = 2, symbolic: bool = True, verify_rf: bool = True, data: Sequence[Any] | None = None,
+                  kwargs: Mapping[str, Any] | None = None) -> ModuleReport:  # fmt: skip
+    """Run ``target`` once with hooks and build the nested table; explain a crash if there is one.
+
+    ``data`` and ``kwargs``: the caller's own inputs (``cnncalc.summary(input_data=...)``) instead of random
+    tensors made from ``specs``; ``specs`` then describe their tensors.
+    """
     from ..verify.torchload import import_torch
 
     torch = import_torch()
@@ -142,8 +147,11 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
     moved = dev if device != "auto" else None
     counts = count(model)
     with preserved(model, torch, moved):
-        xs = make_tensors(torch, shapes, specs, batch, dev, float_dtype(torch, model), vocabulary(model))
-        trace = run(model, xs)
+        if data is None and kwargs is None:
+            xs = make_tensors(torch, shapes, specs, batch, dev, float_dtype(torch, model), vocabulary(model))
+        else:
+            xs, kwargs = _placed(torch, data or [], kwargs or {}, moved)
+        trace = run(model, xs, kwargs=kwargs)
     input_text = ", ".join("x".join(map(str, s)) for s in shapes)
     crash = explain(trace, model, input_text) if trace.error is not None else None
     fx, reason, conditions, accepted = None, None, (), None
@@ -152,6 +160,17 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
     rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
                         str(torch.__version__), fx, reason, tuple(conditions), accepted)  # fmt: skip
+
+
+def _placed(
+    torch: Any, data: Sequence[Any], kwargs: Mapping[str, Any], device: Any
+) -> tuple[list[Any], dict[str, Any]]:
+    """The caller's inputs, top-level tensors moved to ``device`` when one is asked for."""
+
+    def put(v: Any) -> Any:
+        return v.to(device) if device is not None and isinstance(v, torch.Tensor) else v
+
+    return [put(v) for v in data], {k: put(v) for k, v in kwargs.items()}
 
 
 def _symbolic(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], crashed: bool) -> tuple[Any, ...]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Loc
-from .load import display_path, is_library
+from .load import frame_loc, is_library
 
 Shape = tuple[int, ...]
 
@@ -190,7 +190,7 @@ def caller(skip: int = 1) -> Loc | None:
     while frame is not None:
         name = frame.f_code.co_filename
         if not is_library(name):
-            return Loc(display_path(name), frame.f_lineno, 1)
+            return frame_loc(name, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return None
 
@@ -204,6 +204,7 @@ def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
         for m in model.modules():
             for store in (m._parameters, m._buffers):
                 saved += [(store, k, t, t.data) for k, t in store.items() if t is not None]
+    grads = [(t, t.grad, t.grad.data) for store, _, t, _ in saved if t.grad is not None]  # Module.to moves them too
     try:
         if device is not None:
             model.to(device)
@@ -215,13 +216,17 @@ def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
         for store, key, tensor, data in saved:
             tensor.data = data  # Module.to changed .data in place (parameters) or replaced the tensor
             store[key] = tensor
+        for tensor, grad, data in grads:
+            grad.data = data
+            tensor.grad = grad
 
 
-def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call | None], None] | None = None) -> Trace:
-    """Run ``model(*inputs)`` under ``torch.no_grad`` with hooks; record every module call.
+def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call | None], None] | None = None,
+        kwargs: Mapping[str, Any] | None = None) -> Trace:  # fmt: skip
+    """Run ``model(*inputs, **kwargs)`` under ``torch.no_grad`` with hooks; record every module call.
 
     ``on_op(func, args, result, call)`` is called for every torch operation, with the innermost
-    module call running it.
+    module call running it. ``inputs`` may hold non-tensor arguments (``cnncalc.summary(input_data=...)``).
     """
     from ..verify.torchload import import_torch
 
@@ -252,12 +257,13 @@ def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call 
         for m in model.modules():
             handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
             handles.append(m.register_forward_hook(post, with_kwargs=True))
-        trace = Trace(calls, int(inputs[0].shape[0]) if inputs and inputs[0].dim() else 0,
-                      tuple(info(torch, t) for t in inputs))  # fmt: skip
+        given = [t for _, t in flatten(torch, (list(inputs), dict(kwargs or {})))]
+        trace = Trace(calls, int(given[0].shape[0]) if given and given[0].dim() else 0,
+                      tuple(info(torch, t) for t in given))  # fmt: skip
         op = None if on_op is None else (lambda f, a, r: on_op(f, a, r, calls[stack[-1]] if stack else None))
         with torch.no_grad(), _ops(torch, op):
             try:
-                result = model(*inputs)
+                result = model(*inputs, **(kwargs or {}))
             except Exception as e:
                 trace.error, trace.failing = e, tuple(stack)
                 return trace

@@ -32,7 +32,11 @@ def to_dict(report: CheckReport) -> dict[str, Any]:
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    loc = None if f.loc is None else {"file": f.loc.file, "line": f.loc.line, "column": f.loc.col}
+    loc: dict[str, Any] | None = None
+    if f.loc is not None:
+        loc = {"file": f.loc.file, "line": f.loc.line, "column": f.loc.col}
+        if f.loc.cell is not None:
+            loc["cell"] = f.loc.cell  # a notebook: line and column are within this cell
     return {"name": f.name, "where": f.where, "ok": f.ok, "message": f.message, "location": loc}
 
 
@@ -51,11 +55,14 @@ def to_github(report: ReportBase) -> str:
     """``::error file=...,line=...,col=...,title=...::message`` per failure, then the text summary."""
     lines = []
     for f in report.failures:
-        props = []
-        if f.loc is not None:
+        props, cell = [], ""
+        if f.loc is not None and f.loc.cell is not None:  # a line of the notebook's JSON would mislead: name the cell
+            props.append(f"file={_escape(f.loc.file, True)}")
+            cell = f"{f.loc}: "
+        elif f.loc is not None:
             props += [f"file={_escape(f.loc.file, True)}", f"line={f.loc.line}", f"col={f.loc.col}"]
         props.append(f"title={_escape('cnncalc: ' + f.title, True)}")
-        lines.append(f"::error {','.join(props)}::{_escape(f.message)}")
+        lines.append(f"::error {','.join(props)}::{_escape(cell + f.message)}")
     return "\n".join(lines) + ("\n" if lines else "") + to_text(report)
 
 
@@ -67,7 +74,8 @@ def to_junit(report: ReportBase) -> str:
         case = ET.SubElement(suite, "testcase", classname=f"cnncalc.{report.subject}", name=f.title)
         if f.loc is not None:
             case.set("file", f.loc.file)
-            case.set("line", str(f.loc.line))
+            if f.loc.cell is None:
+                case.set("line", str(f.loc.line))
         if not f.ok:
             failure = ET.SubElement(case, "failure", message=f.message[:500], type=f.name)
             failure.text = (f"{f.loc}: " if f.loc else "") + f.message

@@ -65,12 +65,18 @@ def table(report: Report) -> Table:
 def print_report(report: Report, console: Console) -> None:
     """Table, then symbolic parameter formulas, totals, conditions and verification status."""
     console.print(table(report))
-    for r in rows(report):
-        if not isinstance(r.params, int) and not r.group:
-            console.print(Text(f"params of {r.name} = {pretty_math(count_text(r.params))}", style="dim"))
+    for line in notes(report):
+        console.print(line)
+
+
+def notes(report: Report) -> list[Text]:
+    """The lines under the table: symbolic parameter formulas, then totals, conditions and verification."""
+    out = [Text(f"params of {r.name} = {pretty_math(count_text(r.params))}", style="dim")
+           for r in rows(report) if not isinstance(r.params, int) and not r.group]  # fmt: skip
     for line in summary_lines(report):
         style = "bold red" if line.startswith("MISMATCH") else ("green" if line.startswith("Verified") else "")
-        console.print(Text(line, style=style))
+        out.append(Text(line, style=style))
+    return out
 
 
 def rf_table(report: Report) -> Table:

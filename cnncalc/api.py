@@ -1,0 +1,607 @@
+"""cnncalc in Python and notebooks: ``summary(model, ...)`` and ``check(model, ...)`` on live ``nn.Module`` objects.
+
+A front end like ``cli.py``: it turns torchinfo-style arguments into the core's input specs,
+calls the core (``pymodel``, ``pipeline``, ``checks``) and wraps the report it returns in an
+object that prints as a table (``str``), renders with rich in a terminal and as HTML in Jupyter.
+
+**The input convention** (one rule, torchinfo's): ``input_size`` is the *batched* size, batch first,
+as in ``torchinfo.summary(model, input_size=(1, 3, 224, 224))``. A size is *per sample* (cnncalc adds
+the batch, as ``--input 3x28x28`` on the command line) when it says so: with ``batch_dim=0``
+(torchinfo's own per-sample flag), as text (``"3x28x28"``, ``"3xHxW"``), or when it has a symbol
+(``(3, "H", "W")``: a symbolic size is always per sample; the batch is never a symbol). A size whose
+batch dimension is missing or doubled (``(3, 28, 28)`` for a ``Conv2d`` model, which torch would
+run as one unbatched image) is refused with the forms to write instead.
+
+The model is left as it was: device, dtype, train/eval mode of every module, no hooks, parameters
+and buffers (BatchNorm running statistics included) and torch's random state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import CnnCalcError
+
+if TYPE_CHECKING:
+    from .pymodel.inputs import InputSpec
+    from .pymodel.load import Target
+    from .pymodel.report import ModuleReport
+    from .report import CheckReport, Finding, ShapesReport
+
+DEFAULT_DEPTH = 3  # torchinfo's
+_DTYPE_NAMES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
+                "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "long", "long": "long",
+                "int32": "int", "int": "int", "bool": "bool"}  # fmt: skip
+
+
+class Symbol(str):
+    """A size symbol for ``input_size`` (``(3, H, W)``); it is its name, so ``(3, "H", "W")`` is the same."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def symbols(names: str) -> Any:
+    """``H, W = cnncalc.symbols("H W")``: size symbols for a symbolic ``input_size`` (one name: one symbol)."""
+    parts = names.replace(",", " ").split()
+    if not parts or not all(p.isidentifier() for p in parts):
+        raise CnnCalcError(f"symbols({names!r}): expected names such as 'H W'", None)
+    out = tuple(Symbol(p) for p in parts)
+    return out[0] if len(out) == 1 else out
+
+
+# --- inputs: torchinfo's forms -> per-sample specs -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the model is run on: per-sample specs, the batch, and the caller's own data when given."""
+
+    specs: tuple[InputSpec, ...]
+    batch: int
+    form: str  # "batched" (torchinfo's input_size), "per-sample", "data"
+    given: str  # the argument as written, for messages
+    data: tuple[Any, ...] | None = None
+    kwargs: Mapping[str, Any] | None = None
+
+    @property
+    def symbolic(self) -> bool:
+        """Whether a size is a symbol (the traced symbolic analysis)."""
+        return any(s.symbols for s in self.specs)
+
+
+def _dtype_name(dtype: Any) -> str:
+    name = str(dtype).replace("torch.", "")
+    if name not in _DTYPE_NAMES:
+        raise CnnCalcError(f"dtype {name} is not supported for made-up inputs", None,
+                           "use float32, float64, float16, bfloat16, long, int or bool, or pass input_data")  # fmt: skip
+    return _DTYPE_NAMES[name]
+
+
+def _dims(size: Any, given: str) -> tuple[int | str, ...]:
+    dims: list[int | str] = []
+    for d in size:
+        if isinstance(d, bool) or not isinstance(d, (int, str)) or (isinstance(d, int) and d < 1):
+            raise CnnCalcError(f"input_size={given}: {d!r} is not a size", None,
+                               "sizes are positive integers or symbol names, e.g. (1, 3, 224, 224) or (3, 'H', 'W')")  # fmt: skip
+        if isinstance(d, str) and not d.isidentifier():
+            raise CnnCalcError(f"input_size={given}: {d!r} is not a symbol name", None, "write (3, 'H', 'W')")
+        dims.append(str(d) if isinstance(d, str) else int(d))  # a Symbol is its name
+    return tuple(dims)
+
+
+def _size_list(input_size: Any) -> tuple[list[Any], bool]:
+    """The sizes of each input, and whether they were written as text (``"3x28x28"``)."""
+    if isinstance(input_size, str):
+        return [input_size], True
+    if not isinstance(input_size, Sequence) or not input_size:
+        raise CnnCalcError(f"input_size={input_size!r} is not a size", None,
+                           "write (1, 3, 224, 224), [(1, 3, 224, 224), (1, 10)] for several inputs, or '3x224x224'")  # fmt: skip
+    if all(isinstance(v, str) and not v.isidentifier() for v in input_size):
+        return list(input_size), True  # ["3x224x224", "10"]
+    if all(isinstance(v, (int, str)) for v in input_size):
+        return [tuple(input_size)], False
+    if all(isinstance(v, Sequence) and not isinstance(v, str) for v in input_size):
+        return [tuple(v) for v in input_size], False
+    raise CnnCalcError(f"input_size={input_size!r} mixes sizes and numbers", None,
+                       "one input: (1, 3, 224, 224); several: [(1, 3, 224, 224), (1, 10)]")  # fmt: skip
+
+
+def _dtype_list(dtypes: Sequence[Any] | None, n: int) -> list[str]:
+    if dtypes is None:
+        return ["float32"] * n
+    if isinstance(dtypes, (str, bytes)) or not isinstance(dtypes, Sequence):
+        dtypes = [dtypes]
+    names = [_dtype_name(d) for d in dtypes]
+    if len(names) not in (1, n):
+        raise CnnCalcError(f"{len(names)} dtypes for {n} inputs", None, "give one for every input, or one per input")
+    return names * n if len(names) == 1 else names
+
+
+def parse_size(input_size: Any, batch_dim: int | None = None, dtypes: Sequence[Any] | None = None) -> Inputs:
+    """torchinfo's ``input_size`` (batch first), or a per-sample size (``batch_dim=0``, text, symbols)."""
+    from .pymodel.inputs import InputSpec, parse_inputs
+
+    if batch_dim not in (None, 0):
+        raise CnnCalcError(f"batch_dim={batch_dim}: cnncalc puts the batch first (batch_dim=0 or None)", None,
+                           "write the per-sample size with batch_dim=0, or the full size with the batch first")  # fmt: skip
+    given = repr(input_size)
+    sizes, text = _size_list(input_size)
+    names = _dtype_list(dtypes, len(sizes))
+    if text:
+        return Inputs(parse_inputs([str(s) for s in sizes], names), 2, "per-sample", given)
+    dims = [_dims(s, given) for s in sizes]
+    if batch_dim == 0 or any(isinstance(d, str) for ds in dims for d in ds):
+        return Inputs(tuple(InputSpec(d, t) for d, t in zip(dims, names)), 2, "per-sample", given)
+    batches = {d[0] for d in dims}
+    if len(batches) > 1:
+        raise CnnCalcError(f"input_size={given}: the inputs have different batch sizes {sorted(batches)}", None,
+                           "the first dim of each size is its batch; they must be equal")  # fmt: skip
+    return Inputs(tuple(InputSpec(d[1:], t) for d, t in zip(dims, names)), int(dims[0][0]), "batched", given)
+
+
+def parse_data(input_data: Any) -> Inputs:
+    """torchinfo's ``input_data``: a tensor, a list of positional arguments, or a dict of keyword arguments."""
+    from .pymodel.inputs import InputSpec
+    from .verify.torchload import import_torch
+
+    torch = import_torch()
+    if isinstance(input_data, torch.Tensor):
+        data: tuple[Any, ...] | None = (input_data,)
+        kwargs: dict[str, Any] | None = None
+    elif isinstance(input_data, Mapping):
+        data, kwargs = None, dict(input_data)
+    elif isinstance(input_data, (list, tuple)):
+        data, kwargs = tuple(input_data), None
+    else:
+        raise CnnCalcError(f"input_data is a {type(input_data).__name__}", None,
+                           "pass a tensor, a list of the forward's arguments, or a dict of keyword arguments")  # fmt: skip
+    tensors = [v for v in (*(data or ()), *(kwargs or {}).values()) if isinstance(v, torch.Tensor)]
+    if not tensors:
+        raise CnnCalcError("input_data holds no tensor", None, "pass the tensors the model's forward takes")
+    batch = int(tensors[0].shape[0]) if tensors[0].dim() else 1
+    specs = tuple(InputSpec(tuple(int(d) for d in t.shape[1:]), _DTYPE_NAMES.get(str(t.dtype)[6:], str(t.dtype)[6:]))
+                  for t in tensors)  # fmt: skip
+    return Inputs(specs, batch, "data", "input_data", data, kwargs)
+
+
+def _inputs(input_size: Any, input_data: Any, batch_dim: int | None, dtypes: Sequence[Any] | None) -> Inputs:
+    if input_size is not None and input_data is not None:
+        raise CnnCalcError("give input_size or input_data, not both", None)
+    if input_data is not None:
+        if dtypes is not None or batch_dim is not None:
+            raise CnnCalcError("dtypes and batch_dim describe input_size; input_data has its own", None)
+        return parse_data(input_data)
+    if input_size is None:
+        raise CnnCalcError("cnncalc needs the model's input to run it", None,
+                           "pass input_size=(1, 3, 224, 224) (batch first, as torchinfo), '3x224x224' per sample, "
+                           "or input_data=tensor")  # fmt: skip
+    return parse_size(input_size, batch_dim, dtypes)
+
+
+def _unbatched(rep: ModuleReport, inputs: Inputs) -> None:
+    """Refuse a size whose batch dimension is missing or doubled, seen at the first layer that takes the input."""
+    import re
+
+    fed = [(inputs.batch, *s.bind({})) for s in inputs.specs]
+    for row in rep.rows:
+        call = row.call
+        if call is None or not row.leaf or not call.inputs or call.inputs[0].shape not in fed:
+            continue
+        m = re.search(r"(?:Conv|ConvTranspose|Pool|Norm)([123])d$", row.type)
+        if m is None:
+            return
+        want = int(m.group(1)) + 2  # (N, C, *spatial)
+        rank = len(call.inputs[0].shape)
+        if rank == want:
+            return
+        per = "x".join(map(str, call.inputs[0].shape[1:]))
+        if inputs.form == "batched" and rank == want - 1:
+            full = "(1, " + ", ".join(map(str, call.inputs[0].shape)) + ")"
+            raise CnnCalcError(f"input_size={inputs.given} has no batch dimension: it reads as a batch of "
+                               f"{inputs.batch}, but {row.type} {row.name!r} takes (N, C, ...) and would run it as "
+                               "one unbatched sample", None,
+                               f"write input_size={full} (batch first, as torchinfo), or the per-sample "
+                               f"size with batch_dim=0 or as '{'x'.join(map(str, call.inputs[0].shape))}'")  # fmt: skip
+        if rank == want + 1:
+            raise CnnCalcError(f"input {inputs.given} has one dimension too many for {row.type} {row.name!r}: "
+                               f"per sample it is {per}", None,
+                               "a per-sample size (batch_dim=0, text or symbols) leaves the batch out")  # fmt: skip
+        return
+
+
+# --- the model, untouched --------------------------------------------------------------------------------------
+
+
+def _target(model: Any) -> Target:
+    from .pymodel.load import Target
+    from .verify.torchload import import_torch
+
+    if not isinstance(model, import_torch().nn.Module):
+        raise CnnCalcError(f"model is a {type(model).__name__}, not an nn.Module", None,
+                           "pass the model instance: cnncalc.summary(Net(), ...)")  # fmt: skip
+    name = type(model).__name__
+    return Target(name, None, name, model)
+
+
+@contextlib.contextmanager
+def _untouched(model: Any) -> Iterator[None]:
+    """torch's random state is restored (building check modules draws from it); the core restores the rest."""
+    from .verify.torchload import import_torch
+
+    torch = import_torch()
+    devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
+    with torch.random.fork_rng(devices=devices):
+        yield
+
+
+def _device(device: Any) -> str:
+    if device is None:
+        return "auto"
+    text = str(device)
+    return text.split(":")[0] if text.startswith("cuda") else text
+
+
+# --- summary ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One row of the summary: a module call (a layer of the traced graph when symbolic)."""
+
+    name: str
+    type: str
+    depth: int
+    output_shape: tuple[Any, ...] | None  # with the batch first ("B" when symbolic); None when not called
+    params: Any
+    trainable: Any
+    buffers: Any
+    macs: Any  # per sample; None when no rule is known
+    receptive_field: str
+    verified: bool | None  # cnncalc's rule confirmed by torch (None: no rule for this module)
+
+
+class Summary:
+    """What :func:`summary` returns: totals, ``layers``, ``to_json()``; a table as ``str``, rich and HTML.
+
+    ``report`` is the core report behind it: a ``ModuleReport`` (one hooked forward pass) or, for a
+    symbolic ``input_size``, a ``ShapesReport`` of the traced model (formulas in the symbols).
+    """
+
+    def __init__(self, report: ModuleReport | ShapesReport, depth: int | None = DEFAULT_DEPTH,
+                 accepted: tuple[list[str], str] | None = None) -> None:  # fmt: skip
+        self.report = report
+        self.depth = depth
+        self._accepted = accepted  # symbolic: the readable conditions and the accepted sizes
+
+    @property
+    def symbolic(self) -> bool:
+        """Whether sizes are symbols (the traced symbolic analysis, as ``cnncalc shapes --input 3xHxW``)."""
+        from .report import ShapesReport
+
+        return isinstance(self.report, ShapesReport)
+
+    @property
+    def total_params(self) -> Any:
+        """``sum(p.numel() for p in model.parameters())`` (tied parameters once)."""
+        return self._totals.params
+
+    @property
+    def trainable_params(self) -> Any:
+        """Parameters with ``requires_grad``."""
+        return self._totals.trainable
+
+    @property
+    def non_trainable_params(self) -> Any:
+        """Frozen parameters."""
+        return self._totals.non_trainable
+
+    @property
+    def buffers(self) -> Any:
+        """Buffer values (BatchNorm running statistics...)."""
+        return self._totals.buffers
+
+    @property
+    def total_macs(self) -> Any:
+        """Multiply-accumulates per sample (FLOPs ≈ 2 × MACs); symbolic: a formula in the symbols."""
+        return self._totals.macs
+
+    @property
+    def _totals(self) -> Any:
+        totals = self.report.totals
+        assert totals is not None
+        return totals
+
+    @property
+    def verified(self) -> bool | None:
+        """Whether torch confirmed cnncalc's rules (live table: its numbers are torch's own in any case)."""
+        if self.symbolic:
+            return self.report.verified  # type: ignore[union-attr]
+        return None if self.report.crash is not None else not self.report.mismatches  # type: ignore[union-attr]
+
+    @property
+    def conditions(self) -> list[str]:
+        """The conditions on the input sizes under which the model works (``["H >= 16", ...]``)."""
+        return list(self._accepted[0]) if self._accepted else list(self.report.conditions)
+
+    @property
+    def accepted(self) -> str | None:
+        """Which equal sizes the model accepts (``H = W in 28..31``), when torch.fx can trace it."""
+        return self._accepted[1] if self._accepted else getattr(self.report, "accepted", None)
+
+    @property
+    def output_shapes(self) -> list[tuple[Any, ...]]:
+        """The shape of each output tensor, batch first (``"B"`` when symbolic)."""
+        if self.symbolic:
+            return [("B", *self.report.main.output_shape)]  # type: ignore[union-attr]
+        return [i.shape for _, i in self.report.outputs]  # type: ignore[union-attr]
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Every row: module calls in call order (nested; all depths), or the traced layers when symbolic."""
+        from .render.notation import rf_text
+
+        if self.symbolic:
+            from .report import rows
+
+            return [Layer(r.name, r.type, r.depth, ("B", *r.shape), r.params, r.params if r.trainable else 0,
+                          r.buffers, r.macs, rf_text(r.rf), r.verified)
+                    for r in rows(self.report) if not r.group]  # type: ignore[arg-type]  # fmt: skip
+        out = []
+        for r in self.report.rows:  # type: ignore[union-attr]
+            shape = r.outputs[0][1].shape if r.outputs else None
+            verified = None if r.derived is None else r.mismatch is None
+            out.append(Layer(r.call.name if r.call is not None else r.name, r.type, r.depth, shape, r.params,
+                             r.trainable, r.buffers, r.macs, rf_text(r.rf), verified))  # fmt: skip
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``cnncalc shapes TARGET --format json`` as a dict."""
+        import json
+
+        return dict(json.loads(self.to_json()))
+
+    def to_json(self) -> str:
+        """The same document as ``cnncalc shapes TARGET --format json`` (schema ``cnncalc.modules/1``,
+        or ``cnncalc.shapes`` when symbolic)."""
+        if self.symbolic:
+            from .render.formats import to_json
+
+            return to_json(self.report)  # type: ignore[arg-type]
+        from .render.modules import to_json as modules_json
+
+        return modules_json(self.report)  # type: ignore[arg-type]
+
+    def _parts(self) -> tuple[Any, list[Any]]:
+        """The rich table and the lines under it, as the CLI prints them."""
+        from rich.text import Text
+
+        if self.symbolic:
+            from .render.table import notes, table
+
+            return table(self.report), notes(self.report)  # type: ignore[arg-type]
+        from .render import modules
+
+        rep = self.report
+        lines: list[Any] = [Text(line, style="bold red" if line.startswith("MISMATCH") else "")
+                            for line in modules.summary_lines(rep)]  # type: ignore[arg-type]  # fmt: skip
+        if rep.crash is not None:  # type: ignore[union-attr]
+            lines.append(Text(rep.crash.line(), style="bold red"))  # type: ignore[union-attr]
+        return modules.table(rep, self.depth), lines  # type: ignore[arg-type]
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        table, lines = self._parts()
+        yield table
+        yield from lines
+
+    def __str__(self) -> str:
+        return _text(self)
+
+    def __repr__(self) -> str:
+        return _text(self)
+
+    def _repr_html_(self) -> str:
+        from .render.html import from_rich
+
+        table, lines = self._parts()
+        return from_rich(table, lines)
+
+    def print(self) -> None:
+        """Print with rich in a terminal (colours, its width); elsewhere as plain text as wide as the table."""
+        from rich.console import Console
+
+        console = Console(highlight=False)
+        if console.is_terminal:
+            console.print(self)
+        else:
+            print(_text(self))
+
+
+def _text(renderable: Any) -> str:
+    """A rich renderable as plain text, as wide as it needs (tables never cut a number)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=400, color_system=None, highlight=False, force_jupyter=False,
+                      force_terminal=False)  # fmt: skip
+    parts = list(renderable.__rich_console__(console, console.options))
+    width = max(60, *(console.measure(p).maximum for p in parts[:1]))
+    console = Console(file=io.StringIO(), width=min(width, 400), color_system=None, highlight=False,
+                      force_jupyter=False, force_terminal=False)  # fmt: skip
+    for p in parts:
+        console.print(p, soft_wrap=not hasattr(p, "columns"))
+    return str(console.file.getvalue())  # type: ignore[attr-defined]
+
+
+def _interactive() -> bool:
+    """A REPL or a Jupyter kernel shows the returned object itself; a script needs it printed (as torchinfo)."""
+    return hasattr(sys, "ps1") or "ipykernel" in sys.modules or bool(getattr(sys.flags, "interactive", 0))
+
+
+def summary(model: Any, input_size: Any = None, input_data: Any = None, *, batch_dim: int | None = None,
+            depth: int | None = DEFAULT_DEPTH, device: Any = None, dtypes: Sequence[Any] | None = None,
+            verify: bool = True, verbose: int | None = None) -> Summary:  # fmt: skip
+    """The per-module table of a live model, from one forward pass with hooks; symbolic with symbol sizes.
+
+    ``input_size`` is torchinfo's, batch first (``(1, 3, 224, 224)``; a list of sizes for several inputs);
+    per sample with ``batch_dim=0``, as text (``"3x224x224"``) or with symbols (``(3, "H", "W")``, which gives
+    the traced symbolic analysis: shape formulas, receptive fields, accepted sizes). ``input_data``: a
+    tensor, a list of the forward's arguments, or a dict of keyword arguments. ``depth``: rows shown
+    (totals count everything); ``device``: where to run (default: where the model is; it is moved back);
+    ``dtypes``: of the made-up inputs (``[torch.long]``); ``verify=False`` skips torch's extra checks
+    (receptive fields by input gradients; symbolic: the forward passes at several sizes). ``verbose``:
+    0 quiet, 1 print the table; default: print in a script, not in a REPL or Jupyter (which show the result).
+    """
+    target = _target(model)
+    inputs = _inputs(input_size, input_data, batch_dim, dtypes)
+    dev = _device(device)
+    with _untouched(model):
+        if inputs.symbolic:
+            result = _symbolic_summary(target, inputs, dev, verify)
+        else:
+            from .pymodel.report import module_report
+
+            rep = module_report(target, inputs.specs, {}, dev, inputs.batch, verify_rf=verify,
+                                data=inputs.data, kwargs=inputs.kwargs)  # fmt: skip
+            _unbatched(rep, inputs)
+            result = Summary(rep, depth)
+    if verbose if verbose is not None else not _interactive():
+        result.print()
+    return result
+
+
+def _symbolic_summary(target: Target, inputs: Inputs, device: str, verify: bool) -> Summary:
+    """The traced model through the symbolic engine: the same report as ``cnncalc shapes model.py:Net --input 3xHxW``."""
+    from .pipeline import shapes
+    from .pymodel.fxspec import NotConvertible, accepted_sizes, convert
+
+    try:
+        fx = convert(target.model, inputs.specs, {}, target.text)
+    except NotConvertible as e:
+        raise CnnCalcError(f"{target.text} cannot be analysed symbolically: {e}", None,
+                           "give concrete sizes, e.g. input_size=(1, 3, 224, 224): any model runs with hooks") from None  # fmt: skip
+    try:
+        report = shapes(fx.spec, verify=verify, device="cpu" if device == "auto" else device)
+        accepted = accepted_sizes(fx)
+    except CnnCalcError as e:
+        first = inputs.specs[0].dims[0] if inputs.specs and inputs.specs[0].dims else None
+        if first == 1 and len(inputs.specs[0].dims) >= 3:
+            raise CnnCalcError(e.message, e.loc, "a size with symbols is per sample: leave the batch out, "
+                               "e.g. (3, 'H', 'W')") from None  # fmt: skip
+        raise
+    return Summary(report, None, accepted)
+
+
+# --- check -----------------------------------------------------------------------------------------------------
+
+
+class CheckFailed(AssertionError):
+    """Raised by ``check(..., raise_on_failure=True)`` when a check fails; ``.result`` has every finding."""
+
+    def __init__(self, result: Checked) -> None:
+        lines = [f"{f.title}: " + (f"{f.loc}: " if f.loc else "") + f.message for f in result.failures]
+        super().__init__("cnncalc: " + "\n".join(lines))
+        self.result = result
+
+
+class Checked:
+    """What :func:`check` returns: the findings of ``cnncalc check`` (``ok``, ``failures``), printable."""
+
+    def __init__(self, report: CheckReport) -> None:
+        self.report = report
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every check made, passed or failed (with a location in the model's source when one is known)."""
+        return self.report.findings
+
+    @property
+    def failures(self) -> list[Finding]:
+        """The failed checks."""
+        return self.report.failures
+
+    @property
+    def ok(self) -> bool:
+        """Every check passed."""
+        return self.report.ok
+
+    def to_json(self) -> str:
+        """The same document as ``cnncalc check TARGET --format json``."""
+        from .render.findings import to_json
+
+        return to_json(self.report)
+
+    def __str__(self) -> str:
+        from .render.findings import to_text
+
+        return to_text(self.report)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        items = []
+        for f in self.findings:
+            mark = '<span class="ok">✓</span>' if f.ok else '<span class="bad">✗</span>'
+            where = f"{f.loc}: " if f.loc and not f.ok else ""
+            items.append(f"<li>{mark} {escape(f.title)}: {escape(where + f.message)}</li>")
+        passed = sum(f.ok for f in self.findings)
+        return (f'<div class="cnncalc"><p><strong>cnncalc check {escape(self.report.subject)}</strong></p>'
+                f'<ul style="list-style: none">{"".join(items)}</ul>'
+                f"<p>{passed} passed, {len(self.findings) - passed} failed</p></div>")  # fmt: skip
+
+
+def _shape_texts(value: Any, what: str) -> tuple[str, ...]:
+    """Per-sample shapes as the CLI's text: ``53``, ``(53,)``, ``(16, "H", "W")`` or a list of them."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, int)):
+        return (str(value),)
+    if isinstance(value, Sequence) and all(isinstance(v, (int, str)) for v in value):
+        return ("x".join(map(str, value)),)
+    if isinstance(value, Sequence):
+        return tuple(t for v in value for t in _shape_texts(v, what))
+    raise CnnCalcError(f"{what}={value!r} is not a shape", None, "write (53,) or [(10,), (4,)] (per sample)")
+
+
+def check(model: Any, input_size: Any = None, input_data: Any = None, *, batch_dim: int | None = None,
+          sizes: Sequence[int] = (), expect_output: Any = None, max_params: int | None = None,
+          dtypes: Sequence[Any] | None = None, device: Any = None, against: str | None = None,
+          raise_on_failure: bool = False) -> Checked:  # fmt: skip
+    """The checks of ``cnncalc check`` on a live model: forward pass, batch size, sample independence.
+
+    ``input_size`` as in :func:`summary` (its batch is not used: the model runs at batch sizes 2 and 3);
+    ``sizes``: the values each symbol takes (``input_size=(3, "H", "W"), sizes=(28, 32)``);
+    ``expect_output``: the per-sample output shape (``(53,)``; a list for several outputs);
+    ``max_params``; ``against``: an architecture file to compare with, layer by layer. Returns the
+    findings; raises :class:`CheckFailed` (an ``AssertionError``) only with ``raise_on_failure=True``.
+    """
+    from .checks import CheckOptions, check_model
+
+    target = _target(model)
+    inputs = _inputs(input_size, input_data, batch_dim, dtypes)
+    if inputs.kwargs:
+        raise CnnCalcError("check runs the model at two batch sizes on made-up inputs; keyword inputs are not "
+                           "supported", None, "pass input_size, or input_data as a tensor or a list of tensors")  # fmt: skip
+    opts = CheckOptions(_shape_texts(expect_output, "expect_output"), max_params, tuple(sizes), {}, against,
+                        _device(device))  # fmt: skip
+    with _untouched(model):
+        if inputs.form != "per-sample" and not inputs.symbolic:
+            from .pymodel.report import module_report
+
+            _unbatched(module_report(target, inputs.specs, {}, opts.device, inputs.batch, symbolic=False,
+                                     data=inputs.data), inputs)  # fmt: skip
+        report = check_model(target, opts, [str(s) for s in inputs.specs], [s.dtype for s in inputs.specs])
+    result = Checked(report)
+    if raise_on_failure and not result.ok:
+        raise CheckFailed(result)
+    return result
+
+
+__all__ = ["CheckFailed", "Checked", "Layer", "Summary", "Symbol", "check", "summary", "symbols"]
