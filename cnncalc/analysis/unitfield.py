@@ -1,0 +1,188 @@
+"""The exact receptive field of one unit, at every layer on the way (the data of ``cnncalc rf --draw``).
+
+:func:`unit_field` pulls one output unit back through the network, in reverse
+topological order, as a set of unit coordinates (not per-dim intervals, and not
+per-dim sets either): each layer's window is separable per dim, but a union over
+merged paths is not, so a 1x7 branch added to a 7x1 branch sees a cross, not a
+square. The result has, for the network input and for every layer the unit
+depends on, exactly the units it depends on there. ``verify/unitfield.py``
+confirms every one of these sets by input gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+from ..errors import CnnCalcError
+from ..graph.expand import INPUT
+from ..layers.window import GLOBAL
+from .shapes import Analysis
+
+Unit = tuple[int, ...]
+
+MAX_UNITS = 1 << 20
+"""The largest feature map (spatial units) whose units are listed one by one."""
+
+
+@dataclass(frozen=True)
+class UnitField:
+    """What one unit of layer ``layer`` sees: per node (``INPUT`` for the network input) the set of its units."""
+
+    analysis: Analysis
+    layer: int
+    unit: Unit
+    sets: Mapping[int, frozenset[Unit]]
+    confirmed: Mapping[int, frozenset[Unit]] | None = None  # input-gradient supports, once checked
+    unchecked: str | None = None  # why the gradient check could not run
+
+    @property
+    def path(self) -> tuple[int, ...]:
+        """The spatial nodes the unit depends on, the input first and ``layer`` last (topological order)."""
+        return tuple(sorted(i for i in self.sets if self.spatial(i)))
+
+    def spatial(self, index: int) -> bool:
+        """Whether node ``index`` (or ``INPUT``) has a spatial output of the input's rank."""
+        return len(self.shape(index)) == len(self.analysis.graph.input_shape)
+
+    def shape(self, index: int) -> tuple[int, ...]:
+        """The output shape of node ``index`` (the input shape for ``INPUT``)."""
+        return tuple(self.analysis.graph.input_shape if index == INPUT else self.analysis.layers[index].shape)
+
+    def name(self, index: int) -> str:
+        """``input`` or the node's name."""
+        return "input" if index == INPUT else self.analysis.layers[index].node.name
+
+    @property
+    def disagreements(self) -> tuple[int, ...]:
+        """Nodes where the derived set and the gradient support differ (empty when unchecked)."""
+        if self.confirmed is None:
+            return ()
+        return tuple(i for i in self.path if self.confirmed.get(i, frozenset()) != self.sets[i])
+
+
+def centre(shape: Iterable[int]) -> Unit:
+    """The centre unit of a map with these spatial sizes (``size // 2`` per dim, as the gradient check probes)."""
+    return tuple(d // 2 for d in shape)
+
+
+def unit_field(analysis: Analysis, layer: int, unit: Unit | None = None) -> UnitField:
+    """The units that ``unit`` of ``layer`` (default: its centre unit) depends on, at every node before it."""
+    rank = len(analysis.graph.input_shape)
+    out_shape = tuple(analysis.layers[layer].shape)
+    name = analysis.layers[layer].node.name
+    if len(out_shape) != rank:
+        raise CnnCalcError(f"{name!r} has no spatial output (shape {'x'.join(map(str, out_shape))}); every unit of it "
+                           "sees the same input region", analysis.layers[layer].node.loc,
+                           "pick a layer before the Flatten or Linear")  # fmt: skip
+    unit = centre(out_shape[1:]) if unit is None else tuple(unit)
+    if len(unit) != rank - 1 or not all(0 <= u < d for u, d in zip(unit, out_shape[1:])):
+        sizes = "x".join(map(str, out_shape[1:]))
+        raise CnnCalcError(f"unit {','.join(map(str, unit))} is not a unit of {name!r} (spatial size {sizes})", None,
+                           f"give {rank - 1} indices from 0, each below its size")  # fmt: skip
+    for i in (INPUT, *range(layer + 1)):
+        shape = analysis.graph.input_shape if i == INPUT else analysis.layers[i].shape
+        if len(shape) == rank and math.prod(shape[1:]) > MAX_UNITS:
+            raise CnnCalcError(f"the feature map of {'the input' if i == INPUT else repr(analysis.layers[i].node.name)} "
+                               f"has {math.prod(shape[1:]):,} units, more than the {MAX_UNITS:,} listed one by one",
+                               None, "use --set with smaller sizes")  # fmt: skip
+    return UnitField(analysis, layer, unit, _pull_back(analysis, layer, unit))
+
+
+def _pull_back(analysis: Analysis, layer: int, unit: Unit) -> dict[int, frozenset[Unit]]:
+    input_shape = analysis.graph.input_shape
+    rank = len(input_shape)
+    want: dict[int, set[Unit]] = {layer: {unit}}
+    done: dict[int, frozenset[Unit]] = {}
+    for i in range(layer, -1, -1):
+        if i not in want:
+            continue
+        have = want.pop(i)
+        done[i] = frozenset(have)
+        r = analysis.layers[i]
+        ins = [tuple(input_shape if s == INPUT else analysis.layers[s].shape) for s in r.node.inputs]
+        spatial_out = len(r.shape) == rank
+        for s, shape in zip(r.node.inputs, ins):
+            if len(shape) != rank:
+                continue  # a non-spatial input carries no units to draw; what it sees is pulled back in full below
+            if not spatial_out or not have:
+                got = _all(shape) if have else set()
+            else:
+                got = _sources(r.node.layer.window, r.args, ins, shape, have)
+            want.setdefault(s, set()).update(got)
+        if any(len(shape) != rank for shape in ins) and have:
+            _everything_before(analysis, i, want)
+    done[INPUT] = frozenset(want.get(INPUT, set()))
+    return done
+
+
+def _sources(window_of: Callable[[Any, Sequence[Any], int], Any], args: Any, ins: list[tuple[int, ...]],
+             shape: tuple[int, ...], have: set[Unit]) -> set[Unit]:  # fmt: skip
+    """Every unit of an input of ``shape`` that the units ``have`` depend on (the window is separable per dim)."""
+    per_dim: list[dict[int, tuple[int, ...]]] = []
+    for j in range(len(shape) - 1):
+        window = window_of(args, ins, j)
+        size = shape[1 + j]
+        coords = {u[j] for u in have}
+        if window is GLOBAL:
+            per_dim.append({c: tuple(range(size)) for c in coords})
+        else:
+            per_dim.append({c: tuple(window.sources(c, size)) for c in coords})
+    got: set[Unit] = set()
+    for u in have:
+        got.update(product(*(per_dim[j][c] for j, c in enumerate(u))))
+    return got
+
+
+def _all(shape: tuple[int, ...]) -> set[Unit]:
+    return set(product(*(range(d) for d in shape[1:])))
+
+
+def _everything_before(analysis: Analysis, index: int, want: dict[int, set[Unit]]) -> None:
+    """A non-spatial input (after a Flatten) depends on every unit of the nearest spatial maps before it."""
+    rank = len(analysis.graph.input_shape)
+    stack = list(analysis.layers[index].node.inputs)
+    seen: set[int] = set()
+    while stack:
+        s = stack.pop()
+        if s in seen:
+            continue
+        seen.add(s)
+        shape = tuple(analysis.graph.input_shape if s == INPUT else analysis.layers[s].shape)
+        if len(shape) == rank:
+            want.setdefault(s, set()).update(_all(shape))  # the pull-back goes on from there
+        elif s != INPUT:
+            stack.extend(analysis.layers[s].node.inputs)
+
+
+def find_unit(analysis: Analysis, text: str | None) -> tuple[int, Unit | None]:
+    """``ID``, ``ID@i,j`` or ``@i,j`` (indices from 0) as a layer index and a unit (None: the centre unit).
+
+    Without an id, the layer is the last one with a spatial output.
+    """
+    from ..errors import did_you_mean
+
+    name, at, coords = (text or "").partition("@")
+    rank = len(analysis.graph.input_shape)
+    if name:
+        ids = {r.node.id: i for i, r in enumerate(analysis.layers) if r.node.id} | {
+            r.node.name: i for i, r in enumerate(analysis.layers)
+        }
+        if name not in ids:
+            raise CnnCalcError(f"--unit {text}: no layer {name!r}", None,
+                               did_you_mean(name, ids) or "give a layer id as cnncalc rf lists it")  # fmt: skip
+        layer = ids[name]
+    else:
+        spatial = [i for i, r in enumerate(analysis.layers) if len(r.shape) == rank]
+        if not spatial:
+            raise CnnCalcError("no layer has a spatial output, so no unit has a position to draw", None)
+        layer = spatial[-1]
+    if not at:
+        return layer, None
+    parts = [p.strip() for p in coords.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise CnnCalcError(f"--unit {text}: expected indices from 0 after @, e.g. conv2@3,4", None)
+    return layer, tuple(int(p) for p in parts)
