@@ -38,6 +38,7 @@ class Box:
     group: str | None = None
     group_label: str = ""
     members: list[str] = field(default_factory=list)
+    node: str = "input"  # the node (or module) whose output the box shows
 
     @property
     def params_label(self) -> str:
@@ -162,6 +163,7 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
             continue
         idx = [names[n] for n in b.members]
         end = last[key]
+        b.node = main.layers[end].node.name
         b.shape = tuple(concrete.layers[end].shape)
         b.shape_label = math_label(main.layers[end].shape)
         b.params = sum((main.layers[j].params for j in idx), 0)
@@ -171,6 +173,7 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
             b.op += " + " + " + ".join(folded[key])
     for g, key in grouped.items():
         b = boxes[key]
+        b.node = main.layers[main.groups[g].group.output].node.name
         b.shape = tuple(concrete.groups[g].shape)
         b.shape_label = math_label(main.groups[g].shape)
     for b in boxes.values():
@@ -238,6 +241,7 @@ def _from_modules(report: Any, collapse: bool) -> Net:
             b.op += " + " + _SHORT.get(r.type, r.type)
             b.params += r.params
             b.members.append(r.name)
+            b.node = r.name
             continue
         group = r.name.split(".")[0] if "." in r.name and not collapse else None
         shared = f"shared with {r.reused_from}" if r.reused_from else None
@@ -245,7 +249,7 @@ def _from_modules(report: Any, collapse: bool) -> Net:
                                                                                    else "an error"))  # fmt: skip
         name = r.name[len(group) + 1 :] if group else r.name
         box = Box(k, name, r.type, tuple(out), "×".join(map(str, out)) if r.outputs else "(no tensor)",
-                  shared or r.params, not problem, "" if not problem else problem, [prev], group, members=[r.name])  # fmt: skip
+                  shared or r.params, not problem, "" if not problem else problem, [prev], group, members=[r.name], node=r.name)  # fmt: skip
         if group is not None:
             box.group_label = (
                 f"{group} · {report.counts.types.get(group, '')} · {report.counts.subtree(group).params:,} params"

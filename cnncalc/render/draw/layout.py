@@ -394,7 +394,7 @@ def _cuboid(scene: Scene, lay: Layout, n: Node, anchor: Point) -> None:
     else:
         x, y = anchor[0] - n.w / 2, anchor[1]
     w, h, ox, oy = n.w, n.h, n.ox, n.oy
-    data = {"node": n.box.members[-1] if n.box.members else "input"}
+    data = {"node": n.box.node}
     scene.add(Poly(((x, y), (x + ox, y - oy), (x + w + ox, y - oy), (x + w, y)), fills[1], stroke, 1.0, role="box-top",
                    data=data))  # fmt: skip
     scene.add(Poly(((x + w, y), (x + w + ox, y - oy), (x + w + ox, y + h - oy), (x + w, y + h)), fills[2], stroke, 1.0,

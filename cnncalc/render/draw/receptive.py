@@ -168,7 +168,8 @@ def _plane(scene: Scene, field: UnitField, p: Plane, cells: set[tuple[int, int]]
     for r, c in sorted(cells | wrong):
         if r0 <= r <= r1 and c0 <= c <= c1:
             colour = WRONG if (r, c) in wrong else UNIT if p.node == field.layer else SHADE
-            scene.add(Poly(p.cell_poly(r, c), colour, colour, 0.5, role="cell", data={"row": str(r), "col": str(c)}))
+            data = {"node": field.name(p.node), "row": str(r), "col": str(c)}
+            scene.add(Poly(p.cell_poly(r, c), colour, colour, 0.5, role="cell", data=data))
     if p.cell >= 5:
         lines = [(p.corner(k, 0), p.corner(k, nc)) for k in range(1, nr)]
         lines += [(p.corner(0, k), p.corner(nr, k)) for k in range(1, nc)]
@@ -187,8 +188,7 @@ def _plane(scene: Scene, field: UnitField, p: Plane, cells: set[tuple[int, int]]
         hull = _hull_text(cells)
         detail = f"{len(cells)} units" + (f" = {hull}" if _is_box(cells) else f" in a {hull} hull") + _span(cells, one)
         detail += f" of {size}"
-    x, y = p.corner(nr / 2, nc)
-    x += 14
+    x, y = p.corner(0, nc)[0] + 12, p.corner(nr / 2, nc)[1]  # right of the plane's rightmost corner
     scene.add(Text(x, y - 3, what, 11, "start", True, "#222222", role="plane-label"))
     scene.add(Text(x, y + 11, detail + crop, 10, "start", False, "#444444", role="plane-label"))
     if wrong:

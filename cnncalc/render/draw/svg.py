@@ -45,8 +45,8 @@ def _data(data: Any) -> dict[str, str]:
 
 
 def _head(dw: Any, colour: str) -> Any:
-    marker = dw.Marker(-0.1, -0.5, 0.9, 0.5, scale=6, orient="auto")
-    marker.append(dw.Lines(-0.1, 0.5, -0.1, -0.5, 0.9, 0, fill=colour, close=True))
+    marker = dw.Marker(-1, -0.5, 0, 0.5, scale=6, orient="auto")  # the tip ends where the line ends
+    marker.append(dw.Lines(-1, 0.5, -1, -0.5, 0, 0, fill=colour, close=True))
     return marker
 
 

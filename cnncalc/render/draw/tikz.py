@@ -13,7 +13,7 @@ from .scene import Line, Poly, Scene, Text
 
 _MATH = {"×": r"$\times$", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$", "⌈": r"$\lceil$", "⌉": r"$\rceil$", "·": r"$\cdot$",
          "≤": r"$\le$", "→": r"$\to$", "−": r"$-$", "✓": r"$\surd$", "✗": r"$\times$", "Σ": r"$\Sigma$",
-         "…": r"\ldots{}", "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "%": r"\%", "&": r"\&",
+         "…": r"\ldots{}", "–": "--", "⋆": r"$\star$", "∗": r"$\ast$", "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "%": r"\%", "&": r"\&",
          "#": r"\#", "$": r"\$", "^": r"\^{}", "~": r"\~{}"}  # fmt: skip
 _ANCHOR = {"start": "base west", "middle": "base", "end": "base east"}
 
