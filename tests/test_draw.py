@@ -467,3 +467,23 @@ def test_convolve_frames_one_per_output_element(tmp_path: Path) -> None:
 def test_figures_show_in_jupyter() -> None:
     figure = pictures.network(report_of("examples/lenet5.yaml"))
     assert figure._repr_svg_().lstrip().startswith("<?xml")
+
+
+def _content(svg: str) -> list[tuple[str, dict[str, str], str]]:
+    """Every element but the title lines (their torch version) and the page size (which the title can set)."""
+    root = ET.fromstring(svg)
+    return [(e.tag, dict(e.attrib), e.text or "") for e in root.iter()
+            if e is not root and e.get("class") != "title" and not (e.tag == NS + "rect")]  # fmt: skip
+
+
+def test_readme_figures_are_what_the_script_draws() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_figures", "docs/make_figures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, figure in module.figures(verify=False).items():
+        committed = (Path("docs/figures") / f"{name}.svg").read_text(encoding="utf-8")
+        assert _content(figure.svg()) == _content(committed), f"run python docs/make_figures.py ({name})"
+        assert "verified by a torch" in committed or "confirmed unit for unit" in committed or name == "convolve"

@@ -32,7 +32,7 @@ GAP = 40.0  # between columns: room for the vertical runs of edges
 TRACK = 7.0  # between parallel edge runs
 SLOT_GAP = 22.0  # between lanes (or resolution levels)
 ROW_GAP = 30.0
-MAX_COLUMNS = 26
+MAX_FLOW = 2200.0  # pixels along the flow before a long network wraps
 LINE = 1.3  # line height, in font sizes
 
 Route = tuple[list[tuple[float, float]], bool, int]
@@ -152,22 +152,26 @@ class Layout:
         return peak > 0 and any(n.level < peak for n in main[[n.level for n in main].index(peak) :])
 
     def _rows(self) -> None:
+        """Wrap a long network at its outermost blocks: rows of at most MAX_FLOW pixels (a block alone may be
+        twice that before it is split), never an encoder-decoder, whose U needs one row."""
         main = [self.nodes[k] for k in self.order if self.nodes[k].main]
         rows: list[int] = [0] * len(main)  # per main rank
-        if not self.u_shape and len(main) > MAX_COLUMNS:
+        length = [self.extent(n)[1] - self.extent(n)[0] + GAP for n in main]
+        if not self.u_shape and sum(length) > MAX_FLOW:
             runs: list[list[int]] = []
             for r, n in enumerate(main):
-                if runs and main[runs[-1][-1]].box.group == n.box.group and len(runs[-1]) < MAX_COLUMNS:
+                if runs and main[runs[-1][-1]].box.group == n.box.group and sum(length[k] for k in runs[-1]) < 2 * MAX_FLOW:
                     runs[-1].append(r)
                 else:
                     runs.append([r])
-            row, used = 0, 0
+            row, used = 0, 0.0
             for run in runs:
-                if used and used + len(run) > MAX_COLUMNS:
-                    row, used = row + 1, 0
+                size = sum(length[r] for r in run)
+                if used and used + size > MAX_FLOW:
+                    row, used = row + 1, 0.0
                 for r in run:
                     rows[r] = row
-                used += len(run)
+                used += size
         start: dict[int, int] = {}
         for r, row in enumerate(rows):
             start.setdefault(row, r)
