@@ -160,7 +160,11 @@ class Layout:
         if not self.u_shape and sum(length) > MAX_FLOW:
             runs: list[list[int]] = []
             for r, n in enumerate(main):
-                if runs and main[runs[-1][-1]].box.group == n.box.group and sum(length[k] for k in runs[-1]) < 2 * MAX_FLOW:
+                if (
+                    runs
+                    and main[runs[-1][-1]].box.group == n.box.group
+                    and sum(length[k] for k in runs[-1]) < 2 * MAX_FLOW
+                ):
                     runs[-1].append(r)
                 else:
                     runs.append([r])
