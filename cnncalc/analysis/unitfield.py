@@ -24,8 +24,8 @@ from .shapes import Analysis
 
 Unit = tuple[int, ...]
 
-MAX_UNITS = 1 << 20
-"""The largest feature map (spatial units) whose units are listed one by one."""
+MAX_UNITS = 1 << 22
+"""The most units (over all maps before the chosen layer) listed one by one."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,11 @@ def unit_field(analysis: Analysis, layer: int, unit: Unit | None = None) -> Unit
         sizes = "x".join(map(str, out_shape[1:]))
         raise CnnCalcError(f"unit {','.join(map(str, unit))} is not a unit of {name!r} (spatial size {sizes})", None,
                            f"give {rank - 1} indices from 0, each below its size")  # fmt: skip
-    for i in (INPUT, *range(layer + 1)):
-        shape = analysis.graph.input_shape if i == INPUT else analysis.layers[i].shape
-        if len(shape) == rank and math.prod(shape[1:]) > MAX_UNITS:
-            raise CnnCalcError(f"the feature map of {'the input' if i == INPUT else repr(analysis.layers[i].node.name)} "
-                               f"has {math.prod(shape[1:]):,} units, more than the {MAX_UNITS:,} listed one by one",
-                               None, "use --set with smaller sizes")  # fmt: skip
+    shapes = [analysis.graph.input_shape, *(r.shape for r in analysis.layers[: layer + 1])]
+    units = sum(math.prod(s[1:]) for s in shapes if len(s) == rank)
+    if units > MAX_UNITS:  # an estimate before any set is built: each map's set is at most the whole map
+        raise CnnCalcError(f"the maps up to {name!r} have {units:,} units, more than the {MAX_UNITS:,} followed one by "
+                           "one", None, "use --set with smaller sizes, or pick an earlier layer with --unit")  # fmt: skip
     return UnitField(analysis, layer, unit, _pull_back(analysis, layer, unit))
 
 

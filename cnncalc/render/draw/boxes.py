@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...errors import CnnCalcError
 from ...graph.expand import INPUT
 from ...report import ShapesReport
 from ..notation import count_text, pretty_math, shape_text
@@ -54,15 +55,19 @@ class Net:
     title: str
     note: str = ""
 
-    def box(self, key: int) -> Box:
-        return next(b for b in self.boxes if b.key == key)
+
+MAX_BOXES = 1500
+"""The most boxes one picture holds (a larger one is unreadable, and slow to lay out)."""
 
 
 def from_report(report: Any, collapse: bool) -> Net:
     """The boxes of a ShapesReport or a ModuleReport."""
-    if isinstance(report, ShapesReport):
-        return _from_shapes(report, collapse)
-    return _from_modules(report, collapse)
+    net = _from_shapes(report, collapse) if isinstance(report, ShapesReport) else _from_modules(report, collapse)
+    if len(net.boxes) > MAX_BOXES:
+        raise CnnCalcError(f"the picture would have {len(net.boxes):,} boxes, more than the {MAX_BOXES:,} one picture "
+                           "holds", None, "--collapse draws each outermost block as one box" if not collapse else
+                           "draw a part of the network")  # fmt: skip
+    return net
 
 
 def math_label(shape: tuple[Any, ...]) -> str:

@@ -128,7 +128,7 @@ class Layout:
 
     def _rank(self) -> None:
         for k in self.order:
-            ins = self.net.box(k).inputs
+            ins = self.nodes[k].box.inputs
             self.nodes[k].rank = 1 + max((self.nodes[s].rank for s in ins), default=-1) if k != INPUT else 0
         key = self.order[-1]
         while True:

@@ -23,6 +23,7 @@ KX, KY = 0.55, 0.42  # the oblique axis of the rows, per cell
 PLANE_GAP = 46.0
 MAX_CELLS = 32  # a map with more rows or columns is cropped around the set
 MAX_PLANES = 8
+MERGE = 48  # maps with more rows or columns draw runs of cells
 SHADE, UNIT, EMPTY, WRONG, GRID = "#3b78c2", "#ef6c00", "#ffffff", "#d32f2f", "#b0b0b0"
 
 
@@ -76,8 +77,7 @@ def planes_of(field: UnitField) -> list[int]:
             and field.shape(i)[1:] == field.shape(out[-1])[1:]
             and i != field.layer
         ):
-            out[-1] = out[-1] if out[-1] == INPUT else i
-            continue
+            continue  # the same units of a map of the same size: keep the layer that made it
         out.append(i)
     if len(out) > MAX_PLANES:
         middle = out[1:-1]
@@ -165,11 +165,20 @@ def _plane(scene: Scene, field: UnitField, p: Plane, cells: set[tuple[int, int]]
     if confirmed is not None:
         got = {(0, u[0]) if one else (u[0], u[1]) for u in confirmed}
         wrong = got ^ cells
+    runs: list[tuple[int, int, int, str]] = []  # row, first and last column, colour
     for r, c in sorted(cells | wrong):
         if r0 <= r <= r1 and c0 <= c <= c1:
             colour = WRONG if (r, c) in wrong else UNIT if p.node == field.layer else SHADE
-            data = {"node": field.name(p.node), "row": str(r), "col": str(c)}
-            scene.add(Poly(p.cell_poly(r, c), colour, colour, 0.5, role="cell", data=data))
+            if runs and max(nr, nc) > MERGE and runs[-1][0] == r and runs[-1][2] == c - 1 and runs[-1][3] == colour:
+                runs[-1] = (r, runs[-1][1], c, colour)  # a large map: one shape per run of cells, not per cell
+            else:
+                runs.append((r, c, c, colour))
+    for r, first, last, colour in runs:
+        data = {"node": field.name(p.node), "row": str(r), "col": str(first)}
+        if last != first:
+            data["cols"] = f"{first}-{last}"
+        head, tail = p.cell_poly(r, first), p.cell_poly(r, last)
+        scene.add(Poly((head[0], tail[1], tail[2], head[3]), colour, colour, 0.5, role="cell", data=data))
     if p.cell >= 5:
         lines = [(p.corner(k, 0), p.corner(k, nc)) for k in range(1, nr)]
         lines += [(p.corner(0, k), p.corner(nr, k)) for k in range(1, nc)]
