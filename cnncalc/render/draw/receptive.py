@@ -195,7 +195,11 @@ def _plane(scene: Scene, field: UnitField, p: Plane, cells: set[tuple[int, int]]
         detail = f"unit ({', '.join(map(str, field.unit))}) of {size}"
     else:
         hull = _hull_text(cells)
-        detail = f"{len(cells)} units" + (f" = {hull}" if _is_box(cells) else f" in a {hull} hull") + _span(cells, one)
+        detail = (
+            f"{len(cells)} unit{'s' if len(cells) != 1 else ''}"
+            + (f" = {hull}" if _is_box(cells) else f" in a {hull} hull")
+            + _span(cells, one)
+        )
         detail += f" of {size}"
     x, y = p.corner(0, nc)[0] + 12, p.corner(nr / 2, nc)[1]  # right of the plane's rightmost corner
     scene.add(Text(x, y - 3, what, 11, "start", True, "#222222", role="plane-label"))
