@@ -18,6 +18,7 @@ from . import __version__
 from .errors import CnnCalcError
 
 if TYPE_CHECKING:
+    from .convolve import Convolution, Matrix
     from .parse.spec import ArchSpec
     from .pymodel.inputs import InputSpec
     from .pymodel.load import Target
@@ -271,28 +272,61 @@ def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check:
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Check every region against torch input gradients (--no-verify does not import torch).")  # fmt: skip
 @click.option("--width", type=click.IntRange(40, 400), default=None, help="Table width (default: terminal).")
+@click.option("--draw", "draw_to", default=None, metavar="FILE",
+              help="Also draw one unit's receptive field, at the input and every layer on the way, to FILE "
+                   "(.svg, .png, .pdf or .tex for TikZ).")  # fmt: skip
+@click.option("--unit", default=None, metavar="ID[@i,j]",
+              help="The unit --draw draws: a layer id, and its unit's indices from 0 (default: the centre unit of "
+                   "the last layer with a spatial output).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
 @_convention_option
 @_target_options
-def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, traceback: bool,
-       convention: str | None, inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
-       kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
+def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, draw_to: str | None,
+       unit: str | None, traceback: bool, convention: str | None, inputs: tuple[str, ...],
+       input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
     """Receptive field of every layer of TARGET (arch.yaml, or model.py:Net / course.ipynb:Net --input ... traced
     by torch.fx; of a notebook only imports, definitions and literal constants run)."""
     derive = Derive(_parse_set(set_), convention)
     py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
     check, out = Verify(verify, "cpu"), Output(fmt, width, "rf")
-    _guard(lambda: _report(py.source(file, derive.values), derive, check, out), traceback)
+    if unit is not None and draw_to is None:
+        raise click.UsageError("--unit picks the unit that --draw draws; add --draw rf.svg")
+
+    def drawing(report: ShapesReport) -> int:
+        return _draw_unit(report, unit, draw_to, verify) if draw_to else EXIT_OK
+
+    _guard(lambda: _report(py.source(file, derive.values), derive, check, out, drawing), traceback)
 
 
-def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output) -> int:
+def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output,
+            then: Callable[[ShapesReport], int] | None = None) -> int:  # fmt: skip
     from .pipeline import shapes as derive_shapes
 
     with _progress_bar(check.enabled) as progress:
         report = derive_shapes(source, derive.values, verify=check.enabled, device=check.device, batch=check.batch,
                                progress=progress, dtype=check.dtype, convention=derive.convention)  # fmt: skip
     _render(report, out)
-    return _report_problems(report)
+    return max(_report_problems(report), then(report) if then else EXIT_OK)
+
+
+def _draw_unit(report: ShapesReport, unit: str | None, path: str, verify: bool) -> int:
+    """``rf --draw``: the unit's receptive field, confirmed by input gradients unless --no-verify."""
+    from .analysis.unitfield import find_unit, unit_field
+    from .render import draw as pictures
+
+    fmt = pictures.format_of(path)
+    pictures.require(fmt)
+    field = unit_field(report.defaults, *find_unit(report.defaults, unit))
+    if verify:
+        from .verify.unitfield import confirm
+
+        field = confirm(field)
+    pictures.receptive_field(field).save(path, fmt)
+    for i in field.disagreements:
+        assert field.confirmed is not None
+        click.echo(f"error: receptive field of unit {field.unit} of {field.name(field.layer)!r} at {field.name(i)!r}: "
+                   f"derived {len(field.sets[i])} units, the input gradient gives {len(field.confirmed[i])}", err=True)  # fmt: skip
+    return EXIT_CHECK if field.disagreements else EXIT_OK
 
 
 @contextlib.contextmanager
@@ -323,6 +357,84 @@ def _render(report: ShapesReport, out: Output) -> None:
 
     text = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv}[out.fmt](report)
     click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("file", metavar="TARGET")
+@click.option("-o", "--output", default=None, metavar="FILE",
+              help="Write the picture to FILE; the extension picks the format (.svg, .png, .pdf, .tex for TikZ). "
+                   "Default: standard output.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf", "tikz"]), default=None,
+              help="Picture format (default: from the extension of -o, else svg). tikz is a standalone LaTeX file.")  # fmt: skip
+@click.option("--collapse", is_flag=True,
+              help="Draw each outermost block or repeat (a Python model: each top-level module) as one box.")  # fmt: skip
+@click.option("--direction", type=click.Choice(["lr", "tb"]), default="lr", show_default=True,
+              help="Layout direction: left to right, or top to bottom.")  # fmt: skip
+@click.option("--title", default=None, help="The title line (default: network, input and parameters; '' for none).")
+@click.option("--set", "set_", multiple=True, metavar="NAME=N",
+              help="Give a symbol a value; labels of a symbolic file stay in symbols until every symbol is set.")  # fmt: skip
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check every number on the picture with a torch forward pass (--no-verify says it did not).")  # fmt: skip
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps", "meta"]), default="auto",
+              show_default=True, help="Where the forward pass runs.")  # fmt: skip
+@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_convention_option
+@_target_options
+def draw(file: str, output: str | None, fmt: str | None, collapse: bool, direction: str, title: str | None,
+         set_: tuple[str, ...], verify: bool, device: str, traceback: bool, convention: str | None,
+         inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
+         kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
+    """Draw TARGET for a report: one box per feature map, labelled with its verified shape and parameters.
+
+    TARGET is an architecture file or a Python model (model.py:Net --input 3x32x32): traced by
+    torch.fx when it can be (the whole graph), else run with hooks (its modules in call order).
+    A layer torch contradicts is drawn in red with torch's value, and the exit code is 1.
+    """
+    derive = Derive(_parse_set(set_), convention)
+    check = Verify(verify, device)
+    py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
+
+    def run() -> int:
+        from .render import draw as pictures
+
+        picked = pictures.format_of(output, fmt) if output else fmt or "svg"
+        pictures.require(picked)
+        if output is None and picked in ("png", "pdf") and sys.stdout.isatty():
+            raise click.UsageError(f"{picked.upper()} is not for a terminal; write it to a file with -o net.{picked}")
+        report = _network(file, derive, check, py)
+        figure = pictures.network(report, collapse, direction, title)
+        if output is not None:
+            figure.save(output, picked)
+        else:
+            data = figure.render(picked)
+            if isinstance(data, str):
+                click.echo(data, nl=False)
+            else:
+                sys.stdout.buffer.write(data)
+        return _report_problems(report)
+
+    _guard(run, traceback)
+
+
+def _network(file: str, derive: Derive, check: Verify, py: PyTarget) -> ReportBase:
+    """The report a picture is drawn from: an architecture file's, a traced Python model's, or a hooked run's."""
+    from . import pymodel
+    from .pipeline import shapes as derive_shapes
+
+    source: str | ArchSpec = file
+    if pymodel.is_python_target(file):
+        model, specs = py.load(file)
+        try:
+            source = pymodel.spec(model, specs, derive.values)
+        except CnnCalcError:  # not traceable by torch.fx: run it with hooks
+            if any(s.symbols for s in specs) and not all(n in derive.values for s in specs for n in s.symbols):
+                raise
+            device = "auto" if check.device == "meta" else check.device
+            return pymodel.modules(model, specs, derive.values, device, check.batch)
+    else:
+        py.refuse_for_yaml()
+    return derive_shapes(source, derive.values, verify=check.enabled, device=check.device, batch=check.batch,
+                         convention=derive.convention)  # fmt: skip
 
 
 @main.command()
@@ -532,9 +644,15 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
 @click.option("--stride", type=click.IntRange(1, 64), default=1, show_default=True, help="Stride.")
 @click.option("--flip", is_flag=True, help="Rotate the kernel by 180 degrees first (true convolution).")
 @click.option("--steps", is_flag=True, help="Show each output element's sum of products.")
+@click.option("--draw", "draw_to", default=None, metavar="FILE",
+              help="Also draw the padded image, kernel and output with one window and its sum (.svg, .png, .pdf, .tex).")  # fmt: skip
+@click.option("--at", default="1,1", show_default=True, metavar="i,j",
+              help="The output element --draw highlights (row and column from 1, as in the working).")  # fmt: skip
+@click.option("--frames", default=None, metavar="DIR",
+              help="Also write one picture per output element to DIR, for slides (the format of --draw, else SVG).")  # fmt: skip
 @_explain_options
-def convolve(image: str, kernel: str, padding: str, stride: int, flip: bool, steps: bool, fmt: str, verify: bool,
-             traceback: bool) -> None:  # fmt: skip
+def convolve(image: str, kernel: str, padding: str, stride: int, flip: bool, steps: bool, draw_to: str | None,
+             at: str, frames: str | None, fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
     """A small numeric 2-d convolution (cross-correlation, as torch), with its working; checked against torch."""
 
     def run() -> int:
@@ -552,9 +670,33 @@ def convolve(image: str, kernel: str, padding: str, stride: int, flip: bool, ste
                  f"MISMATCH: {problem}")  # fmt: skip
         writer = {"text": convolution.to_text, "markdown": convolution.to_markdown, "latex": convolution.to_latex}
         click.echo(writer[fmt](img, ker, result, steps, check), nl=False)
+        if draw_to or frames:
+            _draw_convolution(result, img, draw_to, at, frames)
         return EXIT_OK if problem is None else EXIT_CHECK
 
     _guard(run, traceback)
+
+
+def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: str, frames: str | None) -> None:
+    from pathlib import Path
+
+    from .render import draw as pictures
+
+    row, _, col = at.partition(",")
+    if not (row.strip().isdigit() and col.strip().isdigit()):
+        raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 1, e.g. 2,3", param_hint="--at")
+    fmt = pictures.format_of(path) if path else "svg"
+    pictures.require(fmt)
+    if path:
+        pictures.convolution(result, image, (int(row) - 1, int(col) - 1)).save(path, fmt)
+    if frames:
+        folder = Path(frames)
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = {"tikz": ".tex"}.get(fmt, "." + fmt)
+        for i, line in enumerate(result.output):
+            for j in range(len(line)):
+                pictures.convolution(result, image, (i, j)).save(folder / f"out_{i + 1:02d}_{j + 1:02d}{suffix}", fmt)
+        click.echo(f"wrote {len(result.output) * len(result.output[0])} frames to {folder}", err=True)
 
 
 def _report_problems(report: ReportBase) -> int:

@@ -146,7 +146,7 @@ def test_notebook_cli_and_api_give_the_same_numbers(notebook: Path) -> None:
 
 def test_rf_and_explain_work_on_a_notebook(notebook: Path) -> None:
     code, out, _ = run("rf", f"{notebook}:Net", "--input", "3x28x28", "--width", "200")
-    assert code == 0 and "receptive fields of 13 units match the input gradients" in out, out
+    assert code == 0 and "receptive fields of 18 units match the input gradients" in out, out
     assert re.search(r"pool2 +│ MaxPool2d │ +16 │ +4 │ +0 │ +16 │ +4 │ +0 │", out), out
     code, out, _ = run("explain", f"{notebook}:Net", "--input", "3x28x28", "--layer", "conv2")
     assert code == 0 and "(5*5*16 + 1)*32 = 12832" in out

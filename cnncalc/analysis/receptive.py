@@ -848,51 +848,6 @@ def _product(ranges: Sequence[range]) -> Iterable[tuple[int, ...]]:
             yield (head, *rest)
 
 
-def region_sets(analysis: Analysis, idx: int, units: dict[int, tuple[int, int]]) -> dict[int, set[int]]:
-    """The exact set of input units (per spatial dim) that the positions ``[a, b]`` of frame layer ``idx`` see,
-    all channels together.
-
-    The set of positions is pulled back through every layer in reverse topological order (sets, not
-    intervals, so that holes left by strided transposed convolutions and dilation show). For a layer whose
-    output is not a frame, every input position of the layers before the reshape counts.
-    """
-    result = {}
-    input_shape = analysis.graph.input_shape
-    rank = len(input_shape)
-    for j, (a, b) in units.items():
-        want: dict[int, set[int] | None] = {
-            idx: set(range(a, b + 1)) if len(analysis.layers[idx].shape) == rank else None
-        }
-        for i in range(idx, -1, -1):
-            if i not in want:
-                continue
-            have = want.pop(i)  # None = every unit of a non-frame output
-            r = analysis.layers[i]
-            ins = [input_shape if s == INPUT else analysis.layers[s].shape for s in r.node.inputs]
-            if have is not None and not have:
-                continue
-            frame = len(r.shape) == rank and all(len(s) == rank for s in ins) and not r.node.layer.reshapes
-            concat = r.node.layer.name == "Concat" and frame and r.node.layer.axis(r.args, ins) == j + 1  # type: ignore[attr-defined]
-            offset = 0
-            for s, shape in zip(r.node.inputs, ins):
-                if not frame or have is None:
-                    got: set[int] | None = None if len(shape) != rank else set(range(shape[1 + j]))
-                elif concat:
-                    got = {u - offset for u in have if offset <= u < offset + shape[1 + j]}
-                    offset += shape[1 + j]
-                elif r.node.layer.merge:
-                    got = set(have)
-                else:
-                    w = r.node.layer.window(r.args, ins, j, r.shape)
-                    size = shape[1 + j]
-                    got = set(range(size)) if w is GLOBAL else {v for u in have for v in w.sources(u, size)}
-                old = want.get(s, set())
-                want[s] = None if got is None or old is None else old | got
-        final = want.get(INPUT, set())
-        result[j] = set(final) if final is not None else set(range(input_shape[1 + j]))
-    return result
-
-
 def _check_alignment(
     main: Analysis, inputs: tuple[int, ...], sources: list[DimRF], j: int, warnings: list[str]
 ) -> None:

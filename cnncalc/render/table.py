@@ -99,6 +99,10 @@ def rf_table(report: Report) -> Table:
     assert report.rf is not None
     for i, (r, rf) in enumerate(zip(main.layers, report.rf.layers)):
         cells: list[Any] = [r.node.name, r.node.layer.name]
+        if not rf.dims:
+            cells += ["—"] * (3 * spatial) + [f"not derived: {rf.note}" if rf.note else "", ""]
+            t.add_row(*cells)
+            continue
         for j, d in enumerate(rf.dims):
             if d.is_global:
                 cells += [f"{sym.to_text(d.size)} global", "", ""]
@@ -106,7 +110,7 @@ def rf_table(report: Report) -> Table:
             size = pretty_math(sym.to_text(d.size)) + ("" if d.closed_form else f" (min {sym.to_text(d.min_size)})")
             if beyond_input(d, main.graph.input_shape[1 + j]):
                 size += " > input"
-            cells += [size, pretty_math(sym.to_text(d.stride)), pretty_math(sym.to_text(d.padding))]
+            cells += [size, *("—" if v is None else pretty_math(sym.to_text(v)) for v in (d.stride, d.padding))]
         reg = region(report.defaults, i, {j: (0, 0) for j in range(spatial)}, report.rf)
         cells.append(" × ".join(f"[{lo}, {hi}]" for lo, hi in reg.values()))
         cells.append(
@@ -125,12 +129,16 @@ def print_rf(report: Report, console: Console) -> None:
     """The receptive-field table with its notes."""
     console.print(rf_table(report))
     note = (
-        "r: receptive field size, S: effective stride, P: effective padding; unit u sees input units "
-        "[u*S - P, u*S - P + r - 1] (Araujo et al., Distill 2019). 'min' marks sizes that vary with "
-        "position (transposed convolution, upsampling): r is then the maximum. Regions are clipped to the input."
+        "r: receptive field size, S: effective stride, P: effective padding; where r has no 'min', unit u sees input "
+        "units within [u*S - P, u*S - P + r - 1] (Araujo et al., Distill 2019), all of it when that lies inside the "
+        "input. 'min' marks sizes that vary with position (transposed convolution, resampling, reflection, after a "
+        "reshape): r is then the largest region of any unit, min the smallest of an interior unit. A unit is a "
+        "position, all channels together; after Flatten it is one element."
     )
     console.print(Text(note, style="dim"))
     for w in report.rf.warnings if report.rf else ():
         console.print(Text(f"Warning: {w}", style="yellow"))
+    for n in report.rf.notes if report.rf else ():
+        console.print(Text(f"Note: {n}", style="yellow"))
     line = verification_line(report)
     console.print(Text(line, style="bold red" if line.startswith("MISMATCH") else "green"))

@@ -23,8 +23,6 @@ from typing import Any
 from ..analysis.receptive import Elems, Frame, ReceptiveFields, State, Unit, View
 from ..analysis.shapes import Analysis
 from ..graph.expand import INPUT
-from ..layers.base import NoTwin
-from ..layers.window import GLOBAL
 from ..report import Mismatch
 from .torchload import import_torch
 
@@ -231,7 +229,7 @@ def check(analysis: Analysis, rf: ReceptiveFields, max_nodes: int = 16) -> tuple
         return (), 0, notes
     upto = max(p.layer for p in probes)
     x = torch.ones((len(probes), *analysis.graph.input_shape), dtype=torch.float32, requires_grad=True)
-    outs = _forward(kit, analysis, Twin(x), upto)
+    outs = twin_forward(kit, analysis, Twin(x), upto)
     loss: Any = 0
     for b, p in enumerate(probes):
         y = outs[p.layer]
@@ -328,18 +326,16 @@ def _where(p: _Probe) -> str:
     return f"unit {list(p.index or ())}"
 
 
-def _forward(kit: Kit, analysis: Analysis, x: Twin, upto: int) -> dict[int, Twin]:
+def twin_forward(kit: Kit, analysis: Analysis, x: Twin, upto: int) -> dict[int, Twin]:
+    """The twin network run up to layer ``upto``: every layer's twin output (and the input's), by index."""
     outs: dict[int, Twin] = {INPUT: x}
     shapes = {INPUT: analysis.graph.input_shape}
     for i, r in enumerate(analysis.layers[: upto + 1]):
         ins = [shapes[s] for s in r.node.inputs]
         xs = [outs[s] for s in r.node.inputs]
-        try:
-            outs[i] = r.node.layer.twin(r.args, ins, r.shape, xs, kit)
-        except NoTwin:  # pragma: no cover - excluded by _first_without_twin
-            break
+        outs[i] = r.node.layer.twin(r.args, ins, r.shape, xs, kit)
         shapes[i] = r.shape
     return outs
 
 
-__all__ = ["GLOBAL", "Kit", "Twin", "check"]
+__all__ = ["Kit", "Twin", "check", "twin_forward"]
