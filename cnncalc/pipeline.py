@@ -170,7 +170,7 @@ def _check_defaults(
     if not bad and not coupled_fails:
         return
     valid = "; the network is valid when " + ", ".join(
-        [t for r in bad.values() for t in r.describe()] + [str(c.expr) for c in solution.coupled]
+        [t for r in bad.values() for t in r.describe()] + [sym.to_text(c.expr) for c in solution.coupled]
     )
     at = ", ".join(f"{n} = {declared[n]}" for n in (bad or given))
     try:  # the concrete analysis explains why, with numbers

@@ -168,11 +168,86 @@ def substitute(x: Any, values: Mapping[str, int]) -> Any:
     return out
 
 
-def to_text(x: Any) -> str:
-    """A stable text form: ``64``, ``floor(H/2)``, ``H - 4``."""
+def machine_text(x: Any) -> str:
+    """The machine form (JSON, CSV): ``64``, ``floor(H/2)``, ``H - 4``, ``Eq(512, ...)``; sympy parses it back."""
     if isinstance(x, Fraction):
         return f"{x.numerator}/{x.denominator}"
     return str(x)
+
+
+def to_text(x: Any, grouping: bool = False) -> str:
+    """The form people read: ``⌊H/2⌋``, ``H − 4``, ``32·(⌊H/4⌋ − 3)``, ``512 == ...``, ``min(a, b)``.
+
+    Each term of a sum is shown with its common factors taken out, so a flattened
+    ``(32*floor(H/4) - 96)*(floor(W/4) - 3)`` reads ``32·(⌊H/4⌋ − 3)·(⌊W/4⌋ − 3)``.
+    ``grouping`` writes integers with thousands separators (counts, not sizes).
+    Never ``Eq(``, ``Min(``, ``floor(`` or ``ceiling(``: JSON uses :func:`machine_text`.
+    """
+    if isinstance(x, bool):
+        return str(x).lower()
+    if isinstance(x, int):
+        return f"{x:,}" if grouping else str(x)
+    if isinstance(x, Fraction):
+        return f"{x.numerator}/{x.denominator}"
+    if not hasattr(x, "free_symbols"):
+        return str(x)
+    text: str = _printer(grouping).doprint(x)
+    return text.replace("**", "^").replace("*", "·").replace("-", "−")
+
+
+_PRINTERS: dict[bool, Any] = {}
+
+
+def _printer(grouping: bool) -> Any:
+    """A sympy StrPrinter that writes floors, minima and equations as people do (built once, lazily)."""
+    if grouping in _PRINTERS:
+        return _PRINTERS[grouping]
+    import sympy
+    from sympy.printing.precedence import precedence
+    from sympy.printing.str import StrPrinter
+
+    class Readable(StrPrinter):  # type: ignore[misc]
+        def _print_floor(self, e: Any) -> str:
+            return f"⌊{self._print(sympy.together(e.args[0]))}⌋"
+
+        def _print_ceiling(self, e: Any) -> str:
+            return f"⌈{self._print(sympy.together(e.args[0]))}⌉"
+
+        def _print_Min(self, e: Any) -> str:
+            return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+        def _print_Max(self, e: Any) -> str:
+            return "max(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+        def _print_Mod(self, e: Any) -> str:
+            a, b = e.args
+            return f"{self.parenthesize(a, precedence(e))} % {self.parenthesize(b, precedence(e))}"
+
+        def _print_Integer(self, e: Any) -> str:
+            return f"{int(e):,}" if grouping else str(int(e))
+
+        def _print_Relational(self, e: Any) -> str:
+            op = {"==": "==", "!=": "!="}.get(e.rel_op, e.rel_op)
+            return f"{self._print(e.lhs)} {op} {self._print(e.rhs)}"
+
+        def _print_Mul(self, e: Any) -> str:
+            tidy = sympy.factor_terms(e)
+            return str(super()._print_Mul(tidy if tidy.is_Mul else e))
+
+        def _print_Add(self, e: Any, order: Any = None) -> str:
+            out = ""
+            for n, term in enumerate(self._as_ordered_terms(e, order=order)):
+                t = self._print(term)
+                sign = "+"
+                if t.startswith("-") and not term.is_Add:
+                    sign, t = "-", t[1:]
+                if precedence(term) < precedence(e) or term.is_Add:
+                    t = f"({t})"
+                out += f" {sign} {t}" if n else (t if sign == "+" else f"-{t}")
+            return out
+
+    _PRINTERS[grouping] = Readable()
+    return _PRINTERS[grouping]
 
 
 def is_integer_valued(x: Any) -> bool | None:

@@ -80,13 +80,13 @@ def load_target(text: str, kwargs: Mapping[str, Any] | None = None) -> Target:
     kwargs = dict(kwargs or {})
     source, _, attr = text.rpartition(":") if has_attr(text) else (text, "", "")
     file: str | None
+    from ..verify.torchload import import_torch
+
+    nn = import_torch().nn  # first, quietly: the target's own `import torch` then finds it loaded
     if source.endswith(".py") or "/" in source or Path(source).exists():
         module, file = _import_file(source)
     else:
         module, file = _import_module(source)
-    from ..verify.torchload import import_torch
-
-    nn = import_torch().nn
     if not attr:
         attr = _only_module_class(module, nn, text)
     obj: Any = module

@@ -67,6 +67,7 @@ class ModuleReport(ReportBase):
     conditions: tuple[str, ...] = ()
     accepted: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    conditions_machine: tuple[str, ...] = ()  # the same conditions in sympy's form, for JSON
 
     @property
     def total_macs(self) -> int:
@@ -151,7 +152,8 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
         fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
-                        str(torch.__version__), fx, reason, tuple(conditions), accepted)  # fmt: skip
+                        str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted,
+                        conditions_machine=tuple(m for _, m in conditions))  # fmt: skip
 
 
 def _symbolic(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], crashed: bool) -> tuple[Any, ...]:

@@ -23,10 +23,10 @@ def _verified(status: bool | None) -> str:
     return {True: "verified with torch", False: "torch DISAGREES (see the errors)", None: "not verified"}[status]
 
 
-def _result(v: Any) -> str:
+def _result(v: Any, count: bool = False) -> str:
     if isinstance(v, tuple):
         return shape_text(v)
-    return sym.to_text(exact(v))
+    return sym.to_text(exact(v), grouping=count)
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ def _render(style: _Style, expl: Explanation) -> str:
         out.append(style.io.format(ins=ins, out=shape_text(d.out_shape), status=_verified(ok)))
         for s in d.steps:
             if s.formula is None:
-                result = "" if s.result is None else (f"{arrow}{_result(s.result)}" if style is _TEXT
-                                                      else f" → `{_result(s.result)}`")  # fmt: skip
+                shown = _result(s.result, s.is_count)
+                result = "" if s.result is None else (f"{arrow}{shown}" if style is _TEXT else f" → `{shown}`")
                 out.append(style.statement.format(label=s.label, statement=s.statement, result=result))
             else:
                 out.append(style.formula.format(label=s.label, working=f"{s.lhs} = " + " = ".join(s.forms())))
@@ -108,9 +108,14 @@ _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
 
 
+_TEX_MATH = {"×": r"$\times$", "·": r"$\cdot$", "−": "-", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$", "⌈": r"$\lceil$",
+             "⌉": r"$\rceil$", "≤": r"$\leq$", "≥": r"$\geq$", "≈": r"$\approx$", "⇒": r"$\Rightarrow$"}  # fmt: skip
+
+
 def tex_escape(text: str) -> str:
-    """Escape text for LaTeX's text mode."""
-    return "".join(_TEX_ESCAPES.get(c, c) for c in text).replace("×", r"$\times$").replace("->", r"$\to$")
+    """Escape text for LaTeX's text mode (the readable math signs become their math-mode commands)."""
+    escaped = "".join(_TEX_ESCAPES.get(c, _TEX_MATH.get(c, c)) for c in text)
+    return escaped.replace("->", r"$\to$")
 
 
 def _tex_count(v: Any) -> str:
@@ -140,7 +145,7 @@ def to_latex(expl: Explanation) -> str:
         out.append(r"\begin{itemize}")
         for s in d.steps:
             if s.formula is None:
-                res = "" if s.result is None else f" -> {_result(s.result)}"
+                res = "" if s.result is None else f" -> {_result(s.result, s.is_count)}"
                 out.append(rf"\item \textbf{{{tex_escape(s.label)}}}: {tex_escape(s.statement + res)}")
             else:
                 forms = s.forms(tex=True)
@@ -155,7 +160,34 @@ def to_latex(expl: Explanation) -> str:
     if len(ds) > 1:
         joined = " + ".join(_tex_count(p) for p in parts) or "0"
         out.append(rf"\paragraph{{Total parameters}} $ {joined} = {_tex_count(sum(parts, 0))} $")
-    for line in footer(expl):
-        out.append(tex_escape(line) + r"\par")
+    report = expl.report
+    if report.symbols:
+        conds = ", ".join(f"${c}$" for c in tex_conditions(report)) or "any positive size"
+        out.append(f"Valid when: {conds}." + r"\par")
+    out.append(tex_escape(verification_line(report)) + r"\par")
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"
+
+
+def tex_conditions(report: Any) -> list[str]:
+    """The validity conditions as LaTeX math: ``H \\geq 8``, ``H \\bmod 4 = 0``, ``\\lfloor ... \\rfloor``."""
+    sol = report.solution
+    if sol is None:
+        return []
+    out = []
+    for r in sol.ranges.values():
+        if r.only is not None:
+            out.append(f"{r.name} \\in \\{{{', '.join(map(str, r.only))}\\}}")
+            continue
+        if r.minimum > 1:
+            out.append(f"{r.name} \\geq {r.minimum}")
+        if r.modulus > 1 and len(r.residues) < r.modulus:
+            one = len(r.residues) == 1
+            rest = str(r.residues[0]) if one else "\\{" + ", ".join(map(str, r.residues)) + "\\}"
+            relation = "=" if one else "\\in"
+            out.append(f"{r.name} \\bmod {r.modulus} {relation} {rest}")
+    if sol.coupled:
+        import sympy
+
+        out += [str(sympy.latex(c.expr)) for c in sol.coupled]
+    return out

@@ -27,7 +27,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "input": shape_list(main.graph.input_shape),
         "symbols": {n: default for n, default, _ in report.spec.symbols if n in report.symbols},
         "fixed": dict(report.fixed),
-        "conditions": report.conditions,
+        "conditions": report.solution.describe(machine=True) if report.solution else [],
         "output_shape": shape_list(main.output_shape),
         "total_params": number(main.total_params),
         "trainable_params": number(main.trainable_params),

@@ -129,7 +129,7 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
                    "buffers": c.buffers, "macs": rep.total_macs, "macs_complete": rep.macs_complete},
         "shared_parameters": [{"name": n, "same_as": f} for n, f in c.shared],
         "outputs": [{"path": p, **_shape_json(i, rep.batch)} for p, i in rep.outputs],
-        "symbolic": {"available": rep.fx is not None, "reason": rep.fx_reason, "conditions": list(rep.conditions),
+        "symbolic": {"available": rep.fx is not None, "reason": rep.fx_reason, "conditions": list(rep.conditions_machine),
                      "accepted": rep.accepted},
         "crash": None if rep.crash is None else {"module": rep.crash.module, "type": rep.crash.type,
                                                  "location": str(rep.crash.loc) if rep.crash.loc else None,

@@ -1,4 +1,8 @@
-"""Notation shared by the renderers: counts with separators, shapes, floors as ⌊ ⌋, receptive-field text."""
+"""Notation shared by the renderers: counts with separators, shapes, floors as ⌊ ⌋, receptive-field text.
+
+People read :func:`cnncalc.symbolic.to_text` (``⌊H/2⌋``, ``32·(H − 4)``); JSON and CSV keep the
+machine form of :func:`cnncalc.symbolic.machine_text` (``floor(H/2)``), which sympy parses back.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,8 @@ def rf_text(rf: Any) -> str:
 
 
 def number(value: Any) -> int | str:
-    """An int stays an int (JSON number); a symbolic count becomes its text."""
-    return value if isinstance(value, int) else sym.to_text(value)
+    """An int stays an int (JSON number); a symbolic count becomes its machine text."""
+    return value if isinstance(value, int) else sym.machine_text(value)
 
 
 def shape_list(shape: tuple[Any, ...]) -> list[int | str]:
@@ -26,25 +30,12 @@ def shape_list(shape: tuple[Any, ...]) -> list[int | str]:
 
 
 def count_text(value: Any) -> str:
-    """``2,432`` for ints; the expression text otherwise."""
-    return f"{value:,}" if isinstance(value, int) else sym.to_text(value)
+    """``2,432`` for ints; the readable expression otherwise, with separators too (``640·⌊H/4⌋ + 53,706``)."""
+    return sym.to_text(value, grouping=True)
 
 
-def shape_text(shape: tuple[Any, ...], pretty: bool = False) -> str:
-    """``32×16×16`` style shape text; ``pretty`` writes floor(x) as ⌊x⌋."""
+def shape_text(shape: tuple[Any, ...], pretty: bool = True) -> str:
+    """``32×⌊H/2⌋×⌊W/2⌋`` style shape text (``pretty`` is kept for callers; every form is readable)."""
     parts = [sym.to_text(d) for d in shape]
     parts = [f"({p})" if " " in p and len(shape) > 1 else p for p in parts]
-    return "×".join(pretty_math(p) if pretty else p for p in parts)
-
-
-def pretty_math(text: str) -> str:
-    """``floor(H/2) - 1`` -> ``⌊H/2⌋ - 1`` (and ceiling -> ⌈ ⌉), for people; JSON keeps sympy text."""
-    for word, left, right in (("floor(", "⌊", "⌋"), ("ceiling(", "⌈", "⌉")):
-        while word in text:
-            start = text.index(word)
-            depth, j = 1, start + len(word)
-            while depth and j < len(text):
-                depth += {"(": 1, ")": -1}.get(text[j], 0)
-                j += 1
-            text = text[:start] + left + text[start + len(word) : j - 1] + right + text[j:]
-    return text
+    return "×".join(parts)

@@ -13,7 +13,7 @@ from ..analysis.cost import human_count
 from ..report import ShapesReport as Report
 from ..report import rows
 from .formats import summary_lines, verification_line
-from .notation import count_text, pretty_math, rf_text, shape_text
+from .notation import count_text, rf_text, shape_text
 
 
 def table(report: Report) -> Table:
@@ -67,7 +67,7 @@ def print_report(report: Report, console: Console) -> None:
     console.print(table(report))
     for r in rows(report):
         if not isinstance(r.params, int) and not r.group:
-            console.print(Text(f"params of {r.name} = {pretty_math(count_text(r.params))}", style="dim"))
+            console.print(Text(f"params of {r.name} = {count_text(r.params)}", style="dim"))
     for line in summary_lines(report):
         style = "bold red" if line.startswith("MISMATCH") else ("green" if line.startswith("Verified") else "")
         console.print(Text(line, style=style))
@@ -97,10 +97,10 @@ def rf_table(report: Report) -> Table:
             if d.is_global:
                 cells += [f"{sym.to_text(d.size)} global", "", ""]
                 continue
-            size = pretty_math(sym.to_text(d.size)) + ("" if d.closed_form else f" (min {sym.to_text(d.min_size)})")
+            size = sym.to_text(d.size) + ("" if d.closed_form else f" (min {sym.to_text(d.min_size)})")
             if beyond_input(d, main.graph.input_shape[1 + j]):
                 size += " > input"
-            cells += [size, pretty_math(sym.to_text(d.stride)), pretty_math(sym.to_text(d.padding))]
+            cells += [size, sym.to_text(d.stride), sym.to_text(d.padding)]
         reg = region(report.defaults, i, {j: (0, 0) for j in range(spatial)})
         cells.append(" × ".join(f"[{lo}, {hi}]" for lo, hi in reg.values()))
         cells.append(
