@@ -208,10 +208,10 @@ def _printer(grouping: bool) -> Any:
 
     class Readable(StrPrinter):  # type: ignore[misc]
         def _print_floor(self, e: Any) -> str:
-            return f"⌊{self._print(sympy.together(e.args[0]))}⌋"
+            return f"⌊{self._print(sympy.together(sympy.expand(e.args[0])))}⌋"
 
         def _print_ceiling(self, e: Any) -> str:
-            return f"⌈{self._print(sympy.together(e.args[0]))}⌉"
+            return f"⌈{self._print(sympy.together(sympy.expand(e.args[0])))}⌉"
 
         def _print_Min(self, e: Any) -> str:
             return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
@@ -234,7 +234,24 @@ def _printer(grouping: bool) -> Any:
             tidy = sympy.factor_terms(e)
             return str(super()._print_Mul(tidy if tidy.is_Mul else e))
 
+        def _absorbed(self, e: Any) -> str | None:
+            """``⌊(H − 21)/16⌋ + 1`` reads ``⌊(H − 5)/16⌋``: an integer joins a rounding that has a constant."""
+            rounded = [a for a in e.args if isinstance(a, (sympy.floor, sympy.ceiling))]
+            if not (len(e.args) == 2 and len(rounded) == 1 and (e - rounded[0]).is_Integer):
+                return None
+            inner = sympy.expand(rounded[0].args[0])
+            if inner.as_coeff_Add()[0] == 0:
+                return None
+            text = self._print(sympy.together(inner + (e - rounded[0])))
+            return f"⌊{text}⌋" if isinstance(rounded[0], sympy.floor) else f"⌈{text}⌉"
+
         def _print_Add(self, e: Any, order: Any = None) -> str:
+            shown = self._absorbed(e)
+            if shown is not None:
+                return shown
+            coeff, rest = sympy.factor_terms(e).as_coeff_Mul()
+            if coeff.is_Integer and coeff > 1 and rest.is_Add and self._absorbed(rest) is not None:
+                return f"{self._print(coeff)}*{self._absorbed(rest)}"  # 2·⌊(H − 5)/16⌋
             out = ""
             for n, term in enumerate(self._as_ordered_terms(e, order=order)):
                 t = self._print(term)

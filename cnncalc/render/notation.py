@@ -37,5 +37,15 @@ def count_text(value: Any) -> str:
 def shape_text(shape: tuple[Any, ...], pretty: bool = True) -> str:
     """``32×⌊H/2⌋×⌊W/2⌋`` style shape text (``pretty`` is kept for callers; every form is readable)."""
     parts = [sym.to_text(d) for d in shape]
-    parts = [f"({p})" if " " in p and len(shape) > 1 else p for p in parts]
+    parts = [f"({p})" if _is_sum(p) and len(shape) > 1 else p for p in parts]
     return "×".join(parts)
+
+
+def _is_sum(text: str) -> bool:
+    """Whether a readable expression has a + or − outside brackets (``H − 4``, not ``⌊(H − 5)/16⌋``)."""
+    depth = 0
+    for n, c in enumerate(text):
+        depth += 1 if c in "(⌊⌈" else -1 if c in ")⌋⌉" else 0
+        if depth == 0 and c in "+−" and n > 0:
+            return True
+    return False
