@@ -131,7 +131,7 @@ def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None 
     title = title or f"{report.spec.name}: input {fmt_shape(report.main.graph.input_shape)}"
     if report.symbols:
         title += " with " + ", ".join(f"{n} = {report.defaults.graph.binding[n]} by default" for n in report.symbols)
-    return Explanation(title, tuple(ds), verified, report)
+    return Explanation(title, tuple(ds), verified, report, layer is None)
 
 
 def solve_file(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, high: int | None = None,

@@ -330,7 +330,8 @@ class SolveReport(ReportBase):
         """A solution exists (and torch accepts it), then each disagreement with torch."""
         found = any(c.accepted for c in self.solved.candidates)
         text = "no solution" + (f": {self.solved.impossible}" if self.solved.impossible else "")
-        return (Finding("solution", found, "", "" if found else text, self.spec.loc), *self._disagreements())
+        loc = self.solved.impossible_loc or self.spec.loc
+        return (Finding("solution", found, "", "" if found else text, loc), *self._disagreements())
 
 
 @dataclass(frozen=True)
@@ -341,6 +342,7 @@ class Explanation:
     derivations: tuple[LayerDerivation, ...]
     verified: tuple[bool | None, ...]  # per derivation: torch confirmed that layer
     report: ShapesReport
+    whole: bool = True  # every layer is explained (not one picked with --layer): the totals are shown
 
 
 def shape_x(shape: Sequence[Any]) -> str:

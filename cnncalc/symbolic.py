@@ -191,8 +191,22 @@ def to_text(x: Any, grouping: bool = False) -> str:
         return f"{x.numerator}/{x.denominator}"
     if not hasattr(x, "free_symbols"):
         return str(x)
-    text: str = _printer(grouping).doprint(x)
+    text: str = _printer(grouping).doprint(_flip_negative_roundings(x))
     return text.replace("**", "^").replace("*", "·").replace("-", "−")
+
+
+def _flip_negative_roundings(x: Any) -> Any:
+    """``ceiling(-F/2)`` -> ``-floor(F/2)`` (and floor likewise): equal, and read without a sign inside."""
+    import sympy
+
+    def negative(e: Any) -> bool:
+        return isinstance(e, (sympy.floor, sympy.ceiling)) and bool(sympy.expand(e.args[0]).could_extract_minus_sign())
+
+    def flipped(e: Any) -> Any:
+        other = sympy.floor if isinstance(e, sympy.ceiling) else sympy.ceiling
+        return -other(-sympy.expand(e.args[0]))
+
+    return x.replace(negative, flipped) if hasattr(x, "replace") and not isinstance(x, str) else x
 
 
 _PRINTERS: dict[bool, Any] = {}
@@ -207,11 +221,15 @@ def _printer(grouping: bool) -> Any:
     from sympy.printing.str import StrPrinter
 
     class Readable(StrPrinter):  # type: ignore[misc]
+        def _rounded(self, arg: Any, up: bool) -> str:
+            inner = self._print(sympy.together(sympy.expand(arg)))
+            return f"⌈{inner}⌉" if up else f"⌊{inner}⌋"
+
         def _print_floor(self, e: Any) -> str:
-            return f"⌊{self._print(sympy.together(sympy.expand(e.args[0])))}⌋"
+            return self._rounded(e.args[0], False)
 
         def _print_ceiling(self, e: Any) -> str:
-            return f"⌈{self._print(sympy.together(sympy.expand(e.args[0])))}⌉"
+            return self._rounded(e.args[0], True)
 
         def _print_Min(self, e: Any) -> str:
             return "min(" + ", ".join(self._print(a) for a in e.args) + ")"

@@ -155,12 +155,12 @@ def _check_expect(
         failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
         return
     pending = []
-    for want, got in zip(expect.shape, found):
+    for j, (want, got) in enumerate(zip(expect.shape, found)):
         decided = sym.decide(sym.equal(want, got))
         if decided is False:
             failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
             return
         if decided is None:
-            pending.append(sym.equal(want, got))
-    for cond in pending:
-        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape)}", expect.loc, True))
+            pending.append((j, sym.equal(want, got)))
+    for j, cond in pending:
+        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape)}", expect.loc, True, name, j))

@@ -89,6 +89,8 @@ class Condition:
     why: str
     loc: Loc
     expect: bool = False  # from an ``expect:`` (what ``cnncalc solve`` solves for), not a torch rule
+    node: str = ""  # for an expect: the layer (or group) it is written on
+    dim: int = -1  # for an expect: the per-sample output dim it constrains
 
 
 @dataclass(frozen=True)

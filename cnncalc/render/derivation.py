@@ -10,7 +10,8 @@ from .. import symbolic as sym
 from ..analysis.derivation import LayerDerivation
 from ..formula import exact
 from ..report import Explanation
-from .formats import verification_line
+from ..analysis.cost import human_count
+from .formats import point_text, verification_line
 from .notation import count_text, shape_text
 
 
@@ -73,8 +74,9 @@ def _render(style: _Style, expl: Explanation) -> str:
                 out.append(style.note.format(note=s.note))
         out.append("")
     parts, total = _total(expl.derivations)
-    if len(expl.derivations) > 1:
-        out.append(style.total.format(sum=" + ".join(parts) or "0", total=count_text(total)))
+    if expl.whole:
+        shown = " + ".join(parts) or "0"
+        out.append(style.total.format(sum=shown, total=count_text(total)).replace(f"{shown} = {shown}", shown))
     out += [style.footer.format(line=line) for line in footer(expl)]
     return "\n".join(out) + "\n"
 
@@ -84,6 +86,9 @@ def footer(expl: Explanation) -> list[str]:
     report = expl.report
     lines = []
     if report.symbols:
+        d = report.defaults
+        lines.append(f"At {point_text(report)}: output {shape_text(d.output_shape)}, params {count_text(d.total_params)}"
+                     + (f", MACs {human_count(report.cost_at_defaults.total_macs)}" if report.cost_at_defaults else ""))  # fmt: skip
         lines.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
     lines.append(verification_line(report))
     return lines
@@ -157,11 +162,16 @@ def to_latex(expl: Explanation) -> str:
                 out.append(rf"\emph{{Note:}} {tex_escape(s.note)}")
         out.append(r"\end{itemize}")
     parts = [d.params for d in ds if d.params != 0]
-    if len(ds) > 1:
+    if expl.whole:
         joined = " + ".join(_tex_count(p) for p in parts) or "0"
-        out.append(rf"\paragraph{{Total parameters}} $ {joined} = {_tex_count(sum(parts, 0))} $")
+        total = _tex_count(sum(parts, 0))
+        out.append(rf"\paragraph{{Total parameters}} $ {joined if joined == total else joined + ' = ' + total} $")
     report = expl.report
     if report.symbols:
+        d = report.defaults
+        at = ", ".join(f"${n} = {d.graph.binding[n]}$" for n in report.symbols)
+        out.append("At " + at + tex_escape(f": output {shape_text(d.output_shape)}, params "
+                                                         f"{count_text(d.total_params)}.") + r"\par")  # fmt: skip
         conds = ", ".join(f"${c}$" for c in tex_conditions(report)) or "any positive size"
         out.append(f"Valid when: {conds}." + r"\par")
     out.append(tex_escape(verification_line(report)) + r"\par")

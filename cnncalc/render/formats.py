@@ -202,7 +202,7 @@ def summary_lines(report: Report) -> list[str]:
     ]
     if report.symbols:
         d = report.defaults
-        at = ", ".join(f"{n}={d.graph.binding[n]}" for n in report.symbols)
+        at = point_text(report)
         out.append(
             f"At {at}: output {shape_text(d.output_shape)}, params {count_text(d.total_params)}, "
             f"buffers {count_text(d.total_buffers)}"
@@ -210,7 +210,7 @@ def summary_lines(report: Report) -> list[str]:
         out.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
     if report.cost_at_defaults is not None:
         c = report.cost_at_defaults
-        at = " at the defaults" if report.symbols else ""
+        at = f" at {point_text(report)}" if report.symbols else ""
         out.append(f"MACs per sample{at}: {human_count(c.total_macs)} ({c.total_macs:,}; FLOPs ≈ 2 × MACs)  ·  "
                    f"params+buffers {human_bytes(c.total_param_bytes)}  ·  forward activations "
                    f"{human_bytes(c.total_activation_bytes)} ({c.dtype}, batch {c.batch}; 1 MiB = 2^20 bytes)")  # fmt: skip
@@ -220,6 +220,16 @@ def summary_lines(report: Report) -> list[str]:
     return out
 
 
+def point_text(report: Report) -> str:
+    """``H=32, W=32``: the sizes the concrete figures are at (the defaults, or the first valid sizes of a null symbol)."""
+    return ", ".join(f"{n}={report.defaults.graph.binding[n]}" for n in report.symbols)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 layer``, ``8 layers``, ``2,048 units`` (``words`` for irregular plurals)."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
+
+
 def verification_line(report: Report) -> str:
     """One sentence on what torch confirmed."""
     if not report.checks:
@@ -227,9 +237,11 @@ def verification_line(report: Report) -> str:
     points = "; ".join(", ".join(f"{k}={v}" for k, v in c.point.items()) for c in report.checks if c.point)
     where = f" at {points}" if points else ""
     n = len(report.main.layers)
-    rf = f"; receptive fields of {report.rf_probes} units match the input gradients" if report.rf_probes else ""
+    agree = f"all {n} layers agree" if n != 1 else "its one layer agrees"
+    probes = report.rf_probes
+    rf = (f"; receptive fields of {plural(probes, 'unit')} match the input gradients" if probes > 1 else
+          "; the receptive field of 1 unit matches the input gradients" if probes == 1 else "")  # fmt: skip
     if report.verified:
-        return (
-            f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: all {n} layers agree{rf}."
-        )
-    return f"MISMATCH: torch {report.torch_version} on {report.device}{where} disagrees in {len(report.mismatches)} place(s)."
+        return f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: {agree}{rf}."
+    places = plural(len(report.mismatches), "place")
+    return f"MISMATCH: torch {report.torch_version} on {report.device}{where} disagrees in {places}."

@@ -15,7 +15,9 @@ def rf_text(rf: Any) -> str:
     """``7×7``, ``212×212``, ``≤40×40`` (varies with position), ``28×28 global`` (every unit sees it)."""
     if rf is None:
         return ""
-    parts = [("" if d.closed_form or d.is_global else "≤") + sym.to_text(d.size) for d in rf.dims]
+    texts = [sym.to_text(d.size) for d in rf.dims]
+    parts = [("" if d.closed_form or d.is_global else "≤") + (f"({t})" if _is_sum(t) and len(texts) > 1 else t)
+             for d, t in zip(rf.dims, texts)]  # fmt: skip
     return "×".join(parts) + (" global" if rf.is_global else "")
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+from .. import symbolic as sym
+from ..analysis.algebra import Bound, Working
+from ..layers import Condition
 from ..report import SolveReport
 from .notation import shape_text
 
@@ -26,31 +30,73 @@ def _verdict(report: SolveReport, i: int) -> str:
     return f"refused by torch's rules: {cand.reason}{tail}"
 
 
-def to_text(report: SolveReport, file: str) -> str:
-    """Plain text for people."""
+def working_text(w: Working | None) -> str:
+    """``504 = ⌊(512 + 2·0 − F)/1⌋ + 1 ⇒ 504 = 513 − F ⇒ F = 9`` (with a floor: the interval it came from)."""
+    if w is None:
+        return ""
+    target = sym.to_text(w.target)
+    derived = sym.to_text(w.expr)
+    parts = [f"{target} = {w.formula or derived}"]
+    if w.formula and w.bracket is None and w.formula != derived:
+        parts.append(f"{target} = {derived}")
+    if w.bracket is not None:
+        parts.append(_bound(w.bracket, together=True))
+    if w.interval is not None:
+        i = w.interval
+        parts.append(f"{w.unknown} = {sym.to_text(i.low)}" if i.low == i.high and not i.low_strict else _bound(i))
+    if w.no_integer:
+        parts.append("no whole-number solution")
+    elif w.values is not None and w.interval is not None and (w.interval.low != w.interval.high or not w.values):
+        shown = ", ".join(map(str, w.values[:8])) + (", …" if len(w.values) > 8 else "")
+        parts.append(f"{w.unknown} = {shown}" if len(w.values) == 1 else
+                     f"{w.unknown} ∈ {{{shown}}}" if w.values else f"no whole {w.unknown} in range")  # fmt: skip
+    return " ⇒ ".join(parts)
+
+
+def _bound(b: Bound, together: bool = False) -> str:
+    middle = b.middle
+    if together:
+        import sympy
+
+        middle = sympy.together(middle)
+    low, high = ("<" if b.low_strict else "≤"), ("<" if b.high_strict else "≤")
+    return f"{sym.to_text(b.low)} {low} {sym.to_text(middle)} {high} {sym.to_text(b.high)}"
+
+
+def to_text(report: SolveReport, file: str, label: Callable[[Condition], str] | None = None,
+            next_step: bool = True) -> str:  # fmt: skip
+    """Plain text for people: the unknowns, the algebra of each constraint, every solution with torch's verdict.
+
+    ``label`` names a constraint (default: its layer and line in ``file``; the calculators name their flags);
+    ``next_step`` adds the explain command for the first solution.
+    """
     s = report.solved
     lines = []
     for u in s.unknowns:
         lines.append(f"Unknown {u.name}: {', '.join(u.uses) or 'unused'} (searched {u.low}..{u.high})")
-    lines.append("Constraints:")
-    for c in s.constraints:
-        lines.append(f"  {c.why} (line {c.loc.line}): {c.expr}")
+    for i, c in enumerate(s.constraints):
+        name = label(c) if label is not None else f"{c.why} (line {c.loc.line})"
+        w = s.workings[i] if i < len(s.workings) else None
+        lines.append(f"{name}: {working_text(w) or sym.to_text(c.expr)}")
     accepted = sum(c.accepted for c in s.candidates)
     n = len(s.candidates)
     more = " (more exist; raise --limit)" if s.truncated else ""
-    lines.append(f"{n} solution{'s' if n != 1 else ''}{more}, {accepted} accepted by torch "
-                 f"({s.searched:,} candidates tried):")  # fmt: skip
+    if n:
+        lines.append(f"{n} solution{'s' if n != 1 else ''}{more}, {accepted} accepted by torch's rules "
+                     f"({s.searched:,} candidate{'s' if s.searched != 1 else ''} tried):")  # fmt: skip
     for i, cand in enumerate(s.candidates):
         lines.append(f"  {_values(cand.values)}: {_verdict(report, i)}")
     if s.impossible:
-        lines.append(f"No solution: {s.impossible} (widen the search with --max if the answer may be larger)")
+        where = "" if label is not None or s.impossible_loc is None else f"{s.impossible_loc}: "
+        lines.append(f"No solution: {where}{s.impossible} (widen the search with --max if the answer may be larger)")
     first = next((c for c in s.candidates if c.accepted), None)
-    if first is not None:
+    if first is not None and next_step:
         sets = " ".join(f"--set {k}={v}" for k, v in first.values.items())
         lines.append(f"Working for the first: cnncalc explain {file} {sets}")
     for line in report.disagreements:
         lines.append(line)
-    if report.torch_version:
+    checked = any(c is not None for c in report.checks) or any(r is not None for r in report.torch_refusals)
+    if report.torch_version and checked:
         lines.append(f"Checked with torch {report.torch_version}.")
     return "\n".join(lines) + "\n"
 
@@ -67,7 +113,7 @@ def to_json(report: SolveReport) -> str:
         "schema": "cnncalc.solve/1",
         "name": report.spec.name,
         "unknowns": [{"name": u.name, "uses": list(u.uses), "low": u.low, "high": u.high} for u in s.unknowns],
-        "constraints": [{"why": c.why, "line": c.loc.line, "equation": str(c.expr)} for c in s.constraints],
+        "constraints": [{"why": c.why, "line": c.loc.line, "equation": sym.machine_text(c.expr)} for c in s.constraints],
         "searched": s.searched,
         "truncated": s.truncated,
         "impossible": s.impossible or None,

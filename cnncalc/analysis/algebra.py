@@ -1,0 +1,90 @@
+"""The algebra behind a solved ``expect:`` (``cnncalc solve`` and ``conv --out``), as data.
+
+``504 = ⌊(512 + 2·0 − F)/1⌋ + 1 ⇒ 503 ≤ 512 − F < 504 ⇒ 8 < F ≤ 9 ⇒ F = 9``: the
+layer's formula with the numbers in, then, when it floors, the interval the
+floor came from (``m = ⌊N⌋`` means ``m ≤ N < m + 1``), solved for the unknown
+when there is one. Only the forms the layer rules produce are worked
+(``a·⌊N⌋ + b`` and ``a·⌈N⌉ + b`` with ``N`` linear, or a linear expression);
+anything else is listed without working, and the search finds its solutions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Bound:
+    """``low ≤ middle < high`` (``strict`` says which sides are strict): an interval a rounding came from."""
+
+    low: Any
+    middle: Any
+    high: Any
+    low_strict: bool
+    high_strict: bool
+
+
+@dataclass(frozen=True)
+class Working:
+    """How one constraint is solved: ``target = formula`` and what follows from it."""
+
+    target: Any  # the number written in expect:
+    formula: str  # the layer's formula with numbers in (readable), or "" when the layer has none
+    expr: Any  # the derived size in the unknowns
+    bracket: Bound | None  # the interval around the floor's or ceiling's argument
+    interval: Bound | None  # that interval solved for the one unknown
+    values: tuple[int, ...] | None  # the integer solutions in the interval (None: found by search)
+    unknown: str = ""
+    no_integer: bool = False  # the rounding would have to equal a fraction: no solution at all
+
+
+def working(equation: Any, unknowns: Sequence[str], formula: str = "",
+            low: Mapping[str, int] | None = None) -> Working | None:  # fmt: skip
+    """The working of ``Eq(target, expr)`` (either side may be the number); None when it is not worked."""
+    import sympy
+
+    lhs, rhs = equation.lhs, equation.rhs
+    target, expr = (lhs, rhs) if lhs.is_number else (rhs, lhs) if rhs.is_number else (None, None)
+    if target is None:
+        return None
+    names = sorted({s.name for s in expr.free_symbols} & set(unknowns))
+    rounds = list(expr.atoms(sympy.floor, sympy.ceiling))
+    if len(rounds) > 1 or expr.atoms(sympy.Min, sympy.Max, sympy.Mod):
+        return None
+    one = names[0] if len(names) == 1 else ""
+    x = next((s for s in expr.free_symbols if s.name == one), None)
+    smallest = (low or {}).get(one, 1)
+    if not rounds:
+        if x is None or not expr.is_polynomial(x) or sympy.degree(expr, x) != 1:
+            return Working(target, formula, expr, None, None, None, one)
+        value = sympy.solve(sympy.Eq(target, expr), x)[0]
+        ok = value.is_integer and value >= smallest
+        return Working(target, formula, expr, None, Bound(value, x, value, False, False),
+                       (int(value),) if ok else (), one)  # fmt: skip
+    r = rounds[0]
+    rest, part = expr.as_independent(r, as_Add=True)
+    scale = sympy.simplify(part / r)
+    if r in scale.atoms(sympy.floor, sympy.ceiling) or scale.free_symbols:
+        return None
+    m = (target - rest) / scale
+    inner = sympy.expand(r.args[0])
+    if m.is_number and not m.is_integer:
+        return Working(target, formula, expr, None, None, (), one, no_integer=True)
+    up = isinstance(r, sympy.ceiling)
+    bracket = Bound(m - 1, inner, m, True, False) if up else Bound(m, inner, m + 1, False, True)
+    if x is None or m.free_symbols or not inner.is_polynomial(x) or sympy.degree(inner, x) != 1:
+        return Working(target, formula, expr, bracket, None, None, one)
+    u, v = inner.coeff(x, 1), inner.coeff(x, 0)
+    lo, hi = (bracket.low - v) / u, (bracket.high - v) / u
+    lo_strict, hi_strict = bracket.low_strict, bracket.high_strict
+    if u < 0:
+        lo, hi, lo_strict, hi_strict = hi, lo, hi_strict, lo_strict
+    first = sympy.floor(lo) + 1 if lo_strict or not lo.is_integer else lo
+    last = sympy.ceiling(hi) - 1 if hi_strict or not hi.is_integer else hi
+    values = tuple(range(max(int(first), smallest), int(last) + 1))
+    return Working(target, formula, expr, bracket, Bound(lo, x, hi, lo_strict, hi_strict), values, one)
+
+
+__all__ = ["Bound", "Working", "working"]
