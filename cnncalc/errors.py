@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Loc:
-    """A position in an input file (1-based line and column)."""
+    """A position in an input file (1-based line and column); line 0 names a command (``cnncalc conv``), not a file."""
 
     file: str
     line: int
     col: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{self.file}:{self.line}:{self.col}" if self.line > 0 else self.file  # line 0: a command, no file
 
 
 @dataclass(frozen=True)

@@ -325,8 +325,8 @@ class Step:
 
     @property
     def is_count(self) -> bool:
-        """Whether the result is a count (parameters, buffers), written with thousands separators."""
-        return self.quantity is not None and self.quantity.kind in ("params", "buffers")
+        """Whether the result is a count (parameters, buffers, MACs), written with thousands separators."""
+        return self.quantity is not None and self.quantity.kind in ("params", "buffers", "macs")
 
     def forms(self, tex: bool = False) -> list[str]:
         """The formula, with numbers, reduced, and the result, without repeats (empty for a statement)."""

@@ -40,9 +40,14 @@ class Working:
     no_integer: bool = False  # the rounding would have to equal a fraction: no solution at all
 
 
-def working(equation: Any, unknowns: Sequence[str], formula: str = "",
-            low: Mapping[str, int] | None = None) -> Working | None:  # fmt: skip
-    """The working of ``Eq(target, expr)`` (either side may be the number); None when it is not worked."""
+def working(equation: Any, unknowns: Sequence[str], formula: str = "", low: Mapping[str, int] | None = None,
+            rounding: tuple[Any, bool, Any] | None = None) -> Working | None:  # fmt: skip
+    """The working of ``Eq(target, expr)`` (either side may be the number); None when it is not worked.
+
+    ``rounding`` is ``(N, up, rest)`` when the layer's formula reads ``⌊N⌋ + rest`` (``⌈N⌉`` when ``up``):
+    sympy may have simplified the floor away (``⌊p + 217/2⌋ = p + 108`` for an integer p), but the
+    interval it came from is still the working a person follows.
+    """
     import sympy
 
     lhs, rhs = equation.lhs, equation.rhs
@@ -51,11 +56,14 @@ def working(equation: Any, unknowns: Sequence[str], formula: str = "",
         return None
     names = sorted({s.name for s in expr.free_symbols} & set(unknowns))
     rounds = list(expr.atoms(sympy.floor, sympy.ceiling))
-    if len(rounds) > 1 or expr.atoms(sympy.Min, sympy.Max, sympy.Mod):
-        return None
     one = names[0] if len(names) == 1 else ""
     x = next((s for s in expr.free_symbols if s.name == one), None)
     smallest = (low or {}).get(one, 1)
+    if rounding is not None and not _whole(rounding[0]):
+        inner, up, rest = rounding
+        return _rounded(target, formula, expr, sympy.expand(inner), up, rest, 1, x, one, smallest)
+    if len(rounds) > 1 or expr.atoms(sympy.Min, sympy.Max, sympy.Mod):
+        return None
     if not rounds:
         if x is None or not expr.is_polynomial(x) or sympy.degree(expr, x) != 1:
             return Working(target, formula, expr, None, None, None, one)
@@ -68,11 +76,29 @@ def working(equation: Any, unknowns: Sequence[str], formula: str = "",
     scale = sympy.simplify(part / r)
     if r in scale.atoms(sympy.floor, sympy.ceiling) or scale.free_symbols:
         return None
+    return _rounded(target, formula, expr, sympy.expand(r.args[0]), isinstance(r, sympy.ceiling), rest, scale, x,
+                    one, smallest)  # fmt: skip
+
+
+def _whole(inner: Any) -> bool:
+    """Whether ``N`` is an integer for integer unknowns (a division by 1): then its floor is itself."""
+    import sympy
+
+    if not inner.free_symbols:
+        return bool(inner.is_integer)
+    if not inner.is_polynomial():
+        return False
+    return all(sympy.Rational(c).q == 1 for c in sympy.Poly(inner, *inner.free_symbols).coeffs())
+
+
+def _rounded(target: Any, formula: str, expr: Any, inner: Any, up: bool, rest: Any, scale: Any, x: Any, one: str,
+             smallest: int) -> Working:  # fmt: skip
+    """``target = scale·⌊inner⌋ + rest`` (``⌈⌉`` when ``up``) worked back to an interval for ``x``."""
+    import sympy
+
     m = (target - rest) / scale
-    inner = sympy.expand(r.args[0])
     if m.is_number and not m.is_integer:
         return Working(target, formula, expr, None, None, (), one, no_integer=True)
-    up = isinstance(r, sympy.ceiling)
     bracket = Bound(m - 1, inner, m, True, False) if up else Bound(m, inner, m + 1, False, True)
     if x is None or m.free_symbols or not inner.is_polynomial(x) or sympy.degree(inner, x) != 1:
         return Working(target, formula, expr, bracket, None, None, one)

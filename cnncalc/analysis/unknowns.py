@@ -65,6 +65,7 @@ class Solved:
     truncated: bool
     impossible: str = ""  # when there is no solution: the constraint that cannot hold, and why
     impossible_loc: Loc | None = None  # where that constraint is written
+    impossible_constraint: int | None = None  # which of ``constraints`` it is
     workings: tuple[Working | None, ...] = ()  # per constraint: the algebra, when it has a worked form
 
 
@@ -111,11 +112,11 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
     workings = _workings(main, constraints, unknowns, tuple(shift))
     found, searched, failed = _search(constraints, unknowns, offsets)
     impossible, impossible_loc = "", None
-    if failed is not None:
+    if failed is not None:  # the text starts with the constraint's ``why``, which a calculator renames
         cond = constraints[failed]
         where = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in unknowns if u.name in names)
         shown = sym.to_text(_shown(cond.expr, tuple(shift)))
-        impossible, impossible_loc = f"{cond.why} cannot hold for any {where}: {shown} is never true", cond.loc
+        impossible, impossible_loc = f"{cond.why} cannot hold for any {where} ({shown})", cond.loc
     truncated = len(found) > limit
     candidates = []
     order = {n: j for j, n in enumerate(names)}
@@ -128,7 +129,7 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
         except CnnCalcError as e:
             candidates.append(Candidate(values, None, e.message))
     return Solved(tuple(unknowns), constraints, tuple(candidates), searched, truncated, impossible, impossible_loc,
-                  workings)  # fmt: skip
+                  failed, workings)  # fmt: skip
 
 
 def _workings(main: Analysis, constraints: Sequence[Condition], unknowns: Sequence[Unknown],
@@ -150,12 +151,32 @@ def _workings(main: Analysis, constraints: Sequence[Condition], unknowns: Sequen
                 steps[c.node] = [s for d in derive(main, None, c.node) for s in d.steps]
             except CnnCalcError:  # a group row (block use): no formula of its own
                 steps[c.node] = []
+        rounding = None
+        equation = _shown(c.expr, shifted)
         for step in steps.get(c.node, []):
             if step.formula is not None and step.quantity == output_dim(c.dim):
                 env = {k: _shown(v, shifted) for k, v in step.env.items()}
                 formula = step.formula.text(env)
-        out.append(working(_shown(c.expr, shifted), tuple(lows), formula, lows))
+                rounding = _rounding(step.formula, env, equation)
+        out.append(working(equation, tuple(lows), formula, lows, rounding))
     return tuple(out)
+
+
+def _rounding(formula: Any, env: Mapping[str, Any], equation: Any) -> tuple[Any, bool, Any] | None:
+    """``(N, up, rest)`` when a formula reads ``⌊N⌋ + rest`` and equals the constrained size (a ceil_mode
+    pool that drops its last window does not: its working is left to the search)."""
+    from ..formula import Round, Sum
+
+    if not isinstance(formula, Sum):
+        return None
+    rounds = [t for sign, t in formula.terms if isinstance(t, Round) and sign == 1]
+    if len(rounds) != 1:
+        return None
+    size = equation.rhs if equation.lhs.is_number else equation.lhs
+    if sym.decide(sym.equal(formula.value(env), size)) is not True:
+        return None
+    rest = sum((sign * t.value(env) for sign, t in formula.terms if t is not rounds[0]), 0)
+    return rounds[0].arg.value(env), rounds[0].up, rest
 
 
 def _shown(value: Any, shifted: tuple[str, ...]) -> Any:
