@@ -146,7 +146,8 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
             if rep.accepted:
                 text += f". The model is consistent only for inputs with {rep.accepted}"
                 text += f" (valid when {', '.join(rep.conditions)})" if rep.conditions else ""
-            findings.append(Finding("forward pass", False, where, text + f" (torch: {rep.crash.torch_message})",
+            hint = f"; hint: {rep.crash.hint}" if rep.crash.hint else ""
+            findings.append(Finding("forward pass", False, where, text + f" (torch: {rep.crash.torch_message}){hint}",
                                     rep.crash.loc))  # fmt: skip
             continue
         findings.append(Finding("forward pass", True, where, f"output {_outputs(rep)}"))
@@ -198,11 +199,11 @@ def _class_loc(model: Any) -> Loc | None:
     """Where the model's class is defined (for annotations about the whole model)."""
     import inspect
 
-    from .pymodel.load import display_path
+    from .pymodel.load import statement_loc
 
     try:
         file = inspect.getsourcefile(type(model))
         _, line = inspect.getsourcelines(type(model))
     except (OSError, TypeError):
         return None
-    return Loc(display_path(file), line, 1) if file else None
+    return statement_loc(file, line) if file else None

@@ -139,13 +139,22 @@ def _layer(
                     sym.equal(got, value),
                     f"{name} is {sym.to_text(got)} in the file, but the input has {sym.to_text(value)} "
                     f"({_source_name(graph, node, results)}, shape {fmt_shape(ins[0])})",
-                    f"write {name}: {sym.to_text(value)}, or leave it out and cnncalc infers it",
+                    _fix(node.name, name, got, value, graph.input_shape),
                     name,
                 )
             values[name] = value
         args = Args(values, (*args.given, *layer.inferred), args.written)
     shape = layer.output(args, ins, ctx)
     return LayerResult(node, args, tuple(shape), layer.params(args, ins), layer.buffers(args, ins))
+
+
+def _fix(layer: str, arg: str, written: Any, actual: Any, input_shape: Shape) -> str:
+    """``fc3 expects 512 features; at 32×32 it needs in_features: 800, or leave in_features out (any size)``."""
+    noun = "features" if arg == "in_features" else "channels"
+    spatial = input_shape[1:]
+    at = f"at {'×'.join(sym.to_text(d) for d in spatial)} " if spatial and sym.is_concrete(actual) else ""
+    return (f"`{layer}` expects {sym.to_text(written)} {noun}; {at}it needs `{arg}: {sym.to_text(actual)}`, "
+            f"or leave {arg} out and cnncalc infers it for any size")
 
 
 def _check_expect(

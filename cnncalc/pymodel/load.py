@@ -165,10 +165,19 @@ def user_frame(tb: Any, prefer: str | None = None) -> Loc | None:
     for frame, line in traceback.walk_tb(tb):
         name = frame.f_code.co_filename
         if prefer is not None and Path(name) == Path(prefer):
-            best = Loc(display_path(name), line, 1)
+            best = statement_loc(name, line)
         elif prefer is None and not is_library(name):
-            best = Loc(display_path(name), line, 1)
+            best = statement_loc(name, line)
     return best
+
+
+def statement_loc(filename: str, line: int) -> Loc:
+    """``line`` of a Python file, at the column where its statement starts (not column 1)."""
+    import linecache
+
+    text = linecache.getline(filename, line)
+    col = len(text) - len(text.lstrip()) + 1 if text.strip() else 1
+    return Loc(display_path(filename), line, col)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Loc
-from .load import display_path, is_library
+from .load import is_library, statement_loc
 
 Shape = tuple[int, ...]
 
@@ -190,7 +190,7 @@ def caller(skip: int = 1) -> Loc | None:
     while frame is not None:
         name = frame.f_code.co_filename
         if not is_library(name):
-            return Loc(display_path(name), frame.f_lineno, 1)
+            return statement_loc(name, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return None
 
