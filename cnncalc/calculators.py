@@ -232,8 +232,9 @@ PARAM_KINDS = ("conv", "convt", "linear", "batchnorm")
 
 
 def params_layer(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: int, bias: bool,
-                 dims: int) -> Calc:  # fmt: skip
-    """The architecture for ``cnncalc params KIND``: an input just large enough for one output."""
+                 dims: int, channels_last: bool = False) -> Calc:  # fmt: skip
+    """The architecture for ``cnncalc params KIND``: an input just large enough for one output
+    (written (H, W, C) when ``channels_last``, as ``--convention keras`` reads it)."""
     if kind in ("conv", "convt"):
         if kernel is None:
             raise CnnCalcError(f"params {kind} needs the kernel size, e.g. -k 5", None)
@@ -254,5 +255,7 @@ def params_layer(kind: str, kernel: str | None, c_in: int, c_out: int | None, gr
     else:
         layer, shape = {"type": "BatchNorm2d"}, [c_in, 2, 2]
     layer["id"] = kind
+    if channels_last and len(shape) > 1:
+        shape = [*shape[1:], shape[0]]
     doc = {"cnncalc": 1, "name": f"{kind} parameters", "input": shape, "layers": [layer]}
     return Calc(yaml.safe_dump(doc, sort_keys=False), (), f"cnncalc params {kind}")

@@ -168,10 +168,10 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "markdown", "csv"]),
+    type=click.Choice(["table", "json", "markdown", "csv", "keras"]),
     default="table",
     show_default=True,
-    help="Output format (Python targets: table or json).",
+    help="Output format (Python targets: table or json); keras prints what Keras' model.summary() prints.",
 )
 @click.option(
     "--verify/--no-verify",
@@ -306,7 +306,10 @@ def _render(report: ShapesReport, out: Output) -> None:
         return
     from .render import formats
 
-    text = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv}[out.fmt](report)
+    from .render.keras_summary import to_keras
+
+    writers = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv, "keras": to_keras}
+    text = writers[out.fmt](report)
     click.echo(text, nl=False)
 
 
@@ -581,7 +584,7 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
         from .pipeline import explain as derive_steps
         from .render.derivation import render
 
-        calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims)
+        calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims, convention == "keras")
         try:
             spec = parse_text(calc.text, calc.command)
             expl = derive_steps(spec, {}, None, verify=verify, only=("parameters", "buffers"),

@@ -256,6 +256,23 @@ class Round(Expr):
         return Round(self.arg.reduced(env), self.up)
 
 
+def renamed(expr: Expr, names: Mapping[str, str]) -> Expr:
+    """The same formula with variables renamed (``out_channels`` -> ``filters`` for a Keras layer)."""
+    import dataclasses
+
+    if isinstance(expr, Var):
+        return Var(names.get(expr.name, expr.name), expr.tex)
+    if isinstance(expr, Sum):
+        return Sum(tuple((sign, renamed(t, names)) for sign, t in expr.terms))
+    if isinstance(expr, Product):
+        return Product(tuple(renamed(f, names) for f in expr.factors))
+    if isinstance(expr, Frac):
+        return Frac(renamed(expr.num, names), renamed(expr.den, names))
+    if isinstance(expr, Round):
+        return dataclasses.replace(expr, arg=renamed(expr.arg, names))
+    return expr
+
+
 def var(name: str, tex: str = "") -> Var:
     """A variable."""
     return Var(name, tex)

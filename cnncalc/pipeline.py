@@ -20,6 +20,7 @@ from .analysis.receptive import receptive_fields
 from .analysis.shapes import Analysis, analyze
 from .errors import CnnCalcError, Loc, did_you_mean
 from .graph import expand
+from .graph.layout import channels_last_hint
 from .layers import fmt_shape
 from .parse.spec import ArchSpec, parse_file, parse_text
 from .report import Explanation, Mismatch, PointCheck, ShapesReport, SolveReport
@@ -66,6 +67,20 @@ def shapes(
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise CnnCalcError(f"--set {name}={value}: sizes are positive integers", None)
     free = tuple(n for n in declared if n not in fixed)
+    hint = channels_last_hint(spec, {**fixed, **{n: sym.symbol(n) for n in free}})
+    try:
+        report = _derived(spec, declared, fixed, free, verify, device, batch, extra_points, progress, dtype)
+    except CnnCalcError as e:
+        if hint is None:
+            raise
+        raise CnnCalcError(e.message, e.loc, hint + (f"; else: {e.hint}" if e.hint else ""), e.chain) from None
+    return dataclasses.replace(report, notes=(hint,)) if hint else report
+
+
+def _derived(spec: ArchSpec, declared: Mapping[str, int | None], fixed: Mapping[str, int], free: tuple[str, ...],
+             verify: bool, device: str, batch: int, extra_points: int, progress: Callable[[int, int], None] | None,
+             dtype: str) -> ShapesReport:  # fmt: skip
+    """``shapes`` once the symbols are checked: derive, solve the conditions, verify."""
     solution: Solution | None = None
     if free:
         main = analyze(expand(spec, {**fixed, **{n: sym.symbol(n) for n in free}}))
@@ -128,7 +143,7 @@ def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None 
     if only is not None:
         ds = [dataclasses.replace(d, steps=tuple(s for s in d.steps if s.label.startswith(only))) for d in ds]
     verified = tuple(report.node_verified(d.index) for d in ds)
-    title = title or f"{report.spec.name}: input {fmt_shape(report.main.graph.input_shape)}"
+    title = title or f"{report.spec.name}: input {fmt_shape(report.main.graph.input_shape, report.channels_last)}"
     if report.symbols:
         title += " with " + ", ".join(f"{n} = {report.defaults.graph.binding[n]} by default" for n in report.symbols)
     return Explanation(title, tuple(ds), verified, report, layer is None)

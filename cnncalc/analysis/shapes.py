@@ -46,10 +46,12 @@ class ExpectFailure:
     loc: Loc
     expected: Shape
     found: Shape
+    channels_last: bool = False  # shown as the file writes shapes
 
     def text(self) -> str:
         """``'pool1': expected output shape (...), derived (...)``."""
-        return f"{self.name!r}: expected output shape {fmt_shape(self.expected)}, derived {fmt_shape(self.found)}"
+        last = self.channels_last
+        return f"{self.name!r}: expected output shape {fmt_shape(self.expected, last)}, derived {fmt_shape(self.found, last)}"
 
     def message(self) -> str:
         """``FILE:LINE:COL: error: ...`` for this failure."""
@@ -101,7 +103,7 @@ def analyze(graph: Graph) -> Analysis:
                 e = e.with_frame(frame)
             raise e from None
         if node.expect is not None:
-            _check_expect(node.name, node.expect, results[-1].shape, conditions, failures)
+            _check_expect(node.name, node.expect, results[-1].shape, conditions, failures, graph.channels_last)
     groups = []
     for g in graph.groups:
         members = results[g.first : g.last + 1]
@@ -110,7 +112,7 @@ def analyze(graph: Graph) -> Analysis:
         )
         groups.append(gr)
         if g.expect is not None:
-            _check_expect(g.name, g.expect, gr.shape, conditions, failures)
+            _check_expect(g.name, g.expect, gr.shape, conditions, failures, graph.channels_last)
     return Analysis(graph, tuple(results), tuple(groups), tuple(conditions), tuple(failures))
 
 
@@ -123,7 +125,7 @@ def _layer(
     node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult], conditions: list[Condition]
 ) -> LayerResult:
     layer = node.layer
-    ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs)
+    ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs, graph.channels_last)
     args = node.args
     if not layer.merge:
         layer.check_input(ins[0], ctx)
@@ -138,7 +140,7 @@ def _layer(
                 ctx.require(
                     sym.equal(got, value),
                     f"{name} is {sym.to_text(got)} in the file, but the input has {sym.to_text(value)} "
-                    f"({_source_name(graph, node, results)}, shape {fmt_shape(ins[0])})",
+                    f"({_source_name(graph, node, results)}, shape {ctx.shape(ins[0])})",
                     _fix(node.name, name, got, value, graph.input_shape),
                     name,
                 )
@@ -158,18 +160,19 @@ def _fix(layer: str, arg: str, written: Any, actual: Any, input_shape: Shape) ->
 
 
 def _check_expect(
-    name: str, expect: Expectation, found: Shape, conditions: list[Condition], failures: list[ExpectFailure]
-) -> None:
+    name: str, expect: Expectation, found: Shape, conditions: list[Condition], failures: list[ExpectFailure],
+    last: bool = False,
+) -> None:  # fmt: skip
     if len(expect.shape) != len(found):
-        failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
+        failures.append(ExpectFailure(name, expect.loc, expect.shape, found, last))
         return
     pending = []
     for j, (want, got) in enumerate(zip(expect.shape, found)):
         decided = sym.decide(sym.equal(want, got))
         if decided is False:
-            failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
+            failures.append(ExpectFailure(name, expect.loc, expect.shape, found, last))
             return
         if decided is None:
             pending.append((j, sym.equal(want, got)))
     for j, cond in pending:
-        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape)}", expect.loc, True, name, j))
+        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape, last)}", expect.loc, True, name, j))

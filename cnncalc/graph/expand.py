@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CnnCalcError, Frame, Loc, did_you_mean
-from ..layers import CATALOGUE, KERAS_SAME, REQUIRED, Args, LayerType
+from ..layers import CATALOGUE, KERAS_SAME, REQUIRED, Args, LayerType, channels_first
 from ..parse.limits import MAX_BLOCK_DEPTH, MAX_NODES, MAX_REPEAT
 from ..parse.spec import ArchSpec, LayerSpec
 from ..parse.yamlnodes import YNode, YScalar, YSeq
@@ -75,6 +75,7 @@ class Graph:
     groups: tuple[Group, ...]
     output: int
     binding: Mapping[str, Any]
+    channels_last: bool = False  # the file writes shapes (H, W, C) (convention: keras); the graph is (C, H, W)
 
 
 def expand(spec: ArchSpec, binding: Mapping[str, Any]) -> Graph:
@@ -82,10 +83,11 @@ def expand(spec: ArchSpec, binding: Mapping[str, Any]) -> Graph:
     env: dict[str, Any] = dict(binding)
     for name, node in spec.params:
         env[name] = param_value(node, env, f"param {name!r}")
-    shape = tuple(integer(n, env, f"input[{j}]", minimum=1) for j, n in enumerate(spec.input))
+    last = spec.convention == "keras"  # Keras writes (H, W, C); every shape inside is channels first
+    shape = channels_first(tuple(integer(n, env, f"input[{j}]", minimum=1) for j, n in enumerate(spec.input)), last)
     b = _Builder(spec, env)
     out = b.sequence(spec.layers, env, INPUT, "", (), 0)
-    return Graph(spec.file, spec.name, shape, tuple(b.nodes), tuple(b.groups), out, dict(binding))
+    return Graph(spec.file, spec.name, shape, tuple(b.nodes), tuple(b.groups), out, dict(binding), last)
 
 
 def param_value(node: YNode, env: Env, what: str) -> Any:
@@ -212,7 +214,8 @@ class _Builder:
     def expect_shape(self, node: YNode, env: Env) -> tuple[Any, ...]:
         if not isinstance(node, YSeq):
             node = YSeq((node,), node.loc)
-        return tuple(integer(v, env, f"expect[{j}]", minimum=1, allow_fraction=True) for j, v in enumerate(node.items))
+        shape = tuple(integer(v, env, f"expect[{j}]", minimum=1, allow_fraction=True) for j, v in enumerate(node.items))
+        return channels_first(shape, self.spec.convention == "keras")
 
     def layer(
         self,

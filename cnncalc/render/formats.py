@@ -24,11 +24,12 @@ def to_dict(report: Report) -> dict[str, Any]:
         "schema": SCHEMA,
         "name": main.graph.name,
         "file": main.graph.file,
-        "input": shape_list(main.graph.input_shape),
+        "input": shape_list(report.shown(main.graph.input_shape)),
+        "layout": "channels_last" if report.channels_last else "channels_first",
         "symbols": {n: default for n, default, _ in report.spec.symbols if n in report.symbols},
         "fixed": dict(report.fixed),
         "conditions": report.solution.describe(machine=True) if report.solution else [],
-        "output_shape": shape_list(main.output_shape),
+        "output_shape": shape_list(report.shown(main.output_shape)),
         "total_params": number(main.total_params),
         "trainable_params": number(main.trainable_params),
         "non_trainable_params": number(main.total_params - main.trainable_params),
@@ -38,7 +39,7 @@ def to_dict(report: Report) -> dict[str, Any]:
     if symbolic:
         doc["at_defaults"] = {
             "point": {n: d.graph.binding[n] for n in report.symbols},
-            "output_shape": shape_list(d.output_shape),
+            "output_shape": shape_list(report.shown(d.output_shape)),
             "total_params": d.total_params,
             "trainable_params": d.trainable_params,
             "buffers": d.total_buffers,
@@ -137,7 +138,7 @@ def to_markdown(report: Report) -> str:
     symbolic = bool(report.symbols)
     header = ["Layer", "Type", "Output shape"] + (["At defaults"] if symbolic else []) + ["Params", "Verified"]
     lines = [
-        f"**{report.main.graph.name}**: input {shape_text(report.main.graph.input_shape)}",
+        f"**{report.main.graph.name}**: input {shape_text(report.shown(report.main.graph.input_shape))}",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -204,7 +205,7 @@ def summary_lines(report: Report) -> list[str]:
         d = report.defaults
         at = point_text(report)
         out.append(
-            f"At {at}: output {shape_text(d.output_shape)}, params {count_text(d.total_params)}, "
+            f"At {at}: output {shape_text(report.shown(d.output_shape))}, params {count_text(d.total_params)}, "
             f"buffers {count_text(d.total_buffers)}"
         )
         out.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
@@ -216,6 +217,7 @@ def summary_lines(report: Report) -> list[str]:
                    f"{human_bytes(c.total_activation_bytes)} ({c.dtype}, batch {c.batch}; 1 MiB = 2^20 bytes)")  # fmt: skip
     for w in report.rf.warnings if report.rf else ():
         out.append(f"Warning: {w}")
+    out += [f"Note: {n}" for n in report.notes]
     out.append(verification_line(report))
     return out
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from .. import symbolic as sym
 from ..analysis.algebra import Bound, Working
 from ..analysis.unknowns import Unknown
-from ..layers import Condition
+from ..layers import Condition, in_layout
 from ..report import SolveReport
 from .notation import shape_text
 
@@ -21,7 +21,7 @@ def _verdict(report: SolveReport, i: int) -> str:
     cand = report.solved.candidates[i]
     check = report.checks[i] if report.checks else None
     if cand.analysis is not None:
-        out = f"output {shape_text(cand.analysis.output_shape)}"
+        out = f"output {shape_text(in_layout(cand.analysis.output_shape, cand.analysis.graph.channels_last))}"
         if check is None:
             return f"accepted ({out}; not verified)"
         return f"accepted, verified with torch ({out})" if not check.mismatches else "accepted, but torch DISAGREES"

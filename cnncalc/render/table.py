@@ -21,7 +21,7 @@ def table(report: Report) -> Table:
     symbolic = bool(report.symbols)
     main = report.main
     t = Table(
-        title=f"{main.graph.name} · input {shape_text(main.graph.input_shape, True)}",
+        title=f"{main.graph.name} · input {shape_text(report.shown(main.graph.input_shape))}",
         show_footer=True,
         title_justify="left",
         header_style="bold",
@@ -29,10 +29,10 @@ def table(report: Report) -> Table:
     has_buffers = any(r.buffers != 0 for r in main.layers)
     t.add_column("Layer", footer="Total")
     t.add_column("Type")
-    t.add_column("Output shape", footer=shape_text(main.output_shape, True))
+    t.add_column("Output shape", footer=shape_text(report.shown(main.output_shape)))
     if symbolic:
         at = ", ".join(f"{n}={report.defaults.graph.binding[n]}" for n in report.symbols)
-        t.add_column(f"At {at}", footer=shape_text(report.defaults.output_shape))
+        t.add_column(f"At {at}", footer=shape_text(report.shown(report.defaults.output_shape)))
     # Counts are shown at the default sizes; formulas that depend on symbols are listed below the table.
     totals = report.defaults
     t.add_column("Params", justify="right", footer=count_text(totals.total_params))
@@ -79,7 +79,7 @@ def rf_table(report: Report) -> Table:
 
     main = report.main
     spatial = len(main.graph.input_shape) - 1
-    t = Table(title=f"{main.graph.name} · receptive fields on input {shape_text(main.graph.input_shape, True)}",
+    t = Table(title=f"{main.graph.name} · receptive fields on input {shape_text(report.shown(main.graph.input_shape))}",
               title_justify="left", header_style="bold")  # fmt: skip
     t.add_column("Layer")
     t.add_column("Type")
