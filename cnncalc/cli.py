@@ -240,10 +240,11 @@ def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check:
     else:
         from rich.console import Console
 
-        console = Console(width=out.width, highlight=False)
-        console.print(render.table(rep, out.depth))
+        width = _table_width(out)
+        console = Console(width=width or 100_000, highlight=False)
+        console.print(render.table(rep, out.depth, width))
         for line in render.summary_lines(rep):
-            console.print(line, markup=False)
+            console.print(line, markup=False, soft_wrap=width is None)
     if rep.crash is not None:
         click.echo(rep.crash.line(), err=True)
     return EXIT_CHECK if rep.crash is not None or rep.mismatches else EXIT_OK
@@ -296,13 +297,26 @@ def _progress_bar(verify: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def _table_width(out: Output) -> int | None:
+    """--width, else the terminal's; None when stdout is a pipe or a log: tables take the width they need."""
+    if out.width is not None:
+        return out.width
+    if not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return Console().width
+
+
 def _render(report: ShapesReport, out: Output) -> None:
     if out.fmt == "table":
         from rich.console import Console
 
         from .render.table import print_report, print_rf
 
-        (print_rf if out.view == "rf" else print_report)(report, Console(width=out.width, highlight=False))
+        width = _table_width(out)
+        console = Console(width=width or 100_000, highlight=False)
+        (print_rf if out.view == "rf" else print_report)(report, console, width)
         return
     from .render import formats
 
