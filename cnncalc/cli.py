@@ -711,10 +711,22 @@ def _parse_sizes(text: str | None) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-@main.command()
+class _LayersCommand(click.Command):
+    """``cnncalc layers --help`` lists the layer types (read from the catalogue only when help is asked for)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .layers import CATALOGUE
+
+        with formatter.section(f"Layer types ({len(CATALOGUE)}; torch's names, and Keras' names)"):
+            formatter.write_text(", ".join(sorted(CATALOGUE, key=str.lower)))
+        formatter.write_paragraph()
+        formatter.write_text("See one type's arguments and formulas: cnncalc layers Conv2d")
+
+
+@main.command(cls=_LayersCommand)
 @click.argument("name", required=False)
 def layers(name: str | None) -> None:
-    """List the supported layer types, or show one type's arguments and formulas."""
+    """List the supported layer types, or show one type's arguments and formulas (cnncalc layers NAME)."""
     from .layers import CATALOGUE, REQUIRED
 
     if name is None:

@@ -6,13 +6,14 @@ rules do not know which they are given.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import symbolic as sym
-from ..errors import CnnCalcError, Loc
-from ..graph.expand import INPUT, Expectation, Graph, Group, Node
+from ..errors import Collector, Loc
+from ..graph.expand import BROKEN, INPUT, Expectation, Graph, Group, Node
 from ..layers import Args, Condition, Ctx, Shape, fmt_shape
 
 
@@ -89,21 +90,32 @@ class Analysis:
         return sum((r.buffers for r in self.layers), 0)
 
 
+_PLACEHOLDER: Any = None  # stands for a failed layer's result; the analysis raises before anything reads it
+
+
 def analyze(graph: Graph) -> Analysis:
     """Derive every node's output shape, parameters and buffers; raise CnnCalcError if the net cannot work."""
     results: list[LayerResult] = []
     conditions: list[Condition] = []
     failures: list[ExpectFailure] = []
+    errors = Collector()
+    failed: set[int] = {BROKEN}  # layers whose output is unknown: what they feed is not analysed
     for node in graph.nodes:
+        if failed.intersection(node.inputs):
+            failed.add(node.index)
+            results.append(results[-1] if results else _PLACEHOLDER)  # never read: the index stays aligned
+            continue
         ins = [graph.input_shape if i == INPUT else results[i].shape for i in node.inputs]
-        try:
-            results.append(_layer(node, ins, graph, results, conditions))
-        except CnnCalcError as e:
-            for frame in node.chain:
-                e = e.with_frame(frame)
-            raise e from None
+        found = len(results)
+        with errors.attempt(node.chain):
+            results.append(_layer(node, ins, graph, results, conditions, errors))
+        if len(results) == found:
+            failed.add(node.index)
+            results.append(results[-1] if results else _PLACEHOLDER)
+            continue
         if node.expect is not None:
             _check_expect(node.name, node.expect, results[-1].shape, conditions, failures, graph.channels_last)
+    errors.check()  # every independent error: branches that do not depend on a failed layer were analysed
     groups = []
     for g in graph.groups:
         members = results[g.first : g.last + 1]
@@ -122,8 +134,11 @@ def _source_name(graph: Graph, node: Node, results: Sequence[LayerResult]) -> st
 
 
 def _layer(
-    node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult], conditions: list[Condition]
-) -> LayerResult:
+    node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult], conditions: list[Condition],
+    errors: Collector | None = None,
+) -> LayerResult:  # fmt: skip
+    """One layer's result; a written in_channels/in_features that disagrees with the input is recorded in
+    ``errors`` and the analysis goes on with the input's value (so later layers are still checked)."""
     layer = node.layer
     ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs, graph.channels_last)
     args = node.args
@@ -137,13 +152,14 @@ def _layer(
             if name in written:
                 got, loc = written[name]
                 ctx.arg_locs = {**ctx.arg_locs, name: loc}
-                ctx.require(
-                    sym.equal(got, value),
-                    f"{name} is {sym.to_text(got)} in the file, but the input has {sym.to_text(value)} "
-                    f"({_source_name(graph, node, results)}, shape {ctx.shape(ins[0])})",
-                    _fix(node.name, name, got, value, graph.input_shape),
-                    name,
-                )
+                with errors.attempt(node.chain) if errors is not None else contextlib.nullcontext():
+                    ctx.require(
+                        sym.equal(got, value),
+                        f"{name} is {sym.to_text(got)} in the file, but the input has {sym.to_text(value)} "
+                        f"({_source_name(graph, node, results)}, shape {ctx.shape(ins[0])})",
+                        _fix(node.name, name, got, value, graph.input_shape),
+                        name,
+                    )
             values[name] = value
         args = Args(values, (*args.given, *layer.inferred), args.written)
     shape = layer.output(args, ins, ctx)
