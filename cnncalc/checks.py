@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import CnnCalcError, Loc
+from .errors import CnnCalcError, Loc, plural
 from .report import CheckReport, Finding, shape_x
 
 
@@ -99,7 +99,8 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
             continue
         bad = [m.message() for m in report.mismatches] + report.expect_failures
         findings.append(Finding("shapes verified by torch", not bad, where, "; ".join(bad) or
-                                f"{len(report.main.layers)} layers, output {shape_x(report.defaults.output_shape)}",
+                                f"{plural(len(report.main.layers), 'layer')}, output "
+                                f"{shape_x(report.defaults.output_shape)}",
                                 report.mismatches[0].loc if report.mismatches else None))  # fmt: skip
         out = _output_finding([report.defaults.output_shape], opts, report.defaults.graph.binding, where,
                               spec.layers[-1].loc if spec.layers else None)  # fmt: skip

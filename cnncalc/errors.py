@@ -167,6 +167,11 @@ class Collector:
             raise CnnCalcErrors(self.errors, partial)
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 layer``, ``8 layers``, ``2,048 units`` (``words`` for an irregular plural)."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
+
+
 def first_line(e: BaseException) -> str:
     """The first line of an exception's message."""
     text = str(e).strip().splitlines()

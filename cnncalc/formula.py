@@ -11,6 +11,7 @@ with floats.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -307,7 +308,8 @@ def product(items: list[Expr]) -> Expr:
 class Quantity:
     """What a step's result is, so that it can be checked against the analysis.
 
-    ``kind`` is ``output`` (per-sample output dim ``dim``: 0 channels, 1.. spatial), ``params`` or ``buffers``.
+    ``kind`` is ``output`` (per-sample output dim ``dim``: 0 channels, 1.. spatial), ``params`` or ``buffers``
+    (checked against the analysis), or ``macs`` and ``count`` (other counts: written with separators).
     """
 
     kind: str
@@ -343,7 +345,7 @@ class Step:
     @property
     def is_count(self) -> bool:
         """Whether the result is a count (parameters, buffers, MACs), written with thousands separators."""
-        return self.quantity is not None and self.quantity.kind in ("params", "buffers", "macs")
+        return self.quantity is not None and self.quantity.kind in ("params", "buffers", "macs", "count")
 
     def forms(self, tex: bool = False) -> list[str]:
         """The formula, with numbers, reduced, and the result, without repeats (empty for a statement)."""
@@ -354,6 +356,8 @@ class Step:
         for form in (f.latex(self.env) if tex else f.text(self.env),
                      f.reduced(self.env).latex(self.env) if tex else f.reduced(self.env).text(self.env),
                      _value_text(exact(self.result), tex, self.is_count)):  # fmt: skip
+            if self.is_count and not tex:  # a count's terms read as counts too: 1,024 + 1,024 = 2,048
+                form = re.sub(r"(?<![\w.,/])\d{4,}(?![\w.,/])", lambda m: f"{int(m.group()):,}", form)
             if form != out[-1]:
                 out.append(form)
         return out

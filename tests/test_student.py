@@ -264,3 +264,61 @@ def test_solve_prints_no_empty_constraints_and_checks_only_what_it_checked() -> 
     assert code == 0 and "Constraints:" not in out and "Checked with torch" in out
     code, out, _ = run("conv", "224", "--out-size", "500", "-k", "7", "-s", "2")
     assert "Checked with torch" not in out
+
+
+# --- 7. Quiet, consistent output ----------------------------------------------------------------------
+
+
+def test_no_dependency_warning_reaches_the_user() -> None:
+    """A fresh process, as after the README install (torch without numpy warns when some of it loads)."""
+    import subprocess
+    import sys
+
+    for args in (["shapes", "tests/models/course_net.py:Net", "--input", "3xHxW"],
+                 ["shapes", "examples/cifar_cnn.yaml"], ["check", "tests/models/course_net.py:Net", "--input", "3x28x28"]):  # fmt: skip
+        proc = subprocess.run([sys.executable, "-c", "from cnncalc.cli import main; main()", *args],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "Warning" not in proc.stderr and proc.stderr == "", proc.stderr
+
+
+def test_counts_have_separators_everywhere() -> None:
+    for args in (["explain", "examples/vgg16.yaml"], ["explain", "examples/homework/q4_parameters.yaml"],
+                 ["explain", "examples/keras/resnet20_cifar.yaml"], ["params", "linear", "-c", "4096", "-f", "1000"]):  # fmt: skip
+        code, out, _ = run(*args, "--no-verify")
+        assert code == 0
+        for line in out.splitlines():
+            if "params" in line or "buffers" in line or "Total parameters" in line:
+                assert not re.search(r"(?<![\w.,/×])\d{4,}(?![\w.,/×])", line.split("note:")[0]), line
+    code, out, _ = run("explain", "examples/homework/q4_parameters.yaml", "--no-verify")
+    assert "Total parameters = 2,432 + 18,496 + 31,370 = 52,298" in out
+
+
+def test_plurals_and_a_one_layer_explain_with_totals() -> None:
+    code, out, _ = run("explain", "examples/homework/q3_receptive_field.yaml", "--layer", "Z1")
+    assert code == 0 and "all 1 layers" not in out
+    code, out, _ = run("conv", "32", "-k", "3")
+    assert code == 0 and "its one layer agrees" in out and "all 1 layers" not in out
+    code, out, _ = run("params", "conv", "-k", "3", "-c", "1", "-f", "1")
+    assert "Total parameters = 10" in out
+    code, out, _ = run("shapes", "tests/models/course_net.py:Net", "--input", "3x28x28")
+    assert "agree on all 5 catalogue modules" in out
+
+
+def test_a_one_layer_file_explains_with_its_totals(tmp_path: Path) -> None:
+    path = tmp_path / "one.yaml"
+    path.write_text("cnncalc: 1\ninput: [3, 32, 32]\nlayers:\n  - {type: Conv2d, out_channels: 64, kernel_size: 3}\n")
+    code, out, _ = run("explain", str(path))
+    assert code == 0 and "Total parameters = 1,792" in out and "its one layer agrees" in out
+    assert sum(p.numel() for p in torch.nn.Conv2d(3, 64, 3).parameters()) == 1_792
+
+
+def test_layers_help_lists_the_types_and_how_to_see_one() -> None:
+    from cnncalc.layers import CATALOGUE
+
+    code, out, _ = run("layers", "--help")
+    flat = " ".join(out.split())
+    assert code == 0 and all(name in flat for name in CATALOGUE)
+    assert "cnncalc layers Conv2d" in flat
+    code, out, _ = run("layers", "ZeroPadding2D")
+    assert code == 0 and "torch: ZeroPad2d" in out

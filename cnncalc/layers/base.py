@@ -200,7 +200,7 @@ def _rank_hint(layer: LayerType, shape: Shape) -> str:
     if layer.ndim:
         n = len(shape) - 1
         if 1 <= n <= 3:
-            return f"the input has {n} spatial dimension(s); use the {n}d variant of this layer"
+            return f"the input has {n} spatial dimension{'s' if n > 1 else ''}; use the {n}d variant of this layer"
     return "check the layers before it"
 
 

@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..analysis.cost import human_bytes, human_count
+from ..errors import plural
 from ..report import Row, rows
 from ..report import ShapesReport as Report
 from .notation import count_text, number, shape_list, shape_text
@@ -225,11 +226,6 @@ def summary_lines(report: Report) -> list[str]:
 def point_text(report: Report) -> str:
     """``H=32, W=32``: the sizes the concrete figures are at (the defaults, or the first valid sizes of a null symbol)."""
     return ", ".join(f"{n}={report.defaults.graph.binding[n]}" for n in report.symbols)
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """``1 layer``, ``8 layers``, ``2,048 units`` (``words`` for irregular plurals)."""
-    return f"{n:,} {word if n == 1 else words or word + 's'}"
 
 
 def verification_line(report: Report) -> str:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..analysis.cost import human_count
+from ..errors import plural
 from ..pymodel.report import ModuleReport, ModuleRow
 from ..pymodel.trace import TensorInfo, output_text
 from .notation import rf_text
@@ -61,7 +62,8 @@ def summary_lines(rep: ModuleReport) -> list[str]:
         lines += [f"MISMATCH {m}" for m in rep.mismatches]
     else:
         lines.append(f"Every shape and count is torch's own (forward hooks, batch {rep.batch}, {rep.device}, torch "
-                     f"{rep.torch_version}); cnncalc's rules agree on all {checked} catalogue modules.")  # fmt: skip
+                     f"{rep.torch_version}); cnncalc's rules agree on {'all ' if checked > 1 else ''}"
+                     f"{plural(checked, 'catalogue module')}.")  # fmt: skip
     return lines
 
 
