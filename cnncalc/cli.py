@@ -319,7 +319,6 @@ def _render(report: ShapesReport, out: Output) -> None:
         (print_rf if out.view == "rf" else print_report)(report, console, width)
         return
     from .render import formats
-
     from .render.keras_summary import to_keras
 
     writers = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv, "keras": to_keras}

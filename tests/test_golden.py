@@ -24,8 +24,13 @@ CASES = [
     # Tables fold, never cut a number or a name: at 60, 80 and 120 columns, and in a pipe (the width they need).
     *((f"vgg16.w{w}.txt", ["examples/vgg16.yaml", "--no-verify", "--width", str(w)]) for w in (60, 80, 120)),
     *((f"unet.w{w}.txt", ["examples/unet.yaml", "--no-verify", "--width", str(w)]) for w in (60, 80, 120)),
-    *((f"course_net_py.w{w}.txt", ["tests/models/course_net.py:Net", "--input", "3x28x28", "--device", "cpu",
-                                   "--width", str(w)]) for w in (60, 80, 120)),  # fmt: skip
+    *(
+        (
+            f"course_net_py.w{w}.txt",
+            ["tests/models/course_net.py:Net", "--input", "3x28x28", "--device", "cpu", "--width", str(w)],
+        )
+        for w in (60, 80, 120)
+    ),
     ("vgg16.pipe.txt", ["examples/vgg16.yaml", "--no-verify"]),
 ]
 

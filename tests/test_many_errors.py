@@ -53,7 +53,9 @@ def test_four_typos_take_one_run(tmp_path: Path) -> None:
 
 
 def test_independent_branches_each_report_their_shape_error(tmp_path: Path) -> None:
-    path = write(tmp_path, """cnncalc: 1
+    path = write(
+        tmp_path,
+        """cnncalc: 1
 input: [3, 32, 32]
 layers:
   - {type: Conv2d, in_channels: 4, out_channels: 8, kernel_size: 3, padding: 1, id: a}
@@ -61,29 +63,39 @@ layers:
   - {type: Add, from: [a, b]}
   - {type: Conv2d, out_channels: 8, kernel_size: 40, id: big}
   - {type: Linear, in_features: 7, out_features: 2}
-""")
+""",
+    )
     code, _, err = run("shapes", path, "--no-verify")
     lines = err.splitlines()
-    assert code == 2 and [line.split(": error: ")[0] for line in lines] == [f"{path}:4:33", f"{path}:5:33", f"{path}:7:5"]
+    assert code == 2 and [line.split(": error: ")[0] for line in lines] == [
+        f"{path}:4:33",
+        f"{path}:5:33",
+        f"{path}:7:5",
+    ]
     assert "Conv2d 'a': in_channels is 4 in the file, but the input has 3" in lines[0]
     assert "Conv2d 'b': in_channels is 5 in the file" in lines[1]
     assert "kernel is larger than the padded input" in lines[2]  # the Linear after it is not analysed
 
 
 def test_a_shape_error_downstream_of_an_unknown_type_is_not_reported(tmp_path: Path) -> None:
-    path = write(tmp_path, """cnncalc: 1
+    path = write(
+        tmp_path,
+        """cnncalc: 1
 input: [3, 8, 8]
 layers:
   - {type: Conv2d, out_channels: 4, kernel_size: 3}
   - {type: Conv2dd, out_channels: 4, kernel_size: 3}
   - {type: Conv2d, out_channels: 4, kernel_size: 99}
-""")
+""",
+    )
     code, _, err = run("shapes", path, "--no-verify")
     assert code == 2 and len(err.splitlines()) == 1 and "unknown layer type 'Conv2dd'" in err
 
 
 def test_errors_in_blocks_symbols_and_top_level_keys_together(tmp_path: Path) -> None:
-    path = write(tmp_path, """cnncalc: 1
+    path = write(
+        tmp_path,
+        """cnncalc: 1
 nmae: x
 input: [3, H, W]
 symbols: {H: 0, W: 32}
@@ -96,7 +108,8 @@ layers:
   - {type: B, c: 8}
   - {type: ReLU, inplace: maybe}
   - {type: B, c: 8, d: 2}
-""")
+""",
+    )
     code, _, err = run("shapes", path, "--no-verify")
     lines = err.splitlines()
     assert code == 2
@@ -130,6 +143,10 @@ def test_the_library_keeps_the_single_error_api(tmp_path: Path) -> None:
 
 def test_every_command_reports_them_all(tmp_path: Path) -> None:
     path = write(tmp_path, FOUR_TYPOS)
-    for command in (["rf", path, "--no-verify"], ["explain", path, "--no-verify"], ["shapes", path, "--format", "json"]):
+    for command in (
+        ["rf", path, "--no-verify"],
+        ["explain", path, "--no-verify"],
+        ["shapes", path, "--format", "json"],
+    ):
         code, out, err = run(*command)
         assert code == 2 and out == "" and len(err.splitlines()) == 4, command

@@ -94,13 +94,17 @@ def test_convention_flag_reads_a_keras_input(tmp_path: Path) -> None:
 
 def test_channels_last_input_read_channels_first_gets_the_hint(tmp_path: Path) -> None:
     path = tmp_path / "k.yaml"
-    path.write_text("cnncalc: 1\nname: k\ninput: [28, 28, 1]\nlayers:\n  - {type: Conv2D, filters: 32, kernel_size: 3}\n")
+    path.write_text(
+        "cnncalc: 1\nname: k\ninput: [28, 28, 1]\nlayers:\n  - {type: Conv2D, filters: 32, kernel_size: 3}\n"
+    )
     code, out, err = run("shapes", str(path), "--no-verify")
     assert code == 2 and out == ""
     assert err.startswith(f"{path}:5:5: error: Conv2D 'conv2d_1': kernel is larger than the padded input in width")
     assert ("hint: cnncalc reads (C, H, W) as torch does; did you mean [1, 28, 28], or `convention: keras` for "
             "(H, W, C)?") in err  # fmt: skip
-    path.write_text("cnncalc: 1\nname: k\ninput: [32, 32, 3]\nlayers:\n  - Flatten\n  - {type: Linear, out_features: 2}\n")
+    path.write_text(
+        "cnncalc: 1\nname: k\ninput: [32, 32, 3]\nlayers:\n  - Flatten\n  - {type: Linear, out_features: 2}\n"
+    )
     code, out, _ = run("shapes", str(path), "--no-verify", "--width", "200")
     assert code == 0 and "Note: cnncalc reads (C, H, W) as torch does; did you mean [3, 32, 32]" in out
     path.write_text("cnncalc: 1\nname: k\ninput: [3, 32, 32]\nlayers:\n  - Flatten\n")
@@ -197,7 +201,7 @@ def test_out_size_solves_for_what_was_not_given() -> None:
 
 
 def test_several_free_keep_the_defaults_and_the_help_says_so() -> None:
-    code, out, err = run("conv", "224", "--out-size", "112", "-k", "7")
+    code, _, err = run("conv", "224", "--out-size", "112", "-k", "7")
     assert code == 1
     assert err == ("cnncalc conv: error: --out-size 112 does not hold: -k 7 gives 218; hint: write -s auto or -p auto "
                    "to solve for one of them\n")  # fmt: skip

@@ -51,9 +51,9 @@ def working(equation: Any, unknowns: Sequence[str], formula: str = "", low: Mapp
     import sympy
 
     lhs, rhs = equation.lhs, equation.rhs
-    target, expr = (lhs, rhs) if lhs.is_number else (rhs, lhs) if rhs.is_number else (None, None)
-    if target is None:
+    if not (lhs.is_number or rhs.is_number):
         return None
+    target, expr = (lhs, rhs) if lhs.is_number else (rhs, lhs)
     names = sorted({s.name for s in expr.free_symbols} & set(unknowns))
     rounds = list(expr.atoms(sympy.floor, sympy.ceiling))
     one = names[0] if len(names) == 1 else ""

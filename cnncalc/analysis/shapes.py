@@ -171,8 +171,10 @@ def _fix(layer: str, arg: str, written: Any, actual: Any, input_shape: Shape) ->
     noun = "features" if arg == "in_features" else "channels"
     spatial = input_shape[1:]
     at = f"at {'×'.join(sym.to_text(d) for d in spatial)} " if spatial and sym.is_concrete(actual) else ""
-    return (f"`{layer}` expects {sym.to_text(written)} {noun}; {at}it needs `{arg}: {sym.to_text(actual)}`, "
-            f"or leave {arg} out and cnncalc infers it for any size")
+    return (
+        f"`{layer}` expects {sym.to_text(written)} {noun}; {at}it needs `{arg}: {sym.to_text(actual)}`, "
+        f"or leave {arg} out and cnncalc infers it for any size"
+    )
 
 
 def _check_expect(

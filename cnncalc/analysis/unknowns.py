@@ -20,11 +20,11 @@ from typing import Any
 
 from .. import symbolic as sym
 from ..errors import CnnCalcError, Loc
-from ..graph import expand
 from ..formula import Step, output_dim
+from ..graph import expand
 from ..layers import Condition
-from .algebra import Working, working
 from ..parse.spec import ArchSpec
+from .algebra import Working, working
 from .shapes import Analysis, analyze
 
 MAX_CANDIDATES = 2_000_000

@@ -117,7 +117,9 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
         if version is None:
             raise CnnCalcError("missing 'cnncalc: 1' (the format version)", top.loc,
                                "add 'cnncalc: 1' as the first line")  # fmt: skip
-        if not (isinstance(version, YScalar) and version.value == FORMAT_VERSION and not isinstance(version.value, bool)):
+        if not (
+            isinstance(version, YScalar) and version.value == FORMAT_VERSION and not isinstance(version.value, bool)
+        ):
             raise CnnCalcError(
                 f"unsupported format version: expected 1, found {describe(version)}",
                 version.loc,
@@ -228,8 +230,7 @@ def _symbol(key: YScalar, value: YNode) -> tuple[str, int | None, Loc]:
     name = str(key.value)
     _check_name("symbol", name, key.loc)
     if not isinstance(value, YScalar) or not (
-        value.value is None
-        or (isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1)
+        value.value is None or (isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1)
     ):
         raise CnnCalcError(
             f"symbol {name!r} must be a positive integer or null, found {describe(value)}",

@@ -47,8 +47,10 @@ def compare(rep: ModuleReport, path: str) -> list[Finding]:
             unmatched, loc = f"{y.node.name!r} (file)", y.node.loc
         else:
             unmatched, loc = f"{p_rows[len(y_layers)].name!r} (model)", spec_report.spec.loc
-        text = (f"the file has {plural(len(y_layers), 'layer')} with parameters, the model {len(p_rows)}; "
-                f"first unmatched: {unmatched}")
+        text = (
+            f"the file has {plural(len(y_layers), 'layer')} with parameters, the model {len(p_rows)}; "
+            f"first unmatched: {unmatched}"
+        )
         findings.append(Finding(name, False, "layer count", text, loc))
     if rep.outputs and tuple(rep.outputs[0][1].shape[1:]) != tuple(main.output_shape):
         findings.append(Finding(name, False, "output", f"the file gives {_x(main.output_shape)}, the model "

@@ -72,14 +72,14 @@ def _fix(trace: Trace, call: Call | None, model: Any, input_text: str, text: str
     m = re.search(r"shape '\[(.*?)\]' is invalid for input of size (\d+)", text)
     if m is None or not trace.batch or int(m.group(2)) % trace.batch:
         return ""
-    want, per = m.group(1).split(",")[-1].strip(), int(m.group(2)) // trace.batch
+    features, per = m.group(1).split(",")[-1].strip(), int(m.group(2)) // trace.batch
     called = {c.name for c in trace.calls}
     nxt = next((n for n, mod in model.named_modules() if n and n not in called and type(mod).__name__ == "Linear"
-                and str(mod.in_features) == want), None)  # fmt: skip
+                and str(mod.in_features) == features), None)  # fmt: skip
     if nxt is None:
         return f"each sample has {per} values here; use `x.flatten(1)` to keep the batch dim whatever the size"
     out = model.get_submodule(nxt).out_features
-    return (f"`{nxt}` expects {want} features; at {at} it needs `nn.Linear({per}, {out})`, or use `x.flatten(1)` "
+    return (f"`{nxt}` expects {features} features; at {at} it needs `nn.Linear({per}, {out})`, or use `x.flatten(1)` "
             f"with `nn.LazyLinear({out})` to accept any size")  # fmt: skip
 
 

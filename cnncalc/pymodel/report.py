@@ -147,7 +147,8 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
         trace = run(model, xs)
     input_text = ", ".join("x".join(map(str, s)) for s in shapes)
     crash = explain(trace, model, input_text) if trace.error is not None else None
-    fx, reason, conditions, accepted = None, None, (), None
+    fx, reason, accepted = None, None, None
+    conditions: Any = ()
     if symbolic:
         fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import symbolic as sym
+from ..analysis.cost import human_count
 from ..analysis.derivation import LayerDerivation
 from ..formula import exact
 from ..report import Explanation
-from ..analysis.cost import human_count
 from .formats import point_text, verification_line
 from .notation import count_text, shape_text
 
@@ -169,10 +169,10 @@ def to_latex(expl: Explanation) -> str:
         out.append(rf"\paragraph{{Total parameters}} $ {joined if joined == total else joined + ' = ' + total} $")
     report = expl.report
     if report.symbols:
-        d = report.defaults
-        at = ", ".join(f"${n} = {d.graph.binding[n]}$" for n in report.symbols)
-        out.append("At " + at + tex_escape(f": output {shape_text(report.shown(d.output_shape))}, params "
-                                                         f"{count_text(d.total_params)}.") + r"\par")  # fmt: skip
+        dflt = report.defaults
+        at = ", ".join(f"${n} = {dflt.graph.binding[n]}$" for n in report.symbols)
+        out.append("At " + at + tex_escape(f": output {shape_text(report.shown(dflt.output_shape))}, params "
+                                           f"{count_text(dflt.total_params)}.") + r"\par")  # fmt: skip
         conds = ", ".join(f"${c}$" for c in tex_conditions(report)) or "any positive size"
         out.append(f"Valid when: {conds}." + r"\par")
     out.append(tex_escape(verification_line(report)) + r"\par")

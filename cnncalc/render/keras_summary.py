@@ -61,11 +61,11 @@ def to_keras(report: ShapesReport) -> str:
     if not chain:
         rows.append(("input_layer (InputLayer)", _shape(a.graph.input_shape), "0", "-"))
     for i, r in enumerate(a.layers):
-        row = (f"{names[i]} ({r.node.layer.name})", _shape(r.shape), f"{r.params:,}")
+        row: tuple[str, ...] = (f"{names[i]} ({r.node.layer.name})", _shape(r.shape), f"{r.params:,}")
         if not chain:
             row += (", ".join("input_layer[0][0]" if j == INPUT else f"{names[j]}[0][0]" for j in r.node.inputs),)
         rows.append(row)
-    header = ("Layer (type)", "Output Shape", "Param #") + (() if chain else ("Connected to",))
+    header: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #") + (() if chain else ("Connected to",))
     widths = [max(w, *(len(row[k]) for row in rows), len(header[k])) + 2
               for k, w in enumerate((30, 24, 12, 24)[: len(header)])]  # fmt: skip
 

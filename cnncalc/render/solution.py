@@ -136,7 +136,9 @@ def to_json(report: SolveReport) -> str:
         "schema": "cnncalc.solve/1",
         "name": report.spec.name,
         "unknowns": [{"name": u.name, "uses": list(u.uses), "low": u.low, "high": u.high} for u in s.unknowns],
-        "constraints": [{"why": c.why, "line": c.loc.line, "equation": sym.machine_text(c.expr)} for c in s.constraints],
+        "constraints": [
+            {"why": c.why, "line": c.loc.line, "equation": sym.machine_text(c.expr)} for c in s.constraints
+        ],
         "searched": s.searched,
         "truncated": s.truncated,
         "impossible": s.impossible or None,

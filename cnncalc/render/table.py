@@ -11,10 +11,9 @@ from .. import symbolic as sym
 from ..analysis.cost import human_count
 from ..report import ShapesReport as Report
 from ..report import rows
-from .fit import SHAPE, WORDS, FIXED, Column, fit
+from .fit import FIXED, SHAPE, WORDS, Column, fit
 from .formats import summary_lines, verification_line
 from .notation import count_text, rf_text, shape_text
-
 
 _MARK = {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: Text("")}
 

@@ -38,8 +38,9 @@ class SqueezeNet(nn.Module):
             nn.MaxPool2d(3, stride=2, ceil_mode=True),
             Fire(512, 64, 256, 256),
         )
-        self.classifier = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(512, num_classes, 1), nn.ReLU(),
-                                        nn.AdaptiveAvgPool2d(1))
+        self.classifier = nn.Sequential(
+            nn.Dropout(0.5), nn.Conv2d(512, num_classes, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1)
+        )
 
     def forward(self, x):
         return torch.flatten(self.classifier(self.features(x)), 1)
