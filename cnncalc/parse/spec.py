@@ -110,13 +110,9 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
     errors = Collector()
     top = _need_map(root, "the top level of an architecture file")
     typos = _check_keys(top, TOP_KEYS, "top-level key", errors)
-    version = top.get("cnncalc")
     with contextlib.suppress(_Typo), errors.attempt():
-        if version is None and "cnncalc" in typos:
-            raise _Typo
-        if version is None:
-            raise CnnCalcError("missing 'cnncalc: 1' (the format version)", top.loc,
-                               "add 'cnncalc: 1' as the first line")  # fmt: skip
+        version = _required(top, "cnncalc", typos, "missing 'cnncalc: 1' (the format version)",
+                            "add 'cnncalc: 1' as the first line")  # fmt: skip
         if not (
             isinstance(version, YScalar) and version.value == FORMAT_VERSION and not isinstance(version.value, bool)
         ):
@@ -135,11 +131,9 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
     inp = top.get("input")
     input_ok = False
     with contextlib.suppress(_Typo), errors.attempt():
-        if inp is None and "input" in typos:
-            raise _Typo
-        if inp is None:
-            raise CnnCalcError("missing 'input:' (the per-sample input shape)", top.loc,
-                               "for example input: [3, 32, 32]")  # fmt: skip
+        inp = _required(
+            top, "input", typos, "missing 'input:' (the per-sample input shape)", "for example input: [3, 32, 32]"
+        )
         if not isinstance(inp, YSeq) or not inp.items:
             raise CnnCalcError(
                 f"input must be a non-empty list of sizes, found {describe(inp)}",
@@ -154,17 +148,10 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
     params = _params(top.get("params"), {s for s, _, _ in symbols}, errors)
     params_ok = len(errors.errors) == found  # a broken param would make every use of it an error too
     blocks = _blocks(top.get("blocks"), errors)
-    layers_node = top.get("layers")
     layers: tuple[LayerSpec, ...] | None = None
     with contextlib.suppress(_Typo), errors.attempt():
-        if layers_node is None and "layers" in typos:
-            raise _Typo
-        if layers_node is None:
-            raise CnnCalcError(
-                "missing 'layers:'",
-                top.loc,
-                "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]",
-            )
+        layers_node = _required(top, "layers", typos, "missing 'layers:'",
+                                "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]")  # fmt: skip
         layers = _layer_list(layers_node, blocks, "layers", errors)
     convention = "torch"
     conv_node = top.get("convention")
@@ -184,6 +171,14 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
 
 class _Typo(Exception):
     """A key is missing because it is misspelt; the misspelling is the error reported."""
+
+
+def _required(top: YMap, key: str, typos: set[str], message: str, hint: str) -> YNode:
+    """The value under ``key``; when it is missing, an error, unless a misspelt key already explains it."""
+    node = top.get(key)
+    if node is None:
+        raise _Typo if key in typos else CnnCalcError(message, top.loc, hint)
+    return node
 
 
 def _need_map(node: YNode, what: str) -> YMap:
