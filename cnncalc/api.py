@@ -487,7 +487,8 @@ def _symbolic_summary(target: Target, inputs: Inputs, device: str, verify: bool)
                            "give concrete sizes, e.g. input_size=(1, 3, 224, 224): any model runs with hooks") from None  # fmt: skip
     try:
         report = shapes(fx.spec, verify=verify, device="cpu" if device == "auto" else device)
-        accepted = accepted_sizes(fx)
+        pairs, sizes = accepted_sizes(fx)
+        accepted = ([text for text, _ in pairs], sizes)
     except CnnCalcError as e:
         first = inputs.specs[0].dims[0] if inputs.specs and inputs.specs[0].dims else None
         if first == 1 and len(inputs.specs[0].dims) >= 3:

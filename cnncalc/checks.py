@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import CnnCalcError, Loc
+from .errors import CnnCalcError, Loc, plural
 from .report import CheckReport, Finding, shape_x
 
 
@@ -99,7 +99,8 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
             continue
         bad = [m.message() for m in report.mismatches] + report.expect_failures
         findings.append(Finding("shapes verified by torch", not bad, where, "; ".join(bad) or
-                                f"{len(report.main.layers)} layers, output {shape_x(report.defaults.output_shape)}",
+                                f"{plural(len(report.main.layers), 'layer')}, output "
+                                f"{shape_x(report.defaults.output_shape)}",
                                 report.mismatches[0].loc if report.mismatches else None))  # fmt: skip
         out = _output_finding([report.defaults.output_shape], opts, report.defaults.graph.binding, where,
                               spec.layers[-1].loc if spec.layers else None)  # fmt: skip
@@ -146,7 +147,8 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
             if rep.accepted:
                 text += f". The model is consistent only for inputs with {rep.accepted}"
                 text += f" (valid when {', '.join(rep.conditions)})" if rep.conditions else ""
-            findings.append(Finding("forward pass", False, where, text + f" (torch: {rep.crash.torch_message})",
+            hint = f"; hint: {rep.crash.hint}" if rep.crash.hint else ""
+            findings.append(Finding("forward pass", False, where, text + f" (torch: {rep.crash.torch_message}){hint}",
                                     rep.crash.loc))  # fmt: skip
             continue
         findings.append(Finding("forward pass", True, where, f"output {_outputs(rep)}"))

@@ -10,7 +10,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -180,10 +180,10 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "markdown", "csv"]),
+    type=click.Choice(["table", "json", "markdown", "csv", "keras"]),
     default="table",
     show_default=True,
-    help="Output format (Python targets: table or json).",
+    help="Output format (Python targets: table or json); keras prints what Keras' model.summary() prints.",
 )
 @click.option(
     "--verify/--no-verify",
@@ -255,10 +255,11 @@ def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check:
     else:
         from rich.console import Console
 
-        console = Console(width=out.width, highlight=False)
-        console.print(render.table(rep, out.depth))
+        width = _table_width(out)
+        console = Console(width=width or 100_000, highlight=False)
+        console.print(render.table(rep, out.depth, width))
         for line in render.summary_lines(rep):
-            console.print(line, markup=False)
+            console.print(line, markup=False, soft_wrap=width is None)
     if rep.crash is not None:
         click.echo(rep.crash.line(), err=True)
     return EXIT_CHECK if rep.crash is not None or rep.mismatches else EXIT_OK
@@ -345,17 +346,32 @@ def _progress_bar(verify: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def _table_width(out: Output) -> int | None:
+    """--width, else the terminal's; None when stdout is a pipe or a log: tables take the width they need."""
+    if out.width is not None:
+        return out.width
+    if not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return Console().width
+
+
 def _render(report: ShapesReport, out: Output) -> None:
     if out.fmt == "table":
         from rich.console import Console
 
         from .render.table import print_report, print_rf
 
-        (print_rf if out.view == "rf" else print_report)(report, Console(width=out.width, highlight=False))
+        width = _table_width(out)
+        console = Console(width=width or 100_000, highlight=False)
+        (print_rf if out.view == "rf" else print_report)(report, console, width)
         return
     from .render import formats
+    from .render.keras_summary import to_keras
 
-    text = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv}[out.fmt](report)
+    writers = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv, "keras": to_keras}
+    text = writers[out.fmt](report)
     click.echo(text, nl=False)
 
 
@@ -523,83 +539,164 @@ def _size_options(fn: Callable[..., None], kinds: tuple[str, ...]) -> Callable[.
             flag, text = helps[name]
             long = "--" + name.replace("_size", "").replace("_", "-")
             decls = (flag, long) if flag != long else (flag,)
-            fn = click.option(*decls, name, default=None, metavar="N|HxW|?", help=text + " ? = solve for it.")(fn)
-    return fn
+            fn = click.option(*decls, name, default=None, metavar="N|HxW|auto",
+                              help=text + " auto (or a quoted '?') = solve for it from --out-size.")(fn)  # fmt: skip
+    fn = click.option("--max", "high", type=click.IntRange(1, 1_000_000), default=None,
+                      help="Search an unknown up to this value (default: twice the input size).")(fn)  # fmt: skip
+    return click.option("--out-size", "--out", "out", default=None, metavar="N|HxW",
+                        help="The output size: solve for the quantity not given (the kernel size if -k is missing; "
+                             "else the stride or the padding, whichever alone is missing; with both missing they "
+                             "keep their defaults and the size is checked), or every one written auto.")(fn)  # fmt: skip
 
 
-def _calculate(kind: str, size: str, quantities: dict[str, str | None], out: str | None, fmt: str, verify: bool,
-               traceback: bool, extra: Mapping[str, bool] | None = None) -> None:  # fmt: skip
+_SIZE_HELP = ("SIZE is the input's spatial size, without channels: 512 (1-d), 227x227 (2-d) or 32x64x64 (3-d: "
+              "depth x height x width); give the channels with -c.")  # fmt: skip
+
+
+def _channel_options(fn: Callable[..., None]) -> Callable[..., None]:
+    fn = click.option("-f", "--filters", "--out-channels", "c_out", type=click.IntRange(1, 1_000_000), default=None,
+                      help="Output channels (filters): the answer then has the parameters and MACs.")(fn)  # fmt: skip
+    return click.option("-c", "--in-channels", "c_in", type=click.IntRange(1, 1_000_000), default=None,
+                        help="Input channels: the answer then has the parameters and MACs.")(fn)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Calculator:
+    """What a size calculator was asked: the layer kind, its quantities, and how to answer."""
+
+    kind: str
+    command: str
+    size: str
+    quantities: Mapping[str, str | None]
+    out: str | None
+    extra: Mapping[str, bool] | None = None
+    c_in: int | None = None
+    c_out: int | None = None
+    high: int | None = None
+
+
+def _calculate(c: _Calculator, fmt: str, verify: bool, traceback: bool) -> None:
     def run() -> int:
-        from .calculators import parse_sizes, window_layer
-        from .parse.spec import parse_text
-        from .pipeline import explain as derive_steps
-        from .pipeline import solve_file
-        from .render import solution
-        from .render.derivation import render
+        from .calculators import window_layer
 
-        calc = window_layer(kind, size, quantities, out, extra)
-        spec = parse_text(calc.text, f"cnncalc {kind.lower()}")
-        values: dict[str, int] = {}
-        if calc.unknowns:
-            report = solve_file(spec, {}, verify=verify)
-            click.echo(solution.to_text(report, "").split("Working for the first")[0].rstrip() + "\n")
-            first = next((c for c in report.solved.candidates if c.accepted), None)
-            if first is None:
-                return EXIT_CHECK
-            values = dict(first.values)
-            click.echo(f"Working for {', '.join(f'{k} = {v}' for k, v in values.items())}:")
-        expl = derive_steps(spec, values, None, verify=verify, only=("output L", "output D", "output H", "output W"),
-                            title=f"{kind}{len(parse_sizes(size, 'input size'))}d on input {size}")  # fmt: skip
-        click.echo(render(expl, fmt), nl=False)
-        return _report_problems(expl.report)
+        calc = window_layer(c.kind, c.size, c.quantities, c.out, c.extra, c.c_in, c.c_out, f"cnncalc {c.command}")
+        try:
+            return _answer(c, calc, fmt, verify)
+        except CnnCalcError as e:
+            raise calc.relocate(e) from None
 
-    _guard(run, traceback)
+    _guard(lambda: _in_command(c.command, run), traceback)
 
 
-@main.command()
+def _in_command(command: str, run: Callable[[], int]) -> int:
+    """Errors without a location (a bad SIZE) read ``cnncalc conv: error: ...`` too."""
+    from .errors import Loc
+
+    try:
+        return run()
+    except CnnCalcError as e:
+        raise e.at(Loc(f"cnncalc {command}", 0, 0)) from None
+
+
+def _answer(c: _Calculator, calc: Any, fmt: str, verify: bool) -> int:
+    import dataclasses
+
+    from .calculators import macs_step, parse_sizes
+    from .parse.spec import parse_text
+    from .pipeline import explain as derive_steps
+    from .pipeline import solve_file
+    from .render import solution
+    from .render.derivation import render
+
+    spec = parse_text(calc.text, calc.command)
+    values: dict[str, int] = {}
+    if calc.unknowns:
+        report = solve_file(spec, {}, c.high, verify=verify)
+        click.echo(solution.to_text(report, "", calc, next_step=False))
+        first = next((cand for cand in report.solved.candidates if cand.accepted), None)
+        if first is None:
+            unknowns = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in report.solved.unknowns)
+            click.echo(f"{calc.command}: error: no {unknowns} gives {calc.label()}; hint: --max N searches further",
+                       err=True)  # fmt: skip
+            return EXIT_CHECK
+        for line in report.disagreements:
+            click.echo(f"{calc.command}: error: {calc.reason(line)}", err=True)
+        values = dict(first.values)
+        click.echo(f"Working for {', '.join(f'{k} = {v}' for k, v in values.items())}:")
+    channels = c.c_in is not None or c.c_out is not None
+    n = len(parse_sizes(c.size, "SIZE"))
+    shown = f"{c.c_in or 1}×{c.size.replace('x', '×')}" if channels else c.size
+    only = ("output", "parameters") if channels else ("output L", "output D", "output H", "output W")
+    expl = derive_steps(spec, values, None, verify=verify, only=only, title=f"{c.kind}{n}d on input {shown}")
+    if channels:
+        r, cost = expl.report.main.layers[0], expl.report.cost_at_defaults
+        ins = expl.report.main.graph.input_shape
+        if cost is not None and c.kind.startswith("Conv"):
+            macs = macs_step(c.kind, r.args["kernel_size"], ins[0], r.shape[0], r.args["groups"], ins[1:], r.shape[1:],
+                             cost.macs[0])  # fmt: skip
+            d = expl.derivations[0]
+            expl = dataclasses.replace(expl, derivations=(dataclasses.replace(d, steps=(*d.steps, macs)),))
+    expl = dataclasses.replace(expl, whole=channels)
+    click.echo(render(expl, fmt), nl=False)
+    for f in expl.report.failures:
+        found = expl.report.main.output_shape
+        e = calc.failed_expectation(found) if f.name == "expect" else calc.relocate(CnnCalcError(f.message, f.loc))
+        click.echo(e.format(), err=True)
+    return EXIT_OK if expl.report.ok else EXIT_CHECK
+
+
+@main.command(epilog=_SIZE_HELP)
 @click.argument("size")
-@click.option("--out", default=None, metavar="N|HxW", help="The output size, to solve for the missing quantity.")
+@_channel_options
 @_explain_options
 def conv(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
-         out: str | None, fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
-    """Output size of a convolution on SIZE (512, 512x512, 32x64x64), with the formula; --out solves for k (or ?)."""
-    _calculate("Conv", size, {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation},
-               out, fmt, verify, traceback)  # fmt: skip
+         out: str | None, high: int | None, c_in: int | None, c_out: int | None, fmt: str, verify: bool,
+         traceback: bool) -> None:  # fmt: skip
+    """Output size of a convolution on SIZE, with the formula; with -c and -f also its parameters and MACs.
+
+    cnncalc conv 227x227 -k 11 -s 4 -c 3 -f 96 gives 96x55x55 and 34,944 parameters;
+    cnncalc conv 224 --out-size 112 -k 7 -s 2 solves for the padding.
+    """
+    q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
+    _calculate(_Calculator("Conv", "conv", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
 
 
 conv = _size_options(conv, ("kernel_size", "stride", "padding", "dilation"))  # type: ignore[assignment]
 
 
-@main.command()
+@main.command(epilog=_SIZE_HELP)
 @click.argument("size")
-@click.option("--out", default=None, metavar="N|HxW", help="The output size, to solve for the missing quantity.")
 @click.option("--ceil", is_flag=True, help="ceil_mode=True: round up (the last window may hang over the edge).")
 @click.option("--avg", is_flag=True, help="Average pooling (default: max pooling; sizes are the same).")
 @_explain_options
 def pool(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
-         out: str | None, ceil: bool, avg: bool, fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
-    """Output size of a pooling layer on SIZE, with the formula; --out solves for the missing quantity."""
+         out: str | None, high: int | None, ceil: bool, avg: bool, fmt: str, verify: bool,
+         traceback: bool) -> None:  # fmt: skip
+    """Output size of a pooling layer on SIZE, with the formula; --out-size solves for the missing quantity."""
     if avg and dilation is not None:
-        _fail("error: average pooling has no dilation; hint: drop -d or use max pooling", EXIT_INPUT)
+        _fail("cnncalc pool: error: average pooling has no dilation; hint: drop -d or use max pooling", EXIT_INPUT)
     quantities = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
     if not avg:
         quantities["dilation"] = dilation
-    _calculate("AvgPool" if avg else "MaxPool", size, quantities, out, fmt, verify, traceback,
-               {"ceil_mode": True} if ceil else None)  # fmt: skip
+    calc = _Calculator("AvgPool" if avg else "MaxPool", "pool", size, quantities, out,
+                       {"ceil_mode": True} if ceil else None, high=high)  # fmt: skip
+    _calculate(calc, fmt, verify, traceback)
 
 
 pool = _size_options(pool, ("kernel_size", "stride", "padding", "dilation"))  # type: ignore[assignment]
 
 
-@main.command()
+@main.command(epilog=_SIZE_HELP)
 @click.argument("size")
-@click.option("--out", default=None, metavar="N|HxW", help="The output size, to solve for the missing quantity.")
+@_channel_options
 @_explain_options
 def convt(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
-          output_padding: str | None, out: str | None, fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
-    """Output size of a transposed convolution on SIZE, with the formula; --out solves for k (or ?)."""
-    _calculate("ConvTranspose", size, {"kernel_size": kernel_size, "stride": stride, "padding": padding,
-               "dilation": dilation, "output_padding": output_padding}, out, fmt, verify, traceback)  # fmt: skip
+          output_padding: str | None, out: str | None, high: int | None, c_in: int | None, c_out: int | None,
+          fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
+    """Output size of a transposed convolution on SIZE, with the formula; with -c and -f its parameters and MACs."""
+    q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation,
+         "output_padding": output_padding}  # fmt: skip
+    _calculate(_Calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
 
 
 convt = _size_options(convt, ("kernel_size", "stride", "padding", "dilation", "output_padding"))  # type: ignore[assignment]
@@ -608,8 +705,10 @@ convt = _size_options(convt, ("kernel_size", "stride", "padding", "dilation", "o
 @main.command()
 @click.argument("kind", type=click.Choice(["conv", "convt", "linear", "batchnorm"]))
 @click.option("-k", "--kernel", default=None, metavar="N|HxW", help="Kernel size (conv, convt).")
-@click.option("--in", "c_in", type=click.IntRange(1), required=True, help="Input channels (features for linear).")
-@click.option("--out", "c_out", type=click.IntRange(1), default=None, help="Output channels (features for linear).")
+@click.option("-c", "--in-channels", "--in-features", "--in", "c_in", type=click.IntRange(1), required=True,
+              help="Input channels (input features for linear; --in is the old spelling).")  # fmt: skip
+@click.option("-f", "--filters", "--out-channels", "--out-features", "--out", "c_out", type=click.IntRange(1),
+              default=None, help="Output channels (output features for linear; --out is the old spelling).")  # fmt: skip
 @click.option("--groups", type=click.IntRange(1), default=1, show_default=True, help="Convolution groups.")
 @click.option("--bias/--no-bias", default=True, show_default=True, help="Whether the layer has a bias.")
 @click.option("--dims", type=click.IntRange(1, 3), default=2, show_default=True,
@@ -626,14 +725,19 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
         from .pipeline import explain as derive_steps
         from .render.derivation import render
 
-        calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims)
-        spec = parse_text(calc.text, f"cnncalc params {kind}")
-        expl = derive_steps(spec, {}, None, verify=verify, only=("parameters", "buffers"),
-                            title=f"parameters of {kind}", convention=convention)  # fmt: skip
+        calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims, convention == "keras")
+        try:
+            spec = parse_text(calc.text, calc.command)
+            expl = derive_steps(spec, {}, None, verify=verify, only=("parameters", "buffers"),
+                                title=f"parameters of {kind}", convention=convention)  # fmt: skip
+        except CnnCalcError as e:
+            raise calc.relocate(e) from None
         click.echo(render(expl, fmt), nl=False)
-        return _report_problems(expl.report)
+        for f in expl.report.failures:
+            click.echo(calc.relocate(CnnCalcError(f.message, f.loc)).format(), err=True)
+        return EXIT_OK if expl.report.ok else EXIT_CHECK
 
-    _guard(run, traceback)
+    _guard(lambda: _in_command(f"params {kind}", run), traceback)
 
 
 @main.command()
@@ -771,10 +875,22 @@ def _parse_sizes(text: str | None) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-@main.command()
+class _LayersCommand(click.Command):
+    """``cnncalc layers --help`` lists the layer types (read from the catalogue only when help is asked for)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .layers import CATALOGUE
+
+        with formatter.section(f"Layer types ({len(CATALOGUE)}; torch's names, and Keras' names)"):
+            formatter.write_text(", ".join(sorted(CATALOGUE, key=str.lower)))
+        formatter.write_paragraph()
+        formatter.write_text("See one type's arguments and formulas: cnncalc layers Conv2d")
+
+
+@main.command(cls=_LayersCommand)
 @click.argument("name", required=False)
 def layers(name: str | None) -> None:
-    """List the supported layer types, or show one type's arguments and formulas."""
+    """List the supported layer types, or show one type's arguments and formulas (cnncalc layers NAME)."""
     from .layers import CATALOGUE, REQUIRED
 
     if name is None:

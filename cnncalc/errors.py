@@ -10,13 +10,18 @@ by the verifier and exits 1.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Loc:
-    """A position in an input file (1-based line and column); in a notebook, also the cell (1-based position)."""
+    """A position in an input file (1-based line and column); in a notebook, also the cell (1-based position).
+
+    Line 0 names a command (``cnncalc conv``), not a file: it prints as the command alone.
+    """
 
     file: str
     line: int
@@ -24,6 +29,8 @@ class Loc:
     cell: int | None = None  # a Jupyter notebook's cell: ``line`` and ``col`` are then within that cell
 
     def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file  # a command, not a file
         where = f"{self.file}:cell {self.cell}" if self.cell is not None else self.file
         return f"{where}:{self.line}:{self.col}"
 
@@ -83,6 +90,93 @@ class CnnCalcError(Exception):
 
     def __str__(self) -> str:
         return self.format()
+
+
+class CnnCalcErrors(CnnCalcError):
+    """Several independent errors of one input, reported together, each as its own located line.
+
+    It is a :class:`CnnCalcError` whose ``message``, ``loc`` and ``hint`` are the first error's, so
+    code that handles one error keeps working; ``errors`` holds them all (duplicates dropped).
+    ``partial`` carries what could still be built (a spec or graph with the broken parts marked),
+    so that a later stage can look for more independent errors.
+    """
+
+    LIMIT = 20
+
+    def __init__(self, errors: Sequence[CnnCalcError], partial: Any = None) -> None:
+        flat: list[CnnCalcError] = []
+        seen: set[tuple[Any, str]] = set()
+        for e in errors:
+            for one in e.errors if isinstance(e, CnnCalcErrors) else (e,):
+                if (one.loc, one.message) not in seen:
+                    seen.add((one.loc, one.message))
+                    flat.append(one)
+        flat.sort(key=lambda e: (e.loc is not None, e.loc.file if e.loc else "", e.loc.line if e.loc else 0,
+                                 e.loc.col if e.loc else 0))  # in file order, as a compiler lists them  # fmt: skip
+        first = flat[0]
+        super().__init__(first.message, first.loc, first.hint, first.chain)
+        self.errors: tuple[CnnCalcError, ...] = tuple(flat)
+        self.partial = partial
+
+    @property
+    def single(self) -> CnnCalcError:
+        """The one error when there is only one, else this."""
+        return self.errors[0] if len(self.errors) == 1 else self
+
+    def with_frame(self, frame: Frame) -> CnnCalcError:
+        return CnnCalcErrors([e.with_frame(frame) for e in self.errors], self.partial)
+
+    def at(self, loc: Loc) -> CnnCalcError:
+        return CnnCalcErrors([e.at(loc) for e in self.errors], self.partial)
+
+    def format(self) -> str:
+        """One line per error, like a compiler; at most ``LIMIT``, then how many more there are."""
+        lines = [e.format() for e in self.errors[: self.LIMIT]]
+        more = len(self.errors) - self.LIMIT
+        if more > 0:
+            lines.append(f"error: {more} more error{'s' if more > 1 else ''} not shown (fix these first)")
+        return "\n".join(lines)
+
+
+class Collector:
+    """Gathers independent errors instead of stopping at the first (``with errors.attempt(): ...``)."""
+
+    def __init__(self) -> None:
+        self.errors: list[CnnCalcError] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def add(self, e: CnnCalcError) -> None:
+        """Record an error; past the limit, stop here with everything found so far."""
+        self.errors.append(e)
+        if len(self.errors) > 4 * CnnCalcErrors.LIMIT:  # bounded: a file cannot make us collect forever
+            raise CnnCalcErrors(self.errors) from None
+
+    @contextmanager
+    def attempt(self, frames: Sequence[Frame] = ()) -> Iterator[None]:
+        """Run the block; a CnnCalcError is recorded (with ``frames`` of context, innermost first).
+
+        A :class:`CnnCalcErrors` is not: it means stop here (a limit was reached), so it passes through.
+        """
+        try:
+            yield
+        except CnnCalcErrors:
+            raise
+        except CnnCalcError as e:
+            for frame in frames:
+                e = e.with_frame(frame)
+            self.add(e)
+
+    def check(self, partial: Any = None) -> None:
+        """Raise every error found so far, with what could still be built."""
+        if self.errors:
+            raise CnnCalcErrors(self.errors, partial)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 layer``, ``8 layers``, ``2,048 units`` (``words`` for an irregular plural)."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
 
 
 def first_line(e: BaseException) -> str:

@@ -3,7 +3,7 @@ the formula with numbers substituted, an intermediate line, and the exact value,
 as plain text or LaTeX.
 
 A tree is built from :func:`var`, :func:`num` and Python operators plus
-:func:`floor`, :func:`ceil` and :func:`frac`; variables get values from an
+:func:`floor`, :func:`ceil` and :func:`frac` (written ``⌊x⌋``, ``⌈x⌉`` and ``a/b``, with ``·`` and ``−``); variables get values from an
 environment (ints, or sympy expressions for symbolic sizes). Values are exact:
 ``/`` inside ``floor`` is evaluated with :func:`cnncalc.symbolic.floordiv`, never
 with floats.
@@ -11,6 +11,7 @@ with floats.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -83,13 +84,15 @@ def _value_prec(v: Any) -> int:
     return _MUL if v.is_Mul or v.is_Rational else _ATOM
 
 
-def _value_text(v: Any, tex: bool) -> str:
+def _value_text(v: Any, tex: bool, grouping: bool = False) -> str:
     if isinstance(v, Fraction):
         if v.denominator == 1:
-            return str(v.numerator)
+            return _value_text(v.numerator, tex, grouping)
         return f"\\frac{{{v.numerator}}}{{{v.denominator}}}" if tex else f"{v.numerator}/{v.denominator}"
+    if isinstance(v, int) and tex:
+        return f"{v:,}".replace(",", "{,}") if grouping else str(v)
     if sym.is_concrete(v) or not tex:
-        return sym.to_text(v)
+        return sym.to_text(v, grouping)
     import sympy
 
     return str(sympy.latex(v))
@@ -151,7 +154,8 @@ class Sum(Expr):
         out = ""
         for n, (sign, t) in enumerate(self.terms):
             s = _paren(t, _ADD if sign > 0 else _MUL, env, tex)
-            out += s if n == 0 and sign > 0 else f" {'+' if sign > 0 else '-'} {s}" if n else f"-{s}"
+            minus = r"-" if tex else "−"
+            out += s if n == 0 and sign > 0 else f" {'+' if sign > 0 else minus} {s}" if n else f"{minus}{s}"
         return out
 
     def text(self, env: Env | None = None) -> str:
@@ -184,7 +188,7 @@ class Product(Expr):
     prec = _MUL
 
     def text(self, env: Env | None = None) -> str:
-        return "*".join(_paren(f, _MUL, env, False) for f in self.factors)
+        return "·".join(_paren(f, _MUL, env, False) for f in self.factors)
 
     def latex(self, env: Env | None = None) -> str:
         return r" \cdot ".join(_paren(f, _MUL, env, True) for f in self.factors)
@@ -234,7 +238,7 @@ class Round(Expr):
     up: bool = False
 
     def text(self, env: Env | None = None) -> str:
-        return f"{'ceil' if self.up else 'floor'}({self.arg.text(env)})"
+        return f"⌈{self.arg.text(env)}⌉" if self.up else f"⌊{self.arg.text(env)}⌋"
 
     def latex(self, env: Env | None = None) -> str:
         left, right = (r"\lceil", r"\rceil") if self.up else (r"\lfloor", r"\rfloor")
@@ -251,6 +255,23 @@ class Round(Expr):
 
     def reduced(self, env: Env) -> Expr:
         return Round(self.arg.reduced(env), self.up)
+
+
+def renamed(expr: Expr, names: Mapping[str, str]) -> Expr:
+    """The same formula with variables renamed (``out_channels`` -> ``filters`` for a Keras layer)."""
+    import dataclasses
+
+    if isinstance(expr, Var):
+        return Var(names.get(expr.name, expr.name), expr.tex)
+    if isinstance(expr, Sum):
+        return Sum(tuple((sign, renamed(t, names)) for sign, t in expr.terms))
+    if isinstance(expr, Product):
+        return Product(tuple(renamed(f, names) for f in expr.factors))
+    if isinstance(expr, Frac):
+        return Frac(renamed(expr.num, names), renamed(expr.den, names))
+    if isinstance(expr, Round):
+        return dataclasses.replace(expr, arg=renamed(expr.arg, names))
+    return expr
 
 
 def var(name: str, tex: str = "") -> Var:
@@ -287,7 +308,8 @@ def product(items: list[Expr]) -> Expr:
 class Quantity:
     """What a step's result is, so that it can be checked against the analysis.
 
-    ``kind`` is ``output`` (per-sample output dim ``dim``: 0 channels, 1.. spatial), ``params`` or ``buffers``.
+    ``kind`` is ``output`` (per-sample output dim ``dim``: 0 channels, 1.. spatial), ``params`` or ``buffers``
+    (checked against the analysis), or ``macs`` and ``count`` (other counts: written with separators).
     """
 
     kind: str
@@ -320,6 +342,11 @@ class Step:
     statement: str = ""
     quantity: Quantity | None = None  # what the result is, checked against the analysis
 
+    @property
+    def is_count(self) -> bool:
+        """Whether the result is a count (parameters, buffers, MACs), written with thousands separators."""
+        return self.quantity is not None and self.quantity.kind in ("params", "buffers", "macs", "count")
+
     def forms(self, tex: bool = False) -> list[str]:
         """The formula, with numbers, reduced, and the result, without repeats (empty for a statement)."""
         if self.formula is None:
@@ -328,7 +355,9 @@ class Step:
         out = [f.latex() if tex else f.text()]
         for form in (f.latex(self.env) if tex else f.text(self.env),
                      f.reduced(self.env).latex(self.env) if tex else f.reduced(self.env).text(self.env),
-                     _value_text(exact(self.result), tex)):  # fmt: skip
+                     _value_text(exact(self.result), tex, self.is_count)):  # fmt: skip
+            if self.is_count and not tex:  # a count's terms read as counts too: 1,024 + 1,024 = 2,048
+                form = re.sub(r"(?<![\w.,/])\d{4,}(?![\w.,/])", lambda m: f"{int(m.group()):,}", form)
             if form != out[-1]:
                 out.append(form)
         return out

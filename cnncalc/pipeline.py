@@ -10,16 +10,19 @@ symbol appears.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import symbolic as sym
 from .analysis.conditions import Solution, holds, solve, verification_points
 from .analysis.cost import cost
 from .analysis.receptive import receptive_fields
 from .analysis.shapes import Analysis, analyze
-from .errors import CnnCalcError, Loc, did_you_mean
+from .errors import CnnCalcError, CnnCalcErrors, Loc, did_you_mean
 from .graph import expand
+from .graph.expand import Graph
+from .graph.layout import channels_last_hint
 from .layers import fmt_shape
 from .parse.spec import ArchSpec, parse_file, parse_text
 from .report import Explanation, Mismatch, PointCheck, ShapesReport, SolveReport
@@ -50,7 +53,13 @@ def shapes(
     ``convention`` ("torch" or "keras") overrides the file's ``convention:``; torch verifies
     torch's counts, which the Keras convention then regroups (analysis/convention.py).
     """
-    spec = source if isinstance(source, ArchSpec) else load(source)
+    try:
+        spec = source if isinstance(source, ArchSpec) else load(source)
+    except CnnCalcErrors as e:  # the file's structure has errors: report them, and those of the rest
+        if not isinstance(e.partial, ArchSpec):
+            raise e.single from None
+        partial = dataclasses.replace(e.partial, convention=convention or e.partial.convention)
+        raise _every_error(e.errors, partial, {n: sym.symbol(n) for n, _, _ in partial.symbols}) from None
     if convention is not None:
         spec = dataclasses.replace(spec, convention=convention)
     declared = {name: default for name, default, _ in spec.symbols}
@@ -66,16 +75,61 @@ def shapes(
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise CnnCalcError(f"--set {name}={value}: sizes are positive integers", None)
     free = tuple(n for n in declared if n not in fixed)
+    hint = channels_last_hint(spec, {**fixed, **{n: sym.symbol(n) for n in free}})
+    try:
+        report = _derived(spec, declared, fixed, free, verify, device, batch, extra_points, progress, dtype)
+    except CnnCalcError as e:
+        if hint is None:
+            raise
+        raise CnnCalcError(e.message, e.loc, hint + (f"; else: {e.hint}" if e.hint else ""), e.chain) from None
+    return dataclasses.replace(report, notes=(hint,)) if hint else report
+
+
+def _every_error(found: Sequence[CnnCalcError], spec: ArchSpec, binding: Mapping[str, Any]) -> CnnCalcError:
+    """``found`` and every independent error that expanding and analysing the rest of ``spec`` finds."""
+    try:
+        analyzed(spec, binding)
+    except CnnCalcError as e:
+        return CnnCalcErrors([*found, e]).single
+    return CnnCalcErrors(found).single
+
+
+def analyzed(spec: ArchSpec, binding: Mapping[str, Any]) -> Analysis:
+    """``analyze(expand(spec, binding))``; with errors, every independent one of both steps at once.
+
+    A layer with an error stands out of the graph, and so does everything it feeds: their shapes
+    would be meaningless, while the errors of the other layers are not.
+    """
+    try:
+        graph = expand(spec, binding)
+    except CnnCalcErrors as e:
+        if not isinstance(e.partial, Graph):
+            raise e.single from None
+        try:
+            analyze(e.partial)
+        except CnnCalcError as more:
+            raise CnnCalcErrors([*e.errors, more]).single from None
+        raise e.single from None
+    try:
+        return analyze(graph)
+    except CnnCalcErrors as e:
+        raise e.single from None
+
+
+def _derived(spec: ArchSpec, declared: Mapping[str, int | None], fixed: Mapping[str, int], free: tuple[str, ...],
+             verify: bool, device: str, batch: int, extra_points: int, progress: Callable[[int, int], None] | None,
+             dtype: str) -> ShapesReport:  # fmt: skip
+    """``shapes`` once the symbols are checked: derive, solve the conditions, verify."""
     solution: Solution | None = None
     if free:
-        main = analyze(expand(spec, {**fixed, **{n: sym.symbol(n) for n in free}}))
+        main = analyzed(spec, {**fixed, **{n: sym.symbol(n) for n in free}})
         solution = solve(main.conditions, free)
         points = verification_points(solution, {n: declared[n] for n in free}, extra_points if verify else 0)
         _check_defaults(spec, solution, declared, fixed)
         analyses = tuple(analyze(expand(spec, {**fixed, **p})) for p in points)
         consistency = tuple(m for a in analyses for m in _consistency(main, a, free))
     else:
-        main = analyze(expand(spec, fixed))
+        main = analyzed(spec, fixed)
         analyses, consistency = (main,), ()
     report = ShapesReport(
         spec, free, main, analyses, solution, (), consistency, fixed=fixed,
@@ -131,10 +185,10 @@ def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None 
     if only is not None:
         ds = [dataclasses.replace(d, steps=tuple(s for s in d.steps if s.label.startswith(only))) for d in ds]
     verified = tuple(report.node_verified(d.index) for d in ds)
-    title = title or f"{report.spec.name}: input {fmt_shape(report.main.graph.input_shape)}"
+    title = title or f"{report.spec.name}: input {fmt_shape(report.main.graph.input_shape, report.channels_last)}"
     if report.symbols:
         title += " with " + ", ".join(f"{n} = {report.defaults.graph.binding[n]} by default" for n in report.symbols)
-    return Explanation(title, tuple(ds), verified, report)
+    return Explanation(title, tuple(ds), verified, report, layer is None)
 
 
 def solve_file(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, high: int | None = None,
@@ -173,7 +227,7 @@ def _check_defaults(
     if not bad and not coupled_fails:
         return
     valid = "; the network is valid when " + ", ".join(
-        [t for r in bad.values() for t in r.describe()] + [str(c.expr) for c in solution.coupled]
+        [t for r in bad.values() for t in r.describe()] + [sym.to_text(c.expr) for c in solution.coupled]
     )
     at = ", ".join(f"{n} = {declared[n]}" for n in (bad or given))
     try:  # the concrete analysis explains why, with numbers

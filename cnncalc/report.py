@@ -151,10 +151,22 @@ class ShapesReport(ReportBase):
     rf_checks: tuple[Mismatch, ...] = ()
     rf_probes: int = 0
     cost_at_defaults: Cost | None = None
+    notes: tuple[str, ...] = ()  # said with the results, e.g. that the input looks written channels last
 
     @property
     def subject(self) -> str:
         return self.spec.file
+
+    @property
+    def channels_last(self) -> bool:
+        """Shapes are shown as the file writes them: (H, W, C) under ``convention: keras``."""
+        return self.main.graph.channels_last
+
+    def shown(self, shape: Sequence[Any]) -> tuple[Any, ...]:
+        """A (channels-first) shape in the file's layout."""
+        from .layers import in_layout
+
+        return in_layout(tuple(shape), self.channels_last)
 
     @property
     def verified(self) -> bool | None:
@@ -229,7 +241,7 @@ class Row:
     depth: int
     group: bool
     inputs: tuple[str, ...]
-    shape: tuple[Any, ...]
+    shape: tuple[Any, ...]  # in the file's layout: (H, W, C) under convention: keras
     shape_at_defaults: tuple[int, ...] | None  # only when the report is symbolic
     params: Any
     params_at_defaults: int | None
@@ -258,7 +270,7 @@ def rows(report: ShapesReport) -> list[Row]:
         out.append(Row(
             n.name, n.id, n.layer.name, n.loc.line, n.loc.col, n.depth, False,
             tuple("input" if j == INPUT else main.layers[j].node.name for j in n.inputs),
-            r.shape, concrete.layers[i].shape if symbolic else None,
+            report.shown(r.shape), report.shown(concrete.layers[i].shape) if symbolic else None,
             r.params, concrete.layers[i].params if symbolic else None,
             r.buffers, n.trainable, report.node_verified(i),
             report.rf.layers[i] if report.rf else None,
@@ -273,7 +285,8 @@ def rows(report: ShapesReport) -> list[Row]:
             verified = None if report.verified is None else all(report.node_verified(j) for j in members)
             out.append(Row(
                 g.group.name, g.group.name, g.group.type, g.group.loc.line, g.group.loc.col, g.group.depth, True, (),
-                g.shape, cg.shape if symbolic else None, g.params, cg.params if symbolic else None, g.buffers,
+                report.shown(g.shape), report.shown(cg.shape) if symbolic else None, g.params,
+                cg.params if symbolic else None, g.buffers,
                 all(main.layers[j].node.trainable for j in members), verified,
             ))  # fmt: skip
     return out
@@ -330,7 +343,8 @@ class SolveReport(ReportBase):
         """A solution exists (and torch accepts it), then each disagreement with torch."""
         found = any(c.accepted for c in self.solved.candidates)
         text = "no solution" + (f": {self.solved.impossible}" if self.solved.impossible else "")
-        return (Finding("solution", found, "", "" if found else text, self.spec.loc), *self._disagreements())
+        loc = self.solved.impossible_loc or self.spec.loc
+        return (Finding("solution", found, "", "" if found else text, loc), *self._disagreements())
 
 
 @dataclass(frozen=True)
@@ -341,6 +355,7 @@ class Explanation:
     derivations: tuple[LayerDerivation, ...]
     verified: tuple[bool | None, ...]  # per derivation: torch confirmed that layer
     report: ShapesReport
+    whole: bool = True  # every layer is explained (not one picked with --layer): the totals are shown
 
 
 def shape_x(shape: Sequence[Any]) -> str:

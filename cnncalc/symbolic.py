@@ -168,11 +168,121 @@ def substitute(x: Any, values: Mapping[str, int]) -> Any:
     return out
 
 
-def to_text(x: Any) -> str:
-    """A stable text form: ``64``, ``floor(H/2)``, ``H - 4``."""
+def machine_text(x: Any) -> str:
+    """The machine form (JSON, CSV): ``64``, ``floor(H/2)``, ``H - 4``, ``Eq(512, ...)``; sympy parses it back."""
     if isinstance(x, Fraction):
         return f"{x.numerator}/{x.denominator}"
     return str(x)
+
+
+def to_text(x: Any, grouping: bool = False) -> str:
+    """The form people read: ``⌊H/2⌋``, ``H − 4``, ``32·(⌊H/4⌋ − 3)``, ``512 == ...``, ``min(a, b)``.
+
+    Each term of a sum is shown with its common factors taken out, so a flattened
+    ``(32*floor(H/4) - 96)*(floor(W/4) - 3)`` reads ``32·(⌊H/4⌋ − 3)·(⌊W/4⌋ − 3)``.
+    ``grouping`` writes integers with thousands separators (counts, not sizes).
+    Never ``Eq(``, ``Min(``, ``floor(`` or ``ceiling(``: JSON uses :func:`machine_text`.
+    """
+    if isinstance(x, bool):
+        return str(x).lower()
+    if isinstance(x, int):
+        return f"{x:,}" if grouping else str(x)
+    if isinstance(x, Fraction):
+        return f"{x.numerator}/{x.denominator}"
+    if not hasattr(x, "free_symbols"):
+        return str(x)
+    text: str = _printer(grouping).doprint(_flip_negative_roundings(x))
+    return text.replace("**", "^").replace("*", "·").replace("-", "−")
+
+
+def _flip_negative_roundings(x: Any) -> Any:
+    """``ceiling(-F/2)`` -> ``-floor(F/2)`` (and floor likewise): equal, and read without a sign inside."""
+    import sympy
+
+    def negative(e: Any) -> bool:
+        return isinstance(e, (sympy.floor, sympy.ceiling)) and bool(sympy.expand(e.args[0]).could_extract_minus_sign())
+
+    def flipped(e: Any) -> Any:
+        other = sympy.floor if isinstance(e, sympy.ceiling) else sympy.ceiling
+        return -other(-sympy.expand(e.args[0]))
+
+    return x.replace(negative, flipped) if hasattr(x, "replace") and not isinstance(x, str) else x
+
+
+_PRINTERS: dict[bool, Any] = {}
+
+
+def _printer(grouping: bool) -> Any:
+    """A sympy StrPrinter that writes floors, minima and equations as people do (built once, lazily)."""
+    if grouping in _PRINTERS:
+        return _PRINTERS[grouping]
+    import sympy
+    from sympy.printing.precedence import precedence
+    from sympy.printing.str import StrPrinter
+
+    class Readable(StrPrinter):  # type: ignore[misc]
+        def _rounded(self, arg: Any, up: bool) -> str:
+            inner = self._print(sympy.together(sympy.expand(arg)))
+            return f"⌈{inner}⌉" if up else f"⌊{inner}⌋"
+
+        def _print_floor(self, e: Any) -> str:
+            return self._rounded(e.args[0], False)
+
+        def _print_ceiling(self, e: Any) -> str:
+            return self._rounded(e.args[0], True)
+
+        def _print_Min(self, e: Any) -> str:
+            return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+        def _print_Max(self, e: Any) -> str:
+            return "max(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+        def _print_Mod(self, e: Any) -> str:
+            a, b = e.args
+            return f"{self.parenthesize(a, precedence(e))} % {self.parenthesize(b, precedence(e))}"
+
+        def _print_Integer(self, e: Any) -> str:
+            return f"{int(e):,}" if grouping else str(int(e))
+
+        def _print_Relational(self, e: Any) -> str:
+            op = {"==": "==", "!=": "!="}.get(e.rel_op, e.rel_op)
+            return f"{self._print(e.lhs)} {op} {self._print(e.rhs)}"
+
+        def _print_Mul(self, e: Any) -> str:
+            tidy = sympy.factor_terms(e)
+            return str(super()._print_Mul(tidy if tidy.is_Mul else e))
+
+        def _absorbed(self, e: Any) -> str | None:
+            """``⌊(H − 21)/16⌋ + 1`` reads ``⌊(H − 5)/16⌋``: an integer joins a rounding that has a constant."""
+            rounded = [a for a in e.args if isinstance(a, (sympy.floor, sympy.ceiling))]
+            if not (len(e.args) == 2 and len(rounded) == 1 and (e - rounded[0]).is_Integer):
+                return None
+            inner = sympy.expand(rounded[0].args[0])
+            if inner.as_coeff_Add()[0] == 0:
+                return None
+            text = self._print(sympy.together(inner + (e - rounded[0])))
+            return f"⌊{text}⌋" if isinstance(rounded[0], sympy.floor) else f"⌈{text}⌉"
+
+        def _print_Add(self, e: Any, order: Any = None) -> str:
+            shown = self._absorbed(e)
+            if shown is not None:
+                return shown
+            coeff, rest = sympy.factor_terms(e).as_coeff_Mul()
+            if coeff.is_Integer and coeff > 1 and rest.is_Add and self._absorbed(rest) is not None:
+                return f"{self._print(coeff)}*{self._absorbed(rest)}"  # 2·⌊(H − 5)/16⌋
+            out = ""
+            for n, term in enumerate(self._as_ordered_terms(e, order=order)):
+                t = self._print(term)
+                sign = "+"
+                if t.startswith("-") and not term.is_Add:
+                    sign, t = "-", t[1:]
+                if precedence(term) < precedence(e) or term.is_Add:
+                    t = f"({t})"
+                out += f" {sign} {t}" if n else (t if sign == "+" else f"-{t}")
+            return out
+
+    _PRINTERS[grouping] = Readable()
+    return _PRINTERS[grouping]
 
 
 def is_integer_valued(x: Any) -> bool | None:

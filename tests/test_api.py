@@ -257,7 +257,7 @@ def test_symbolic_size_gives_formulas_receptive_fields_and_accepted_sizes() -> N
     with pytest.raises(RuntimeError):
         model(torch.zeros(2, 3, 32, 32))
     text = str(a)
-    assert "⌊H/2⌋ - 6" in text and "Valid when" in text and "Verified" in text
+    assert "⌊H/2⌋ − 6" in text and "Valid when" in text and "Verified" in text
     assert cnncalc.symbols("H") == "H" and cnncalc.symbols("H, W") == ("H", "W")
 
 
@@ -323,7 +323,7 @@ def test_str_rich_and_html_show_the_same_table() -> None:
     assert "<tfoot><tr><td>Total</td>" in html and "41,237" in html.split("<tfoot>")[1]
     assert '<span class="ok">✓</span>' in html and "torch&#x27;s own" in html
     sym = cnncalc.summary(model, (3, "H", "W"), verbose=0)._repr_html_()
-    assert "⌊H/2⌋ - 6" in sym and "Verified: torch" in sym and "Valid when" in sym
+    assert "⌊H/2⌋ − 6" in sym and "Verified: torch" in sym and "Valid when" in sym
 
 
 def test_summary_prints_in_a_script_as_torchinfo_does() -> None:

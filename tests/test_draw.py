@@ -49,10 +49,10 @@ def torch_shapes(analysis: Any) -> dict[str, tuple[int, ...]]:
     from cnncalc.verify.network import Network
 
     mods = []
-    for r in analysis.layers:
-        ins = [analysis.graph.input_shape if s == INPUT else analysis.layers[s].shape for s in r.node.inputs]
-        mods.append(r.node.layer.build(r.args, torch.nn, ins))
-    with torch.device("meta"):
+    with torch.device("meta"):  # built on meta too: no weights are initialised (VGG-16 has 138 M)
+        for r in analysis.layers:
+            ins = [analysis.graph.input_shape if s == INPUT else analysis.layers[s].shape for s in r.node.inputs]
+            mods.append(r.node.layer.build(r.args, torch.nn, ins))
         net = Network(mods, [r.node.inputs for r in analysis.layers]).to("meta")
         net.eval()(torch.zeros(2, *analysis.graph.input_shape, device="meta"))
     return {r.node.name: tuple(s[1:]) for r, s in zip(analysis.layers, net.shapes)}
@@ -66,6 +66,7 @@ def label_value(text: str, binding: dict[str, int]) -> tuple[int, ...]:
     out = []
     for part in text.split("×"):
         expr = part.replace("⌊", " floor(").replace("⌋", ")").replace("⌈", " ceiling(").replace("⌉", ")")
+        expr = expr.replace("·", "*").replace("−", "-")
         value = parse_expr(expr, {"floor": sympy.floor, "ceiling": sympy.ceiling},
                            transformations=(*standard_transformations, implicit_multiplication))  # fmt: skip
         out.append(int(value.subs(binding)))

@@ -41,9 +41,9 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_explain_shows_formula_numbers_and_result_per_layer() -> None:
     code, out, _ = run("explain", "examples/homework/q4_parameters.yaml")
     assert code == 0
-    assert "H_out = floor((H_in + 2*p - k)/s) + 1 = floor((32 + 2*2 - 5)/1) + 1 = floor(31/1) + 1 = 32" in out
-    assert "params = (k_h*k_w*C_in + 1)*C_out = (5*5*3 + 1)*32 = 2432" in out
-    assert "features = C*H*W = 64*7*7 = 3136" in out
+    assert "H_out = ⌊(H_in + 2·p − k)/s⌋ + 1 = ⌊(32 + 2·2 − 5)/1⌋ + 1 = ⌊31/1⌋ + 1 = 32" in out
+    assert "params = (k_h·k_w·C_in + 1)·C_out = (5·5·3 + 1)·32 = 2,432" in out
+    assert "features = C·H·W = 64·7·7 = 3136" in out
     assert "Total parameters = 2,432 + 18,496 + 31,370 = 52,298" in out
     assert "verified with torch" in out
 
@@ -52,18 +52,18 @@ def test_explain_says_when_torch_floors() -> None:
     text = arch_text([{"type": "Conv2d", "out_channels": 1, "kernel_size": 3, "stride": 2}], [1, 252, 252])
     expl = explain(load("t.yaml", text), verify=True)
     out, report = to_text(expl), expl.report
-    assert "(252 + 2*0 - 3)/2 = 124.5, floor -> 124: the last row of the input is never covered" in out
+    assert "(252 + 2·0 − 3)/2 = 124.5, floor -> 124: the last row of the input is never covered" in out
     assert report.main.layers[0].shape == (1, 125, 125) and report.ok
     padded = arch_text([{"type": "Conv1d", "out_channels": 1, "kernel_size": 3, "stride": 4, "padding": 1}], [1, 10])
     out = to_text(explain(load("t.yaml", padded), verify=False))
-    assert "(10 + 2*1 - 3)/4 = 2.25, floor -> 2: only padding is left over; every input position is covered" in out
+    assert "(10 + 2·1 − 3)/4 = 2.25, floor -> 2: only padding is left over; every input position is covered" in out
 
 
 def test_explain_symbolic_receptive_field_of_z2() -> None:
     code, out, _ = run("explain", "examples/homework/q3_receptive_field.yaml", "--layer", "Z2")
     assert code == 0
-    assert "= floor((A - 7)/1) + 1 = A - 6" in out
-    assert "r = r_in + (k - 1)*S_in = 5 + (3 - 1)*1 = 7" in out
+    assert "= ⌊(A − 7)/1⌋ + 1 = A − 6" in out
+    assert "r = r_in + (k − 1)·S_in = 5 + (3 − 1)·1 = 7" in out
     assert "Valid when: A >= 7" in out
 
 
@@ -116,7 +116,7 @@ def test_latex_is_well_formed_for_concrete_symbolic_and_keras_files() -> None:
 def test_markdown_has_a_section_per_layer() -> None:
     code, out, _ = run("explain", "examples/homework/q4_parameters.yaml", "--format", "markdown", "--no-verify")
     assert code == 0 and out.count("\n### ") == 7
-    assert "- **parameters**: `params = (k_h*k_w*C_in + 1)*C_out = (5*5*3 + 1)*32 = 2432`" in out
+    assert "- **parameters**: `params = (k_h·k_w·C_in + 1)·C_out = (5·5·3 + 1)·32 = 2,432`" in out
 
 
 @st.composite
@@ -214,7 +214,7 @@ def test_solved_kernels_are_exactly_those_torch_agrees_with(i: int, k: int, s: i
 
 def test_conv_calculator_gives_504_with_the_formula() -> None:
     code, out, _ = run("conv", "512", "-k", "9")
-    assert code == 0 and "floor((512 + 2*0 - 9)/1) + 1 = floor(503/1) + 1 = 504" in out
+    assert code == 0 and "⌊(512 + 2·0 − 9)/1⌋ + 1 = ⌊503/1⌋ + 1 = 504" in out
 
 
 def test_conv_calculator_solves_for_the_kernel() -> None:
@@ -233,7 +233,7 @@ def test_pool_calculator_and_alternatives() -> None:
 
 def test_convt_calculator_and_shapes_per_dim() -> None:
     code, out, _ = run("convt", "6", "-k", "3", "-s", "2", "-p", "1")
-    assert code == 0 and "(6 - 1)*2 - 2*1 + 1*(3 - 1) + 0 + 1 = 11" in out
+    assert code == 0 and "(6 − 1)·2 − 2·1 + 1·(3 − 1) + 0 + 1 = 11" in out
     code, out, _ = run("conv", "32x64", "-k", "3x5", "-s", "1x2")
     assert code == 0 and "H_out" in out and "= 30" in out and "= 30" in out.split("W_out")[1]
     code, out, _ = run("conv", "8x16x16", "--out", "6x14x14")
@@ -242,11 +242,11 @@ def test_convt_calculator_and_shapes_per_dim() -> None:
 
 def test_params_calculator() -> None:
     code, out, _ = run("params", "conv", "-k", "5", "--in", "3", "--out", "32")
-    assert code == 0 and "params = (k_h*k_w*C_in + 1)*C_out = (5*5*3 + 1)*32 = 2432" in out
+    assert code == 0 and "params = (k_h·k_w·C_in + 1)·C_out = (5·5·3 + 1)·32 = 2,432" in out
     code, out, _ = run("params", "conv", "-k", "3", "--in", "8", "--out", "16", "--groups", "4", "--no-bias")
-    assert code == 0 and "k_h*k_w*C_in/g*C_out = 3*3*8/4*16 = 288" in out
+    assert code == 0 and "k_h·k_w·C_in/g·C_out = 3·3·8/4·16 = 288" in out
     code, out, _ = run("params", "linear", "--in", "512", "--out", "10")
-    assert code == 0 and "(512 + 1)*10 = 5130" in out
+    assert code == 0 and "(512 + 1)·10 = 5,130" in out
     code, out, _ = run("params", "batchnorm", "--in", "64", "--convention", "keras")
     assert code == 0 and "params_keras = params_torch + moving_stats = 128 + 128 = 256" in out
 

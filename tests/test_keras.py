@@ -16,7 +16,7 @@ from cnncalc.pipeline import shapes as _shapes
 from .helpers import arch_text
 
 KERAS_TESTED = {f"{k}{n}D" for k in ("Conv", "MaxPooling", "AveragePooling", "GlobalAveragePooling", "GlobalMaxPooling")
-                for n in (1, 2, 3)} | {"Dense", "BatchNormalization", "Activation"}  # fmt: skip
+                for n in (1, 2, 3)} | {"Dense", "BatchNormalization", "Activation"} | {f"ZeroPadding{n}D" for n in (1, 2, 3)}  # fmt: skip
 
 
 def _tf_same(i: int, k: int, s: int, d: int) -> tuple[int, int]:
@@ -70,6 +70,18 @@ def test_keras_window_layers_match_torch_with_tf_padding(n: int, kind: str, data
     assert a.ok
 
 
+@given(st.sampled_from([1, 2, 3]), st.data())
+def test_keras_zero_padding_matches_torch(n: int, data: st.DataObject) -> None:
+    """ZeroPaddingND: one size for all dims, or one per dim (d, h, w) on both sides, as Keras takes it."""
+    spatial = data.draw(st.lists(st.integers(1, 6), min_size=n, max_size=n))
+    per_dim = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    padding: Any = per_dim if data.draw(st.booleans()) else per_dim[0]
+    pads = per_dim if isinstance(padding, list) else [padding] * n
+    want = tuple(F.pad(torch.zeros(1, 2, *spatial), [v for p in reversed(pads) for v in (p, p)]).shape[1:])
+    a = shapes(arch_text([{"type": f"ZeroPadding{n}D", "padding": padding}], [2, *spatial]), verify=True)
+    assert a.main.layers[0].shape == want and a.ok
+
+
 def test_trap4_keras_same_stride_2_on_7_gives_4_with_pads_1_2() -> None:
     a = _derive([{"type": "Conv2D", "filters": 1, "kernel_size": 4, "strides": 2, "padding": "same"}], [1, 7, 7])
     assert a.layers[0].shape == (1, 4, 4)
@@ -80,8 +92,8 @@ def test_trap4_keras_same_stride_2_on_7_gives_4_with_pads_1_2() -> None:
 
 def test_torch_names_take_keras_same_under_the_keras_convention() -> None:
     text = arch_text([{"type": "Conv2d", "out_channels": 4, "kernel_size": 4, "stride": 2, "padding": "same"}],
-                     [1, 7, 7])  # fmt: skip
-    r = shapes(text, convention="keras")
+                     [7, 7, 1])  # fmt: skip
+    r = shapes(text, convention="keras")  # (H, W, C) as Keras writes it; cnncalc computes channels first
     assert r.main.layers[0].shape == (4, 4, 4) and r.ok
 
 
@@ -89,13 +101,13 @@ def test_dense_batchnorm_global_pool_activation() -> None:
     layers = [{"type": "Conv2D", "filters": 8, "kernel_size": 3}, "BatchNormalization",
               {"type": "Activation", "activation": "relu"}, "GlobalAveragePooling2D",
               {"type": "Dense", "units": 5, "activation": "softmax"}, "BatchNormalization"]  # fmt: skip
-    text = arch_text(layers, [3, 9, 9]).replace("name: t", "name: t\nconvention: keras")
+    text = arch_text(layers, [9, 9, 3]).replace("name: t", "name: t\nconvention: keras")
     r = shapes(text)
     assert r.ok
     counts = [(x.shape, x.params, x.frozen) for x in r.main.layers]
     assert counts == [((8, 7, 7), 224, 0), ((8, 7, 7), 32, 16), ((8, 7, 7), 0, 0), ((8,), 0, 0), ((5,), 45, 0),
                       ((5,), 20, 10)]  # fmt: skip
-    torch_view = shapes(text, convention="torch").main
+    torch_view = shapes(arch_text(layers, [3, 9, 9]), convention="torch").main
     assert [x.params for x in torch_view.layers] == [224, 16, 0, 0, 45, 10]
     g = shapes(arch_text([{"type": "Conv1D", "filters": 2, "kernel_size": 1}, "GlobalMaxPooling1D"], [3, 5])).main
     assert g.output_shape == (2,)
@@ -104,7 +116,7 @@ def test_dense_batchnorm_global_pool_activation() -> None:
 def test_trap7_batchnorm_keras_counts_4c() -> None:
     text = arch_text(["BatchNorm2d"], [64, 4, 4])
     torch_counts = shapes(text, verify=False).main.layers[0]
-    keras_counts = shapes(text, verify=False, convention="keras").main
+    keras_counts = shapes(arch_text(["BatchNorm2d"], [4, 4, 64]), verify=False, convention="keras").main
     assert (torch_counts.params, torch_counts.buffers) == (128, 129)
     assert (keras_counts.total_params, keras_counts.trainable_params, keras_counts.total_buffers) == (256, 128, 0)
 

@@ -149,7 +149,7 @@ def test_rf_and_explain_work_on_a_notebook(notebook: Path) -> None:
     assert code == 0 and "receptive fields of 18 units match the input gradients" in out, out
     assert re.search(r"pool2 +│ MaxPool2d │ +16 │ +4 │ +0 │ +16 │ +4 │ +0 │", out), out
     code, out, _ = run("explain", f"{notebook}:Net", "--input", "3x28x28", "--layer", "conv2")
-    assert code == 0 and "(5*5*16 + 1)*32 = 12832" in out
+    assert code == 0 and "(5·5·16 + 1)·32 = 12,832" in out
 
 
 @pytest.mark.parametrize(("target", "message"), [
@@ -221,4 +221,4 @@ def test_summary_and_check_render_as_html_in_a_jupyter_kernel(tmp_path: Path) ->
     printed = "".join(o.get("text", "") for o in nb.cells[4].outputs if o.output_type == "stream")
     assert "H = W in 28..31" in printed
     symbolic = html(4)
-    assert "⌊H/2⌋ - 6" in symbolic and "Verified: torch" in symbolic and "Valid when" in symbolic
+    assert "⌊H/2⌋ − 6" in symbolic and "Verified: torch" in symbolic and "Valid when" in symbolic

@@ -83,11 +83,13 @@ def test_course_net_at_32_crash_is_located_and_explained_in_shapes() -> None:
     code, out, _ = run("check", f"{MODELS}/course_net.py:Net", "--input", "3xHxW", "--sizes", "28,32")
     assert code == 1
     assert "✓ forward pass at input 3x28x28" in out
-    line = next(x for x in out.splitlines() if f"course_net.py:{VIEW}:1: error:" in x)
+    line = next(x for x in out.splitlines() if f"course_net.py:{VIEW}:9: error:" in x)  # column: the statement
     assert "view/reshape to [-1, 512]" in line and "each sample has 800 = 32x5x5 (output of 'pool2'" in line
     assert "`x = x.view(-1, 512)`" in line
     assert "consistent only for inputs with H = W in 28..31" in line  # torch agrees: 29..31 also floor to 4
     assert "shape '[-1, 512]' is invalid for input of size 1600" in line  # torch's own words, kept
+    assert line.endswith("; hint: `fc3` expects 512 features; at 32×32 it needs `nn.Linear(800, 53)`, or use "
+                         "`x.flatten(1)` with `nn.LazyLinear(53)` to accept any size")  # fmt: skip
     for size in (28, 29, 31):
         assert Net()(torch.zeros(2, 3, size, size)).shape == (2, 53)
     with pytest.raises(RuntimeError):
@@ -97,8 +99,14 @@ def test_course_net_at_32_crash_is_located_and_explained_in_shapes() -> None:
 def test_linear_crash_names_module_features_and_producer() -> None:
     code, out, _ = run("check", f"{MODELS}/course_net.py:FlatNet", "--input", "3x32x32")
     assert code == 1
-    assert (f"course_net.py:{FC3}:1: error: Linear 'fc3' expects 512 input features but receives 800 = 32x5x5 "
+    assert (f"course_net.py:{FC3}:9: error: Linear 'fc3' expects 512 input features but receives 800 = 32x5x5 "
             "(output of 'pool2' for input 3x32x32)") in out  # fmt: skip
+    assert ("hint: `fc3` expects 512 features; at 32×32 it needs `nn.Linear(800, 53)`, or use `nn.LazyLinear(53)` "
+            "to accept any size") in out  # fmt: skip
+    for fix in (nn.Linear(800, 53), nn.LazyLinear(53)):  # the hint's fixes work
+        net = FlatNet()
+        net.fc3 = fix
+        assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 53)
     assert "H = W in 28..31" in out
 
 
@@ -119,7 +127,7 @@ def test_github_annotations_and_junit_point_at_the_source_line(tmp_path: Path) -
                        "--junit-xml", str(xml))  # fmt: skip
     assert code == 1
     first = out.splitlines()[0]
-    assert first.startswith(f"::error file=tests/models/course_net.py,line={FC3},col=1,title=cnncalc%3A forward pass")
+    assert first.startswith(f"::error file=tests/models/course_net.py,line={FC3},col=9,title=cnncalc%3A forward pass")
     assert "::Linear 'fc3' expects 512" in first
     suite = ET.parse(xml).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
@@ -132,7 +140,7 @@ def test_json_check_document() -> None:
     doc = json.loads(out)
     assert code == 1 and doc["schema"] == "cnncalc.check/1" and doc["ok"] is False
     batch = next(c for c in doc["checks"] if c["name"] == "batch size")
-    assert batch["ok"] is False and batch["location"] == {"file": "tests/models/buggy.py", "line": DOUBLE, "column": 1}
+    assert batch["ok"] is False and batch["location"] == {"file": "tests/models/buggy.py", "line": DOUBLE, "column": 9}
 
 
 # --- batch bugs -----------------------------------------------------------------------------------
@@ -151,7 +159,7 @@ def test_batch_mixing_is_found_and_located() -> None:
     assert code == 1
     assert "✓ batch size" in out
     assert "samples mix: changing sample 0 of the input changes sample 1 of the output" in out
-    assert f"buggy.py:{MIX}:1" in out and "(`x = x - x.mean(0)`)" in out
+    assert f"buggy.py:{MIX}:9" in out and "(`x = x - x.mean(0)`)" in out
 
 
 def test_lstm_state_with_batch_in_dim_1_is_not_a_batch_error() -> None:
@@ -261,7 +269,7 @@ def test_sequential_factory_gets_symbolic_shapes_and_receptive_fields() -> None:
     code, out, _ = run("rf", f"{MODELS}/course_net.py:make_sequential", "--input", "3x28x28", "--width", "200")
     assert code == 0 and "16 " in out and "28 global" in out
     code, out, _ = run("explain", f"{MODELS}/course_net.py:Net", "--input", "3x28x28", "--layer", "fc3")
-    assert code == 0 and "(512 + 1)*53 = 27189" in out
+    assert code == 0 and "(512 + 1)·53 = 27,189" in out
 
 
 def test_not_traceable_models_say_why() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from math import lcm
 from typing import Any
 
+from .. import symbolic as sym
 from ..errors import CnnCalcError
 from ..layers import Condition
 
@@ -72,10 +73,10 @@ class Solution:
     ranges: Mapping[str, SymbolRange]
     coupled: tuple[Condition, ...]
 
-    def describe(self) -> list[str]:
-        """All conditions as readable text."""
+    def describe(self, machine: bool = False) -> list[str]:
+        """All conditions as readable text (``512 == 32·(⌊H/4⌋ − 3)``), or in sympy's form for JSON."""
         out = [text for r in self.ranges.values() for text in r.describe()]
-        out += [str(c.expr) for c in self.coupled]
+        out += [(sym.machine_text if machine else sym.to_text)(c.expr) for c in self.coupled]
         return out
 
 

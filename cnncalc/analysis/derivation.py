@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from ..errors import CnnCalcError, Loc, did_you_mean
-from ..formula import Step, exact, var
+from ..formula import Quantity, Step, exact, var
 from ..graph.expand import INPUT
 from ..layers.steps import letters
 from ..layers.window import IDENTITY, Affine
@@ -53,7 +53,8 @@ def derive(main: Analysis, rf: ReceptiveFields | None, layer: str | None = None)
             env = {"params_torch": r.params - r.frozen, "moving_stats": r.frozen}
             steps.append(Step("parameters as Keras counts them", "params_keras",
                               var("params_torch") + var("moving_stats"), env, r.params,
-                              "Keras shows the moving mean and variance as non-trainable parameters"))  # fmt: skip
+                              "Keras shows the moving mean and variance as non-trainable parameters",
+                              quantity=Quantity("count")))  # fmt: skip
         if (
             rf is not None
             and rf.layers[idx].dims

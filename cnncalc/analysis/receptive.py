@@ -432,13 +432,13 @@ class _Engine:
             return Unknown(f"{layer.name} after a reshape is not mapped")
         for axis in range(1, len(shape)):
             w = layer.window(a, ins, axis - 1, out)
-            if w is IDENTITY and shape[axis] == out[axis]:
+            if w == IDENTITY and shape[axis] == out[axis]:
                 continue
-            self.spend(_numel(shape) // shape[axis] * out[axis])
+            self.spend(_numel(shape) + _numel(shape) // shape[axis] * out[axis])
             data = _window_axis(data, shape, axis, w, out[axis])
             shape = (*shape[:axis], out[axis], *shape[axis + 1 :])
         if rule.kind != "same" or shape[0] != out[0]:
-            self.spend(_numel(out))
+            self.spend(_numel(shape) + _numel(out))
             data = _channel_axis(data, shape, rule, out[0])
         return Elems(out, data)
 
@@ -477,17 +477,20 @@ def _window_axis(data: list[Unit], shape: Sequence[int], axis: int, w: Any, n_ou
     size = shape[axis]
     inner = _numel(shape[axis + 1 :])
     outer = _numel(shape[:axis])
-    sources = [None] * n_out if w is GLOBAL else [list(w.sources(u, size)) for u in range(n_out)]
     out: list[Unit] = []
+    if w is GLOBAL:  # every output unit sees the union along the axis: computed once, repeated
+        for o in range(outer):
+            base = o * size * inner
+            line = [_join_all_units(data[base + v * inner + i] for v in range(size)) for i in range(inner)]
+            out += line * n_out
+        return out
+    sources = [list(w.sources(u, size)) for u in range(n_out)]
     for o in range(outer):
         base = o * size * inner
         for u in range(n_out):
-            src = range(size) if w is GLOBAL else sources[u]
+            src = sources[u]
             for i in range(inner):
-                acc: Unit = None
-                for v in src:  # type: ignore[union-attr]
-                    acc = _join_units(acc, data[base + v * inner + i])
-                out.append(acc)
+                out.append(_join_all_units(data[base + v * inner + i] for v in src))
     return out
 
 
@@ -495,24 +498,23 @@ def _channel_axis(data: list[Unit], shape: Sequence[int], rule: Channels, c_out:
     """Axis 0 (channels) of a row-major grid through a channel rule."""
     c_in = shape[0]
     inner = _numel(shape[1:])
+
+    def union(channels: Iterable[int]) -> list[Unit]:
+        src = list(channels)
+        return [_join_all_units(data[s * inner + i] for s in src) for i in range(inner)]
+
+    if rule.kind == "same":
+        return list(data)
+    if rule.kind == "all":
+        return union(range(c_in)) * c_out
     out: list[Unit] = []
-    for c in range(c_out):
-        if rule.kind == "same":
-            sources: Iterable[int] = (c,)
-        elif rule.kind == "all":
-            sources = range(c_in)
-        elif rule.kind == "groups":
-            g = c // (c_out // rule.n)
-            per = c_in // rule.n
-            sources = range(g * per, (g + 1) * per)
-        else:  # window
-            sources = range(max(c - rule.n // 2, 0), min(c + (rule.n - 1) // 2, c_in - 1) + 1)
-        src = list(sources)
-        for i in range(inner):
-            acc: Unit = None
-            for s in src:
-                acc = _join_units(acc, data[s * inner + i])
-            out.append(acc)
+    if rule.kind == "groups":
+        per_in, per_out = c_in // rule.n, c_out // rule.n
+        for g in range(rule.n):
+            out += union(range(g * per_in, (g + 1) * per_in)) * per_out
+        return out
+    for c in range(c_out):  # a window of channels (LocalResponseNorm)
+        out += union(range(max(c - rule.n // 2, 0), min(c + (rule.n - 1) // 2, c_in - 1) + 1))
     return out
 
 

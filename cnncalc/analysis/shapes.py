@@ -6,13 +6,14 @@ rules do not know which they are given.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import symbolic as sym
-from ..errors import CnnCalcError, Loc
-from ..graph.expand import INPUT, Expectation, Graph, Group, Node
+from ..errors import Collector, Loc
+from ..graph.expand import BROKEN, INPUT, Expectation, Graph, Group, Node
 from ..layers import Args, Condition, Ctx, Shape, fmt_shape
 
 
@@ -46,10 +47,12 @@ class ExpectFailure:
     loc: Loc
     expected: Shape
     found: Shape
+    channels_last: bool = False  # shown as the file writes shapes
 
     def text(self) -> str:
         """``'pool1': expected output shape (...), derived (...)``."""
-        return f"{self.name!r}: expected output shape {fmt_shape(self.expected)}, derived {fmt_shape(self.found)}"
+        last = self.channels_last
+        return f"{self.name!r}: expected output shape {fmt_shape(self.expected, last)}, derived {fmt_shape(self.found, last)}"
 
     def message(self) -> str:
         """``FILE:LINE:COL: error: ...`` for this failure."""
@@ -87,21 +90,32 @@ class Analysis:
         return sum((r.buffers for r in self.layers), 0)
 
 
+_PLACEHOLDER: Any = None  # stands for a failed layer's result; the analysis raises before anything reads it
+
+
 def analyze(graph: Graph) -> Analysis:
     """Derive every node's output shape, parameters and buffers; raise CnnCalcError if the net cannot work."""
     results: list[LayerResult] = []
     conditions: list[Condition] = []
     failures: list[ExpectFailure] = []
+    errors = Collector()
+    failed: set[int] = {BROKEN}  # layers whose output is unknown: what they feed is not analysed
     for node in graph.nodes:
+        if failed.intersection(node.inputs):
+            failed.add(node.index)
+            results.append(results[-1] if results else _PLACEHOLDER)  # never read: the index stays aligned
+            continue
         ins = [graph.input_shape if i == INPUT else results[i].shape for i in node.inputs]
-        try:
-            results.append(_layer(node, ins, graph, results, conditions))
-        except CnnCalcError as e:
-            for frame in node.chain:
-                e = e.with_frame(frame)
-            raise e from None
+        found = len(results)
+        with errors.attempt(node.chain):
+            results.append(_layer(node, ins, graph, results, conditions, errors))
+        if len(results) == found:
+            failed.add(node.index)
+            results.append(results[-1] if results else _PLACEHOLDER)
+            continue
         if node.expect is not None:
-            _check_expect(node.name, node.expect, results[-1].shape, conditions, failures)
+            _check_expect(node.name, node.expect, results[-1].shape, conditions, failures, graph.channels_last)
+    errors.check()  # every independent error: branches that do not depend on a failed layer were analysed
     groups = []
     for g in graph.groups:
         members = results[g.first : g.last + 1]
@@ -110,7 +124,7 @@ def analyze(graph: Graph) -> Analysis:
         )
         groups.append(gr)
         if g.expect is not None:
-            _check_expect(g.name, g.expect, gr.shape, conditions, failures)
+            _check_expect(g.name, g.expect, gr.shape, conditions, failures, graph.channels_last)
     return Analysis(graph, tuple(results), tuple(groups), tuple(conditions), tuple(failures))
 
 
@@ -120,10 +134,13 @@ def _source_name(graph: Graph, node: Node, results: Sequence[LayerResult]) -> st
 
 
 def _layer(
-    node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult], conditions: list[Condition]
-) -> LayerResult:
+    node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult], conditions: list[Condition],
+    errors: Collector | None = None,
+) -> LayerResult:  # fmt: skip
+    """One layer's result; a written in_channels/in_features that disagrees with the input is recorded in
+    ``errors`` and the analysis goes on with the input's value (so later layers are still checked)."""
     layer = node.layer
-    ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs)
+    ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs, graph.channels_last)
     args = node.args
     if not layer.merge:
         layer.check_input(ins[0], ctx)
@@ -135,32 +152,45 @@ def _layer(
             if name in written:
                 got, loc = written[name]
                 ctx.arg_locs = {**ctx.arg_locs, name: loc}
-                ctx.require(
-                    sym.equal(got, value),
-                    f"{name} is {sym.to_text(got)} in the file, but the input has {sym.to_text(value)} "
-                    f"({_source_name(graph, node, results)}, shape {fmt_shape(ins[0])})",
-                    f"write {name}: {sym.to_text(value)}, or leave it out and cnncalc infers it",
-                    name,
-                )
+                with errors.attempt(node.chain) if errors is not None else contextlib.nullcontext():
+                    ctx.require(
+                        sym.equal(got, value),
+                        f"{name} is {sym.to_text(got)} in the file, but the input has {sym.to_text(value)} "
+                        f"({_source_name(graph, node, results)}, shape {ctx.shape(ins[0])})",
+                        _fix(node.name, name, got, value, graph.input_shape),
+                        name,
+                    )
             values[name] = value
         args = Args(values, (*args.given, *layer.inferred), args.written)
     shape = layer.output(args, ins, ctx)
     return LayerResult(node, args, tuple(shape), layer.params(args, ins), layer.buffers(args, ins))
 
 
+def _fix(layer: str, arg: str, written: Any, actual: Any, input_shape: Shape) -> str:
+    """``fc3 expects 512 features; at 32×32 it needs in_features: 800, or leave in_features out (any size)``."""
+    noun = "features" if arg == "in_features" else "channels"
+    spatial = input_shape[1:]
+    at = f"at {'×'.join(sym.to_text(d) for d in spatial)} " if spatial and sym.is_concrete(actual) else ""
+    return (
+        f"`{layer}` expects {sym.to_text(written)} {noun}; {at}it needs `{arg}: {sym.to_text(actual)}`, "
+        f"or leave {arg} out and cnncalc infers it for any size"
+    )
+
+
 def _check_expect(
-    name: str, expect: Expectation, found: Shape, conditions: list[Condition], failures: list[ExpectFailure]
-) -> None:
+    name: str, expect: Expectation, found: Shape, conditions: list[Condition], failures: list[ExpectFailure],
+    last: bool = False,
+) -> None:  # fmt: skip
     if len(expect.shape) != len(found):
-        failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
+        failures.append(ExpectFailure(name, expect.loc, expect.shape, found, last))
         return
     pending = []
-    for want, got in zip(expect.shape, found):
+    for j, (want, got) in enumerate(zip(expect.shape, found)):
         decided = sym.decide(sym.equal(want, got))
         if decided is False:
-            failures.append(ExpectFailure(name, expect.loc, expect.shape, found))
+            failures.append(ExpectFailure(name, expect.loc, expect.shape, found, last))
             return
         if decided is None:
-            pending.append(sym.equal(want, got))
-    for cond in pending:
-        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape)}", expect.loc, True))
+            pending.append((j, sym.equal(want, got)))
+    for j, cond in pending:
+        conditions.append(Condition(cond, f"{name}: expect {fmt_shape(expect.shape, last)}", expect.loc, True, name, j))

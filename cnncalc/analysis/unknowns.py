@@ -20,9 +20,11 @@ from typing import Any
 
 from .. import symbolic as sym
 from ..errors import CnnCalcError, Loc
+from ..formula import Step, output_dim
 from ..graph import expand
 from ..layers import Condition
 from ..parse.spec import ArchSpec
+from .algebra import Working, working
 from .shapes import Analysis, analyze
 
 MAX_CANDIDATES = 2_000_000
@@ -62,6 +64,9 @@ class Solved:
     searched: int
     truncated: bool
     impossible: str = ""  # when there is no solution: the constraint that cannot hold, and why
+    impossible_loc: Loc | None = None  # where that constraint is written
+    impossible_constraint: int | None = None  # which of ``constraints`` it is
+    workings: tuple[Working | None, ...] = ()  # per constraint: the algebra, when it has a worked form
 
 
 def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = None, limit: int = 100) -> Solved:
@@ -82,10 +87,14 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
     main = analyze(expand(spec, {**base, **{n: shift.get(n, sym.symbol(n)) for n in names}}))
     if main.expect_failures:
         f = main.expect_failures[0]
-        why = (f"{f.loc}: {f.name}: expect {_shape(f.expected)} cannot hold for any positive {', '.join(names)}: "
+        why = (f"{f.name}: expect {_shape(f.expected)} cannot hold for any positive {', '.join(names)}: "
                f"the derived shape is {_shape(f.found)}")  # fmt: skip
-        return Solved(tuple(unknowns), (), (), 0, False, why)
-    constraints = tuple({c.expr: c for c in main.conditions if c.expect}.values())
+        return Solved(tuple(unknowns), (), (), 0, False, why, f.loc)
+    first: dict[Any, Condition] = {}
+    for c in main.conditions:
+        if c.expect:
+            first.setdefault(c.expr, c)  # the first dim that gives it (H before W: W says "same as H")
+    constraints = tuple(first.values())
     if not constraints:
         raise CnnCalcError(
             f"no expect: constrains {', '.join(names)}",
@@ -100,7 +109,14 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
             "add an expectation on a layer after the one that uses it",
         )
     offsets = {n: (1 if n in shift else 0) for n in names}
-    found, searched, impossible = _search(constraints, unknowns, offsets)
+    workings = _workings(main, constraints, unknowns, tuple(shift))
+    found, searched, failed = _search(constraints, unknowns, offsets)
+    impossible, impossible_loc = "", None
+    if failed is not None:  # the text starts with the constraint's ``why``, which a calculator renames
+        cond = constraints[failed]
+        where = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in unknowns if u.name in names)
+        shown = sym.to_text(_shown(cond.expr, tuple(shift)))
+        impossible, impossible_loc = f"{cond.why} cannot hold for any {where} ({shown})", cond.loc
     truncated = len(found) > limit
     candidates = []
     order = {n: j for j, n in enumerate(names)}
@@ -112,7 +128,64 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
             candidates.append(Candidate(values, concrete))
         except CnnCalcError as e:
             candidates.append(Candidate(values, None, e.message))
-    return Solved(tuple(unknowns), constraints, tuple(candidates), searched, truncated, impossible)
+    return Solved(tuple(unknowns), constraints, tuple(candidates), searched, truncated, impossible, impossible_loc,
+                  failed, workings)  # fmt: skip
+
+
+def _workings(main: Analysis, constraints: Sequence[Condition], unknowns: Sequence[Unknown],
+              shifted: tuple[str, ...]) -> tuple[Working | None, ...]:  # fmt: skip
+    """The algebra of each constraint, written in the unknowns as the user declared them.
+
+    A padding unknown is analysed as ``p - 1`` (symbols are positive; padding may be 0), so
+    the working puts the user's ``p`` back: the symbol stands for ``p + 1``.
+    """
+    from .derivation import derive
+
+    lows = {u.name: u.low for u in unknowns}
+    steps: dict[str, list[Step]] = {}
+    out: list[Working | None] = []
+    for c in constraints:
+        formula = ""
+        if c.node and c.node not in steps:
+            try:
+                steps[c.node] = [s for d in derive(main, None, c.node) for s in d.steps]
+            except CnnCalcError:  # a group row (block use): no formula of its own
+                steps[c.node] = []
+        rounding = None
+        equation = _shown(c.expr, shifted)
+        for step in steps.get(c.node, []):
+            if step.formula is not None and step.quantity == output_dim(c.dim):
+                env = {k: _shown(v, shifted) for k, v in step.env.items()}
+                formula = step.formula.text(env)
+                rounding = _rounding(step.formula, env, equation)
+        out.append(working(equation, tuple(lows), formula, lows, rounding))
+    return tuple(out)
+
+
+def _rounding(formula: Any, env: Mapping[str, Any], equation: Any) -> tuple[Any, bool, Any] | None:
+    """``(N, up, rest)`` when a formula reads ``⌊N⌋ + rest`` and equals the constrained size (a ceil_mode
+    pool that drops its last window does not: its working is left to the search)."""
+    from ..formula import Round, Sum
+
+    if not isinstance(formula, Sum):
+        return None
+    rounds = [t for sign, t in formula.terms if isinstance(t, Round) and sign == 1]
+    if len(rounds) != 1:
+        return None
+    size = equation.rhs if equation.lhs.is_number else equation.lhs
+    if sym.decide(sym.equal(formula.value(env), size)) is not True:
+        return None
+    rest = sum((sign * t.value(env) for sign, t in formula.terms if t is not rounds[0]), 0)
+    return rounds[0].arg.value(env), rounds[0].up, rest
+
+
+def _shown(value: Any, shifted: tuple[str, ...]) -> Any:
+    """``value`` with each shifted unknown (analysed as ``p - 1``) written as the user's ``p``."""
+    if not shifted or not hasattr(value, "xreplace"):
+        return value
+    import sympy
+
+    return value.xreplace({sym.symbol(n): sympy.Symbol(n, integer=True, nonnegative=True) + 1 for n in shifted})
 
 
 def _shape(shape: Sequence[Any]) -> str:
@@ -147,16 +220,16 @@ def _unknowns(graph: Any, names: tuple[str, ...], base: Mapping[str, int], high:
 
 def _search(
     constraints: Sequence[Condition], unknowns: Sequence[Unknown], offsets: Mapping[str, int]
-) -> tuple[list[dict[str, int]], int, str]:
+) -> tuple[list[dict[str, int]], int, int | None]:
     """All assignments satisfying every constraint (unknowns bound constraint by constraint), the number
-    of candidates tried, and when there is none, which constraint cannot hold."""
+    of candidates tried, and when there is none, the index of the constraint that cannot hold."""
     ranges = {u.name: range(u.low, u.high + 1) for u in unknowns}
-    compiled = [(_compile(c.expr), {s.name for s in c.expr.free_symbols}, c) for c in constraints]
+    compiled = [(_compile(c.expr), {s.name for s in c.expr.free_symbols}, c, i) for i, c in enumerate(constraints)]
     compiled.sort(key=lambda t: math.prod(len(ranges[n]) for n in t[1]))
     partial: list[dict[str, int]] = [{}]
     bound: set[str] = set()
     searched = 0
-    for fn, involved, cond in compiled:
+    for fn, involved, cond, index in compiled:
         new = sorted(involved - bound)
         size = len(partial) * math.prod(len(ranges[n]) for n in new)
         if size > MAX_CANDIDATES:
@@ -174,9 +247,8 @@ def _search(
                     nxt.append(values)
         partial, bound = nxt, bound | set(new)
         if not partial:
-            where = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in unknowns if u.name in bound)
-            return [], searched, f"{cond.loc}: {cond.why} cannot hold for any {where}: {cond.expr} is never true"
-    return partial, searched, ""
+            return [], searched, index
+    return partial, searched, None
 
 
 def _compile(expr: Any) -> Callable[[Mapping[str, int]], Any]:

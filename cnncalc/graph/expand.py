@@ -8,12 +8,13 @@ what depends on the input shape (``in_channels``...) is left to the analysis.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CnnCalcError, Frame, Loc, did_you_mean
-from ..layers import CATALOGUE, KERAS_SAME, REQUIRED, Args, LayerType
+from ..errors import CnnCalcError, CnnCalcErrors, Collector, Frame, Loc, did_you_mean
+from ..layers import CATALOGUE, KERAS_SAME, REQUIRED, Args, LayerType, channels_first
 from ..parse.limits import MAX_BLOCK_DEPTH, MAX_NODES, MAX_REPEAT
 from ..parse.spec import ArchSpec, LayerSpec
 from ..parse.yamlnodes import YNode, YScalar, YSeq
@@ -21,6 +22,10 @@ from .values import Env, convert, integer, scalar_value
 
 INPUT = -1
 """The index standing for the network (or block) input in ``Node.inputs``."""
+
+BROKEN = -2
+"""The index standing for the output of a layer that had an error, in the partial graph of an error report:
+everything fed by it is skipped by the analysis (its shapes would be meaningless)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class Graph:
     groups: tuple[Group, ...]
     output: int
     binding: Mapping[str, Any]
+    channels_last: bool = False  # the file writes shapes (H, W, C) (convention: keras); the graph is (C, H, W)
 
 
 def expand(spec: ArchSpec, binding: Mapping[str, Any]) -> Graph:
@@ -82,10 +88,13 @@ def expand(spec: ArchSpec, binding: Mapping[str, Any]) -> Graph:
     env: dict[str, Any] = dict(binding)
     for name, node in spec.params:
         env[name] = param_value(node, env, f"param {name!r}")
-    shape = tuple(integer(n, env, f"input[{j}]", minimum=1) for j, n in enumerate(spec.input))
+    last = spec.convention == "keras"  # Keras writes (H, W, C); every shape inside is channels first
+    shape = channels_first(tuple(integer(n, env, f"input[{j}]", minimum=1) for j, n in enumerate(spec.input)), last)
     b = _Builder(spec, env)
     out = b.sequence(spec.layers, env, INPUT, "", (), 0)
-    return Graph(spec.file, spec.name, shape, tuple(b.nodes), tuple(b.groups), out, dict(binding))
+    graph = Graph(spec.file, spec.name, shape, tuple(b.nodes), tuple(b.groups), out, dict(binding), last)
+    b.errors.check(graph)  # every error of every layer, and the graph without them for the analysis to go on
+    return graph
 
 
 def param_value(node: YNode, env: Env, what: str) -> Any:
@@ -93,6 +102,10 @@ def param_value(node: YNode, env: Env, what: str) -> Any:
     if isinstance(node, YSeq):
         raise CnnCalcError(f"{what} must be a single value, found a list", node.loc)
     return scalar_value(node, env, what)
+
+
+class _Reported(Exception):
+    """A layer whose errors are recorded already: leave it (and what it feeds) out of the graph."""
 
 
 @dataclass
@@ -113,15 +126,23 @@ class _Builder:
         self.nodes: list[Node] = []
         self.groups: list[Group] = []
         self.active: list[str] = []
+        self.errors = Collector()
 
     def sequence(
         self, items: tuple[LayerSpec, ...], env: Env, inp: int, prefix: str, chain: tuple[Frame, ...], depth: int
     ) -> int:
+        """Expand the items in order; an item with an error is recorded and stands as BROKEN for what follows."""
         scope = _Scope()
         later = {item.id: item for item in items if item.id}
         prev = inp
         for item in items:
-            prev = self.item(item, env, scope, later, prev, inp, prefix, chain, depth)
+            found = len(self.errors.errors)
+            with contextlib.suppress(_Reported), self.errors.attempt(chain):
+                prev = self.item(item, env, scope, later, prev, inp, prefix, chain, depth)
+            if len(self.errors.errors) > found:
+                prev = BROKEN
+                if item.id and item.id not in scope.ids:
+                    scope.ids[item.id] = BROKEN
         return prev
 
     def item(
@@ -136,6 +157,10 @@ class _Builder:
         chain: tuple[Frame, ...],
         depth: int,
     ) -> int:
+        if item.broken:  # its error is reported already; what it feeds is skipped
+            if item.id:
+                scope.ids[item.id] = BROKEN
+            return BROKEN
         inputs = self.sources(item, scope, later, prev, inp)
         repeat = 1
         if item.repeat is not None:
@@ -212,7 +237,8 @@ class _Builder:
     def expect_shape(self, node: YNode, env: Env) -> tuple[Any, ...]:
         if not isinstance(node, YSeq):
             node = YSeq((node,), node.loc)
-        return tuple(integer(v, env, f"expect[{j}]", minimum=1, allow_fraction=True) for j, v in enumerate(node.items))
+        shape = tuple(integer(v, env, f"expect[{j}]", minimum=1, allow_fraction=True) for j, v in enumerate(node.items))
+        return channels_first(shape, self.spec.convention == "keras")
 
     def layer(
         self,
@@ -229,12 +255,12 @@ class _Builder:
         t = CATALOGUE[item.type]
         if self.spec.convention == "keras":
             t = KERAS_SAME.get(item.type, t)
-        if len(self.nodes) >= MAX_NODES:
-            raise CnnCalcError(
+        if len(self.nodes) >= MAX_NODES:  # a limit: stop here, with no further errors to look for
+            raise CnnCalcErrors([CnnCalcError(
                 f"the network expands to more than {MAX_NODES} layers",
                 item.loc,
                 "reduce repeat counts or block nesting",
-            )
+            )])  # fmt: skip
         if t.merge and len(inputs) < 2:
             raise CnnCalcError(f"{t.name} needs at least two inputs", item.loc, "write from: [a, b] with earlier ids")
         if not t.merge and len(inputs) > 1:
@@ -246,23 +272,29 @@ class _Builder:
         raw: dict[str, Any] = {}
         given: list[str] = []
         arg_locs: dict[str, Loc] = {}
-        for arg_name, arg in t.args.items():
-            if arg_name in written:
-                values[arg_name] = convert(arg, written[arg_name], env, arg_name, t.ndim)
-                as_list = isinstance(written[arg_name], YSeq)
-                single = isinstance(values[arg_name], tuple) and not as_list and arg.kind != "ints"
-                raw[arg_name] = values[arg_name][0] if single else values[arg_name]
-                given.append(arg_name)
-                arg_locs[arg_name] = written[arg_name].loc
-            elif arg.default is REQUIRED:
-                raise CnnCalcError(f"{t.name} needs {arg_name!r}", item.loc, f"add {arg_name}: ...")
-            elif arg.kind == "size" and isinstance(arg.default, int):
-                values[arg_name] = (arg.default,) * t.ndim
-            else:
-                values[arg_name] = arg.default
-        inferred = tuple(
-            (n, integer(written[n], env, n, minimum=1), written[n].loc) for n in t.inferred if n in written
-        )
+        found = len(self.errors.errors)
+        for arg_name, arg in t.args.items():  # every bad argument of the layer is reported, not the first
+            with self.errors.attempt(chain):
+                if arg_name in written:
+                    values[arg_name] = convert(arg, written[arg_name], env, arg_name, t.ndim)
+                    as_list = isinstance(written[arg_name], YSeq)
+                    single = isinstance(values[arg_name], tuple) and not as_list and arg.kind != "ints"
+                    raw[arg_name] = values[arg_name][0] if single else values[arg_name]
+                    given.append(arg_name)
+                    arg_locs[arg_name] = written[arg_name].loc
+                elif arg.default is REQUIRED:
+                    raise CnnCalcError(f"{t.name} needs {arg_name!r}", item.loc, f"add {arg_name}: ...")
+                elif arg.kind == "size" and isinstance(arg.default, int):
+                    values[arg_name] = (arg.default,) * t.ndim
+                else:
+                    values[arg_name] = arg.default
+        inferred = []
+        for n in t.inferred:
+            if n in written:
+                with self.errors.attempt(chain):
+                    inferred.append((n, integer(written[n], env, n, minimum=1), written[n].loc))
+        if len(self.errors.errors) > found:
+            raise _Reported
         index = len(self.nodes)
         qualified_id = name if has_id else None
         self.nodes.append(
@@ -272,7 +304,7 @@ class _Builder:
                 qualified_id,
                 t,
                 Args(values, tuple(given), raw),
-                inferred,
+                tuple(inferred),
                 inputs,
                 item.loc,
                 chain,
@@ -303,6 +335,8 @@ class _Builder:
                 raise e.with_frame(frame) from None
         assert item.type is not None
         block = self.spec.blocks[item.type]
+        if not block.layers:  # the block had an error, reported where it is defined
+            return BROKEN
         if block.name in self.active:
             raise CnnCalcError(
                 f"block {block.name!r} uses itself",
@@ -337,4 +371,4 @@ class _Builder:
             self.active.pop()
 
 
-__all__ = ["INPUT", "Expectation", "Graph", "Group", "Node", "YScalar", "expand"]
+__all__ = ["BROKEN", "INPUT", "Expectation", "Graph", "Group", "Node", "YScalar", "expand"]

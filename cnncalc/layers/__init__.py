@@ -8,7 +8,7 @@ module for its kind, and one differential test.
 from __future__ import annotations
 
 from . import conv, elementwise, keras, merge, norm, pad, pool, reshape
-from .base import REQUIRED, Arg, Args, Condition, Ctx, LayerType, Shape, fmt_shape
+from .base import REQUIRED, Arg, Args, Condition, Ctx, LayerType, Shape, channels_first, fmt_shape, in_layout
 
 
 def _build() -> dict[str, LayerType]:
@@ -27,4 +27,5 @@ CATALOGUE: dict[str, LayerType] = _build()
 KERAS_SAME: dict[str, LayerType] = keras.same_variants(CATALOGUE)
 """Under ``convention: keras``: torch-named convolutions with Keras' 'same' padding."""
 
-__all__ = ["CATALOGUE", "KERAS_SAME", "REQUIRED", "Arg", "Args", "Condition", "Ctx", "LayerType", "Shape", "fmt_shape"]
+__all__ = ["CATALOGUE", "KERAS_SAME", "REQUIRED", "Arg", "Args", "Condition", "Ctx", "LayerType", "Shape", "channels_first",
+           "fmt_shape", "in_layout"]  # fmt: skip

@@ -58,6 +58,11 @@ class Ctx:
     loc: Loc
     conditions: list[Condition] = field(default_factory=list)
     arg_locs: Mapping[str, Loc] = field(default_factory=dict)
+    channels_last: bool = False  # the file writes shapes (H, W, C) (convention: keras): messages do too
+
+    def shape(self, shape: Shape) -> str:
+        """A shape for a message, in the file's layout."""
+        return fmt_shape(shape, self.channels_last)
 
     def fail(self, message: str, hint: str | None = None, arg: str | None = None) -> CnnCalcError:
         """An error about this layer (located at ``arg`` when given)."""
@@ -89,6 +94,8 @@ class Condition:
     why: str
     loc: Loc
     expect: bool = False  # from an ``expect:`` (what ``cnncalc solve`` solves for), not a torch rule
+    node: str = ""  # for an expect: the layer (or group) it is written on
+    dim: int = -1  # for an expect: the per-sample output dim it constrains
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,7 @@ class LayerType:
         if len(shape) not in ranks:
             want = " or ".join(str(r) for r in ranks)
             raise ctx.fail(
-                f"expects a per-sample input of rank {want}, found shape {fmt_shape(shape)} (rank {len(shape)})",
+                f"expects a per-sample input of rank {want}, found shape {ctx.shape(shape)} (rank {len(shape)})",
                 _rank_hint(self, shape),
             )
 
@@ -221,10 +228,20 @@ def _rank_hint(layer: LayerType, shape: Shape) -> str:
     if layer.ndim:
         n = len(shape) - 1
         if 1 <= n <= 3:
-            return f"the input has {n} spatial dimension(s); use the {n}d variant of this layer"
+            return f"the input has {n} spatial dimension{'s' if n > 1 else ''}; use the {n}d variant of this layer"
     return "check the layers before it"
 
 
-def fmt_shape(shape: Shape) -> str:
-    """``(64, 16, 16)`` or ``(64, floor(H/2), floor(W/2))``."""
-    return "(" + ", ".join(sym.to_text(d) for d in shape) + ")"
+def fmt_shape(shape: Shape, channels_last: bool = False) -> str:
+    """``(64, 16, 16)`` or ``(64, ⌊H/2⌋, ⌊W/2⌋)``; ``(16, 16, 64)`` when channels are written last (Keras)."""
+    return "(" + ", ".join(sym.to_text(d) for d in in_layout(shape, channels_last)) + ")"
+
+
+def in_layout(shape: Shape, channels_last: bool) -> Shape:
+    """A shape as the file writes it: cnncalc computes channels first, (C, H, W); Keras writes (H, W, C)."""
+    return (*shape[1:], shape[0]) if channels_last and len(shape) >= 2 else tuple(shape)
+
+
+def channels_first(shape: Shape, channels_last: bool) -> Shape:
+    """The inverse of :func:`in_layout`: a written shape, channels first."""
+    return (shape[-1], *shape[:-1]) if channels_last and len(shape) >= 2 else tuple(shape)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .. import symbolic as sym
-from ..formula import Step, ceil, frac, output_dim, var
+from ..formula import Step, ceil, frac, output_dim, renamed, var
 from . import steps
 from .base import REQUIRED, Arg, Args, Ctx, LayerType, Shape
 from .window import GLOBAL, Affine, Channels
@@ -157,7 +157,10 @@ class Keras(LayerType):
 
     def explain(self, a: Args, ins: Sequence[Shape], out: Shape) -> list[Step]:
         inner, ia, pads, shape = self._padded(a, ins)
-        found = inner.explain(ia, [shape], out)
+        keras_names = {t: k for k, t in self.rename.items()}  # C_out = filters, not out_channels
+        found = [dataclasses.replace(s, formula=renamed(s.formula, keras_names),
+                                     env={keras_names.get(k, k): v for k, v in s.env.items()})
+                 if s.formula is not None else s for s in inner.explain(ia, [shape], out)]  # fmt: skip
         if not (self.same and a.values.get("padding") == "same"):
             return found
         sizes = []
@@ -178,6 +181,16 @@ class Keras(LayerType):
             out["output"] = "padding 'same': ceil(i/s) (Keras, any stride); 'valid': " + out.get("output", "")
         out["torch"] = probe.name
         return out
+
+
+class KerasPadding(Keras):
+    """Keras ``ZeroPaddingND``: ``padding`` is one size for every spatial dim, or one per dim (both sides)."""
+
+    def unwrap(self, a: Args, ins: Sequence[Shape]) -> tuple[LayerType, Args, list[tuple[Any, Any]]]:
+        inner, ia, pads = super().unwrap(a, ins)
+        per_dim = ia.values["padding"]  # Keras lists dims in order (d, h, w); torch from the last dim back
+        values = {**ia.values, "padding": tuple(p for v in reversed(per_dim) for p in (v, v))}
+        return inner, Args(values, ia.given, {**ia.written, "padding": values["padding"]}), pads
 
 
 def _same_pads(i: Any, k: Any, s: Any, d: Any) -> tuple[Any, Any]:
@@ -240,6 +253,8 @@ def catalogue(torch_types: Mapping[str, LayerType]) -> list[LayerType]:
                 "padding": pad,
             }, {"pool_size": "kernel_size", "strides": "stride"}, n, same=True))  # fmt: skip
             out.append(GlobalPool(kind, n))
+        out.append(KerasPadding(f"ZeroPadding{n}D", torch_types[f"ZeroPad{n}d"],
+                                {"padding": Arg("size", 1, minimum=0)}, {}, n))  # fmt: skip
     out.append(Keras("Dense", torch_types["Linear"], {"units": Arg("int", minimum=1), "use_bias": Arg("bool", True),
                                                      "activation": _ACTIVATION},
                      {"units": "out_features", "use_bias": "bias"}))  # fmt: skip

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import symbolic as sym
-from .base import Arg, Args, Ctx, LayerType, Shape, fmt_shape
+from .base import Arg, Args, Ctx, LayerType, Shape
 
 
 class Add(LayerType):
@@ -23,13 +23,13 @@ class Add(LayerType):
         for other in ins[1:]:
             if len(other) != len(first):
                 raise ctx.fail(
-                    f"cannot add shapes {fmt_shape(first)} and {fmt_shape(other)} (different ranks)",
+                    f"cannot add shapes {ctx.shape(first)} and {ctx.shape(other)} (different ranks)",
                     "Add needs inputs of the same shape",
                 )
             for d1, d2 in zip(first, other):
                 ctx.require(
                     sym.equal(d1, d2),
-                    f"cannot add shapes {fmt_shape(first)} and {fmt_shape(other)}",
+                    f"cannot add shapes {ctx.shape(first)} and {ctx.shape(other)}",
                     "Add needs inputs of the same shape; use a projection (1x1 conv) on the shortcut",
                 )
         return first
@@ -70,12 +70,12 @@ class Concat(LayerType):
         j = full - 1
         for other in ins[1:]:
             if len(other) != len(first):
-                raise ctx.fail(f"cannot concatenate shapes {fmt_shape(first)} and {fmt_shape(other)} (different ranks)")
+                raise ctx.fail(f"cannot concatenate shapes {ctx.shape(first)} and {ctx.shape(other)} (different ranks)")
             for k, (d1, d2) in enumerate(zip(first, other)):
                 if k != j:
                     ctx.require(
                         sym.equal(d1, d2),
-                        f"cannot concatenate shapes {fmt_shape(first)} and {fmt_shape(other)} along dim {dim}",
+                        f"cannot concatenate shapes {ctx.shape(first)} and {ctx.shape(other)} along dim {dim}",
                         "all dims except the concatenated one must agree; crop or pad one input",
                     )
         return (*first[:j], sum(s[j] for s in ins), *first[j + 1 :])

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from . import steps
-from .base import Arg, Args, Ctx, LayerType, Shape, fmt_shape
+from .base import Arg, Args, Ctx, LayerType, Shape
 from .window import ALL, GLOBAL, IDENTITY, SAME, Channels
 
 
@@ -41,7 +41,7 @@ class BatchNorm(LayerType):
             spatial = sym.product(ins[0][1:])
             ctx.require(
                 spatial >= 2,
-                f"needs more than 1 spatial element per channel to normalise, the input {fmt_shape(ins[0])} has "
+                f"needs more than 1 spatial element per channel to normalise, the input {ctx.shape(ins[0])} has "
                 f"{sym.to_text(spatial)}",
                 "normalise earlier, or use track_running_stats: true",
             )
@@ -144,12 +144,12 @@ class LayerNorm(LayerType):
         shape, ns = ins[0], a["normalized_shape"]
         if len(ns) > len(shape):
             raise ctx.fail(
-                f"normalized_shape {list(ns)} has more dims than the input {fmt_shape(shape)}", arg="normalized_shape"
+                f"normalized_shape {list(ns)} has more dims than the input {ctx.shape(shape)}", arg="normalized_shape"
             )
         for want, got in zip(ns, shape[len(shape) - len(ns) :]):
             ctx.require(
                 sym.equal(want, got),
-                f"normalized_shape {list(ns)} does not match the trailing dims of the input {fmt_shape(shape)}",
+                f"normalized_shape {list(ns)} does not match the trailing dims of the input {ctx.shape(shape)}",
                 "normalized_shape must equal the last dims of the input",
                 "normalized_shape",
             )

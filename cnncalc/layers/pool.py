@@ -14,18 +14,26 @@ from .spatial import dim_name
 from .window import GLOBAL, IDENTITY, Affine, Bins
 
 
-def pool_size(i: Any, k: int, s: int, p: int, d: int, ceil_mode: bool) -> Any:
-    """torch's ``pooling_output_shape``.
+def pool_size(i: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool) -> Any:
+    """torch's ``pooling_output_shape``, in the simplest form that equals it at every valid size.
 
     ``floor((i + 2p - d(k-1) - 1 + (s-1 if ceil_mode))/s) + 1``; with ceil_mode a
     last window that would start inside the right padding is dropped. That drop
-    happens at most once, so it is ``min(o, floor((i + p - 1)/s) + 1)``.
+    happens at most once, so it is ``min(o, floor((i + p - 1)/s) + 1)``. Both terms
+    are ``ceil(n/s)`` of numerators that differ by a constant, ``i + 2p - k_eff + s``
+    and ``i + p``, so for known k, s, p, d one of them is the smaller at every size:
+    the first when ``p + s <= k_eff`` (no window can start in the padding), else the
+    second. Only unknown hyper-parameters (``cnncalc solve``) keep the ``min``.
+    (tests/test_symbolic.py checks the equality exhaustively over sizes and arguments.)
     """
     k_eff = d * (k - 1) + 1
     if not ceil_mode:
         return sym.floordiv(i + 2 * p - k_eff, s) + 1
     o = sym.floordiv(i + 2 * p - k_eff + s - 1, s) + 1
-    return sym.minimum(o, sym.floordiv(i + p - 1, s) + 1)
+    dropped = sym.floordiv(i + p - 1, s) + 1
+    if all(sym.is_concrete(v) for v in (k, s, p, d)):
+        return o if p + s <= k_eff else dropped
+    return sym.minimum(o, dropped)
 
 
 class Pool(LayerType):

@@ -166,7 +166,8 @@ class Upsample(LayerType):
         mode = a["mode"]
         if mode in _MODE_DIMS and _MODE_DIMS[mode] != n:
             raise ctx.fail(
-                f"mode {mode!r} needs {_MODE_DIMS[mode]} spatial dim(s), the input has {n}",
+                f"mode {mode!r} needs {_MODE_DIMS[mode]} spatial dim{'s' if _MODE_DIMS[mode] > 1 else ''}, the input "
+                f"has {n}",
                 "use 'nearest', or the mode for this many dims",
                 "mode",
             )

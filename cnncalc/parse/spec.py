@@ -9,11 +9,13 @@ different parameters at each use.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CnnCalcError, Loc, did_you_mean
+from ..errors import CnnCalcError, Collector, Loc, did_you_mean
 from ..layers import CATALOGUE
 from .yamlnodes import YMap, YNode, YScalar, YSeq, describe, load_yaml
 
@@ -47,11 +49,12 @@ class LayerSpec:
     body: tuple[LayerSpec, ...] | None
     loc: Loc
     key_locs: tuple[tuple[str, Loc], ...]
+    broken: bool = False  # it had an error (reported): expansion skips it and everything fed by it
 
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """A reusable, parameterised sub-network from ``blocks:``."""
+    """A reusable, parameterised sub-network from ``blocks:`` (no layers: it had an error, already reported)."""
 
     name: str
     params: tuple[tuple[str, YNode | None], ...]  # None = required
@@ -99,54 +102,83 @@ def parse_text(text: str, file: str = "<string>") -> ArchSpec:
 
 
 def parse_arch(root: YNode, file: str) -> ArchSpec:
-    """Validate the document structure and build the spec."""
+    """Validate the document structure and build the spec.
+
+    Independent problems are all reported (:class:`CnnCalcErrors`), each at its own line; the
+    error then carries the spec with the broken layers marked, for expansion to find more.
+    """
+    errors = Collector()
     top = _need_map(root, "the top level of an architecture file")
-    _check_keys(top, TOP_KEYS, "top-level key")
-    version = top.get("cnncalc")
-    if version is None:
-        raise CnnCalcError("missing 'cnncalc: 1' (the format version)", top.loc, "add 'cnncalc: 1' as the first line")
-    if not (isinstance(version, YScalar) and version.value == FORMAT_VERSION and not isinstance(version.value, bool)):
-        raise CnnCalcError(
-            f"unsupported format version: expected 1, found {describe(version)}",
-            version.loc,
-            "this cnncalc reads format version 1",
-        )
+    typos = _check_keys(top, TOP_KEYS, "top-level key", errors)
+    with contextlib.suppress(_Typo), errors.attempt():
+        version = _required(top, "cnncalc", typos, "missing 'cnncalc: 1' (the format version)",
+                            "add 'cnncalc: 1' as the first line")  # fmt: skip
+        if not (
+            isinstance(version, YScalar) and version.value == FORMAT_VERSION and not isinstance(version.value, bool)
+        ):
+            raise CnnCalcError(
+                f"unsupported format version: expected 1, found {describe(version)}",
+                version.loc,
+                "this cnncalc reads format version 1",
+            )
     name_node = top.get("name")
     name = Path(file).stem
-    if name_node is not None:
-        if not isinstance(name_node, YScalar) or not isinstance(name_node.value, str):
-            raise CnnCalcError(f"name must be a string, found {describe(name_node)}", name_node.loc)
-        name = name_node.value
+    with errors.attempt():
+        if name_node is not None:
+            if not isinstance(name_node, YScalar) or not isinstance(name_node.value, str):
+                raise CnnCalcError(f"name must be a string, found {describe(name_node)}", name_node.loc)
+            name = name_node.value
     inp = top.get("input")
-    if inp is None:
-        raise CnnCalcError("missing 'input:' (the per-sample input shape)", top.loc, "for example input: [3, 32, 32]")
-    if not isinstance(inp, YSeq) or not inp.items:
-        raise CnnCalcError(
-            f"input must be a non-empty list of sizes, found {describe(inp)}",
-            inp.loc,
-            "for example input: [3, H, W] (one sample, no batch dimension)",
+    input_ok = False
+    with contextlib.suppress(_Typo), errors.attempt():
+        inp = _required(
+            top, "input", typos, "missing 'input:' (the per-sample input shape)", "for example input: [3, 32, 32]"
         )
-    if len(inp.items) > 6:
-        raise CnnCalcError(f"input has {len(inp.items)} dims; at most 6 are supported", inp.loc)
-    symbols = _symbols(top.get("symbols"))
-    params = _params(top.get("params"), {s for s, _, _ in symbols})
-    blocks = _blocks(top.get("blocks"))
-    layers_node = top.get("layers")
-    if layers_node is None:
-        raise CnnCalcError(
-            "missing 'layers:'",
-            top.loc,
-            "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]",
-        )
-    layers = _layer_list(layers_node, blocks, "layers")
+        if not isinstance(inp, YSeq) or not inp.items:
+            raise CnnCalcError(
+                f"input must be a non-empty list of sizes, found {describe(inp)}",
+                inp.loc,
+                "for example input: [3, H, W] (one sample, no batch dimension)",
+            )
+        if len(inp.items) > 6:
+            raise CnnCalcError(f"input has {len(inp.items)} dims; at most 6 are supported", inp.loc)
+        input_ok = True
+    symbols = _symbols(top.get("symbols"), errors)
+    found = len(errors.errors)
+    params = _params(top.get("params"), {s for s, _, _ in symbols}, errors)
+    params_ok = len(errors.errors) == found  # a broken param would make every use of it an error too
+    blocks = _blocks(top.get("blocks"), errors)
+    layers: tuple[LayerSpec, ...] | None = None
+    with contextlib.suppress(_Typo), errors.attempt():
+        layers_node = _required(top, "layers", typos, "missing 'layers:'",
+                                "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]")  # fmt: skip
+        layers = _layer_list(layers_node, blocks, "layers", errors)
     convention = "torch"
     conv_node = top.get("convention")
-    if conv_node is not None:
-        if not (isinstance(conv_node, YScalar) and conv_node.value in CONVENTIONS):
-            raise CnnCalcError(f"convention must be torch or keras, found {describe(conv_node)}", conv_node.loc,
-                               "keras counts BatchNorm statistics as parameters and allows 'same' with strides")  # fmt: skip
-        convention = str(conv_node.value)
-    return ArchSpec(file, name, inp.items, inp.loc, symbols, params, blocks, layers, top.loc, convention)
+    with errors.attempt():
+        if conv_node is not None:
+            if not (isinstance(conv_node, YScalar) and conv_node.value in CONVENTIONS):
+                raise CnnCalcError(f"convention must be torch or keras, found {describe(conv_node)}", conv_node.loc,
+                                   "keras counts BatchNorm statistics as parameters and allows 'same' with strides")  # fmt: skip
+            convention = str(conv_node.value)
+    spec = None
+    if input_ok and params_ok and layers is not None and isinstance(inp, YSeq):
+        spec = ArchSpec(file, name, inp.items, inp.loc, symbols, params, blocks, layers, top.loc, convention)
+    errors.check(spec)
+    assert spec is not None
+    return spec
+
+
+class _Typo(Exception):
+    """A key is missing because it is misspelt; the misspelling is the error reported."""
+
+
+def _required(top: YMap, key: str, typos: set[str], message: str, hint: str) -> YNode:
+    """The value under ``key``; when it is missing, an error, unless a misspelt key already explains it."""
+    node = top.get(key)
+    if node is None:
+        raise _Typo if key in typos else CnnCalcError(message, top.loc, hint)
+    return node
 
 
 def _need_map(node: YNode, what: str) -> YMap:
@@ -155,14 +187,18 @@ def _need_map(node: YNode, what: str) -> YMap:
     return node
 
 
-def _check_keys(node: YMap, allowed: tuple[str, ...], what: str) -> None:
+def _check_keys(node: YMap, allowed: tuple[str, ...], what: str, errors: Collector) -> set[str]:
+    """Report each unknown key; return the known keys they look like (a typo for 'layers' explains its absence)."""
+    meant: set[str] = set()
     for key, _ in node.items:
         if key.value not in allowed:
-            raise CnnCalcError(
+            meant.update(difflib.get_close_matches(str(key.value), allowed, n=1, cutoff=0.6))
+            errors.add(CnnCalcError(
                 f"unknown {what} {key.value!r}",
                 key.loc,
                 did_you_mean(str(key.value), allowed) or "allowed: " + ", ".join(allowed),
-            )
+            ))  # fmt: skip
+    return meant
 
 
 def _check_name(kind: str, name: str, loc: Loc) -> None:
@@ -170,84 +206,108 @@ def _check_name(kind: str, name: str, loc: Loc) -> None:
         raise CnnCalcError(f"{kind} name {name!r} is not a valid name", loc, "use letters, digits and _")
 
 
-def _symbols(node: YNode | None) -> tuple[tuple[str, int | None, Loc], ...]:
+def _symbols(node: YNode | None, errors: Collector) -> tuple[tuple[str, int | None, Loc], ...]:
+    out: list[tuple[str, int | None, Loc]] = []
     if node is None:
         return ()
-    out = []
-    for key, value in _need_map(node, "symbols").items:
-        name = str(key.value)
-        _check_name("symbol", name, key.loc)
-        if not isinstance(value, YScalar) or not (
-            value.value is None
-            or (isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1)
-        ):
-            raise CnnCalcError(
-                f"symbol {name!r} must be a positive integer or null, found {describe(value)}",
-                value.loc,
-                "the value is the default size; null means unknown",
-            )
-        if isinstance(value.value, int) and value.value > 2**31:
-            raise CnnCalcError(f"symbol {name!r} = {value.value} is beyond the limit of 2**31", value.loc)
-        out.append((name, value.value if isinstance(value.value, int) else None, key.loc))
+    with errors.attempt():
+        symbols = _need_map(node, "symbols")
+        for key, value in symbols.items:
+            found = len(errors.errors)
+            with errors.attempt():
+                out.append(_symbol(key, value))
+            if len(errors.errors) > found and _NAME.match(str(key.value)):
+                out.append((str(key.value), None, key.loc))  # declared still: its uses are not errors too
     return tuple(out)
 
 
-def _params(node: YNode | None, symbols: set[str]) -> tuple[tuple[str, YNode], ...]:
+def _symbol(key: YScalar, value: YNode) -> tuple[str, int | None, Loc]:
+    name = str(key.value)
+    _check_name("symbol", name, key.loc)
+    if not isinstance(value, YScalar) or not (
+        value.value is None or (isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1)
+    ):
+        raise CnnCalcError(
+            f"symbol {name!r} must be a positive integer or null, found {describe(value)}",
+            value.loc,
+            "the value is the default size; null means unknown",
+        )
+    if isinstance(value.value, int) and value.value > 2**31:
+        raise CnnCalcError(f"symbol {name!r} = {value.value} is beyond the limit of 2**31", value.loc)
+    return name, value.value if isinstance(value.value, int) else None, key.loc
+
+
+def _params(node: YNode | None, symbols: set[str], errors: Collector) -> tuple[tuple[str, YNode], ...]:
     if node is None:
         return ()
-    out = []
-    for key, value in _need_map(node, "params").items:
-        name = str(key.value)
-        _check_name("param", name, key.loc)
-        if name in symbols:
-            raise CnnCalcError(f"{name!r} is declared both as a symbol and as a param", key.loc, "rename one of them")
-        if not isinstance(value, YScalar):
-            raise CnnCalcError(
-                f"param {name!r} must be a number, boolean or expression, found {describe(value)}", value.loc
-            )
-        out.append((name, value))
+    out: list[tuple[str, YNode]] = []
+    with errors.attempt():
+        for key, value in _need_map(node, "params").items:
+            with errors.attempt():
+                name = str(key.value)
+                _check_name("param", name, key.loc)
+                if name in symbols:
+                    raise CnnCalcError(f"{name!r} is declared both as a symbol and as a param", key.loc,
+                                       "rename one of them")  # fmt: skip
+                if not isinstance(value, YScalar):
+                    raise CnnCalcError(
+                        f"param {name!r} must be a number, boolean or expression, found {describe(value)}", value.loc
+                    )
+                out.append((name, value))
     return tuple(out)
 
 
-def _blocks(node: YNode | None) -> dict[str, BlockSpec]:
+def _blocks(node: YNode | None, errors: Collector) -> dict[str, BlockSpec]:
     if node is None:
         return {}
-    blocks_map = _need_map(node, "blocks")
-    names = set(blocks_map.keys())
     out: dict[str, BlockSpec] = {}
-    for key, value in blocks_map.items:
-        name = str(key.value)
-        if name in CATALOGUE:
-            raise CnnCalcError(f"block name {name!r} is already a layer type", key.loc, "choose another name")
-        _check_name("block", name, key.loc)
-        body = _need_map(value, f"block {name!r}")
-        _check_keys(body, ("params", "layers", "description"), f"key in block {name!r}")
-        params: list[tuple[str, YNode | None]] = []
-        pnode = body.get("params")
-        if pnode is not None:
-            for pkey, pval in _need_map(pnode, f"params of block {name!r}").items:
-                pname = str(pkey.value)
-                if not _NAME.match(pname) or pname in RESERVED:
-                    raise CnnCalcError(
-                        f"block parameter name {pname!r} is not allowed",
-                        pkey.loc,
-                        "use a name that is not one of " + ", ".join(RESERVED),
-                    )
-                required = isinstance(pval, YScalar) and pval.value == "required"
-                if not required and not isinstance(pval, (YScalar, YSeq)):
-                    raise CnnCalcError(
-                        f"default of {pname!r} must be a value or 'required', found {describe(pval)}", pval.loc
-                    )
-                params.append((pname, None if required else pval))
-        lnode = body.get("layers")
-        if lnode is None:
-            raise CnnCalcError(f"block {name!r} has no 'layers:'", body.loc)
-        # Block types are resolved against all block names, so blocks may use each other in any order.
-        out[name] = BlockSpec(name, tuple(params), _layer_list(lnode, names, f"block {name!r}"), body.loc)
+    with errors.attempt():
+        blocks_map = _need_map(node, "blocks")
+        names = set(blocks_map.keys())
+        for key, value in blocks_map.items:
+            built = False
+            with errors.attempt():
+                _block(key, value, names, out, errors)  # a broken layer inside still makes a block
+                built = True
+            if not built and str(key.value) not in CATALOGUE:
+                out[str(key.value)] = BlockSpec(str(key.value), (), (), key.loc)  # broken: its uses are skipped
     return out
 
 
-def _layer_list(node: YNode, blocks: dict[str, BlockSpec] | set[str], where: str) -> tuple[LayerSpec, ...]:
+def _block(key: YScalar, value: YNode, names: set[str], out: dict[str, BlockSpec], errors: Collector) -> None:
+    name = str(key.value)
+    if name in CATALOGUE:
+        raise CnnCalcError(f"block name {name!r} is already a layer type", key.loc, "choose another name")
+    _check_name("block", name, key.loc)
+    body = _need_map(value, f"block {name!r}")
+    _check_keys(body, ("params", "layers", "description"), f"key in block {name!r}", errors)
+    params: list[tuple[str, YNode | None]] = []
+    pnode = body.get("params")
+    if pnode is not None:
+        for pkey, pval in _need_map(pnode, f"params of block {name!r}").items:
+            pname = str(pkey.value)
+            if not _NAME.match(pname) or pname in RESERVED:
+                raise CnnCalcError(
+                    f"block parameter name {pname!r} is not allowed",
+                    pkey.loc,
+                    "use a name that is not one of " + ", ".join(RESERVED),
+                )
+            required = isinstance(pval, YScalar) and pval.value == "required"
+            if not required and not isinstance(pval, (YScalar, YSeq)):
+                raise CnnCalcError(
+                    f"default of {pname!r} must be a value or 'required', found {describe(pval)}", pval.loc
+                )
+            params.append((pname, None if required else pval))
+    lnode = body.get("layers")
+    if lnode is None:
+        raise CnnCalcError(f"block {name!r} has no 'layers:'", body.loc)
+    # Block types are resolved against all block names, so blocks may use each other in any order.
+    out[name] = BlockSpec(name, tuple(params), _layer_list(lnode, names, f"block {name!r}", errors), body.loc)
+
+
+def _layer_list(node: YNode, blocks: dict[str, BlockSpec] | set[str], where: str,
+                errors: Collector) -> tuple[LayerSpec, ...]:  # fmt: skip
+    """Each item, or a broken stand-in for an item with an error (the error is recorded in ``errors``)."""
     if not isinstance(node, YSeq):
         raise CnnCalcError(
             f"'layers' of {where} must be a list, found {describe(node)}",
@@ -256,7 +316,26 @@ def _layer_list(node: YNode, blocks: dict[str, BlockSpec] | set[str], where: str
         )
     if not node.items:
         raise CnnCalcError(f"'layers' of {where} is empty", node.loc, "add at least one layer")
-    return tuple(_layer(item, blocks) for item in node.items)
+    out = []
+    for item in node.items:
+        found = len(errors.errors)
+        layer = None
+        with errors.attempt():
+            layer = _layer(item, blocks, errors)
+        if layer is None or len(errors.errors) > found:
+            layer = _broken(item)
+        out.append(layer)
+    return tuple(out)
+
+
+def _broken(node: YNode) -> LayerSpec:
+    """A stand-in for an item with an error: it keeps its id, so later ``from:`` references still resolve."""
+    lid = None
+    if isinstance(node, YMap):
+        id_node = node.get("id")
+        if isinstance(id_node, YScalar) and isinstance(id_node.value, str) and _ID.match(id_node.value):
+            lid = id_node.value
+    return LayerSpec(None, (), lid, None, None, None, True, None, node.loc, (), broken=True)
 
 
 def _known_type(name: str, loc: Loc, blocks: dict[str, BlockSpec] | set[str]) -> str:
@@ -270,7 +349,7 @@ def _known_type(name: str, loc: Loc, blocks: dict[str, BlockSpec] | set[str]) ->
     )
 
 
-def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
+def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str], errors: Collector) -> LayerSpec:
     if isinstance(node, YScalar) and isinstance(node.value, str):
         t = _known_type(node.value.strip(), node.loc, blocks)
         return LayerSpec(t, (), None, None, None, None, True, None, node.loc, ())
@@ -290,7 +369,7 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
         if not isinstance(type_node, YScalar) or not isinstance(type_node.value, str):
             raise CnnCalcError(f"type must be a name, found {describe(type_node)}", type_node.loc)
         ltype = _known_type(type_node.value.strip(), type_node.loc, blocks)
-    body = _layer_list(body_node, blocks, "an inline sub-sequence") if body_node is not None else None
+    body = _layer_list(body_node, blocks, "an inline sub-sequence", errors) if body_node is not None else None
     lid = _id(node.get("id"))
     args: list[tuple[str, YNode]] = []
     allowed = _allowed_args(ltype, blocks)
@@ -301,13 +380,14 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str]) -> LayerSpec:
         if allowed is not None and k not in allowed:
             what = f"argument {k!r} for {ltype}" if ltype else f"key {k!r}"
             options = [*allowed, *RESERVED]
-            raise CnnCalcError(
+            errors.add(CnnCalcError(
                 f"unknown {what}",
                 key.loc,
                 _keras_hint(ltype, k)
                 or did_you_mean(k, options)
                 or ("allowed: " + ", ".join(allowed) if allowed else f"{ltype} takes no arguments"),
-            )
+            ))  # fmt: skip
+            continue
         args.append((k, value))
     trainable = True
     tnode = node.get("trainable")
@@ -348,9 +428,9 @@ def _allowed_args(ltype: str | None, blocks: dict[str, BlockSpec] | set[str]) ->
     if ltype in CATALOGUE:
         t = CATALOGUE[ltype]
         return (*t.args, *t.inferred)
-    if isinstance(blocks, dict):
+    if isinstance(blocks, dict) and blocks[ltype].layers:
         return tuple(p for p, _ in blocks[ltype].params)
-    return None  # block params are checked when the block is used
+    return None  # block params are checked when the block is used (a broken block: not at all)
 
 
 def _id(node: YNode | None) -> str | None:

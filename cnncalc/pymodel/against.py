@@ -8,6 +8,7 @@ and the total are compared too. Each failure points at the YAML line.
 
 from __future__ import annotations
 
+from ..errors import plural
 from ..report import Finding
 from ..report import shape_x as _x
 from .report import ModuleReport
@@ -46,7 +47,10 @@ def compare(rep: ModuleReport, path: str) -> list[Finding]:
             unmatched, loc = f"{y.node.name!r} (file)", y.node.loc
         else:
             unmatched, loc = f"{p_rows[len(y_layers)].name!r} (model)", spec_report.spec.loc
-        text = f"the file has {len(y_layers)} layers with parameters, the model {len(p_rows)}; first unmatched: {unmatched}"
+        text = (
+            f"the file has {plural(len(y_layers), 'layer')} with parameters, the model {len(p_rows)}; "
+            f"first unmatched: {unmatched}"
+        )
         findings.append(Finding(name, False, "layer count", text, loc))
     if rep.outputs and tuple(rep.outputs[0][1].shape[1:]) != tuple(main.output_shape):
         findings.append(Finding(name, False, "output", f"the file gives {_x(main.output_shape)}, the model "
@@ -55,6 +59,6 @@ def compare(rep: ModuleReport, path: str) -> list[Finding]:
         findings.append(Finding(name, False, "total parameters", f"the file has {int(main.total_params):,}, the "
                                 f"model {rep.counts.params:,}", spec_report.spec.loc))  # fmt: skip
     if not findings:
-        findings.append(Finding(name, True, "", f"{len(p_rows)} layers with parameters agree in type, output shape "
+        findings.append(Finding(name, True, "", f"{plural(len(p_rows), 'layer')} with parameters agree in type, output shape "
                                 f"and count; total {rep.counts.params:,}"))  # fmt: skip
     return findings

@@ -32,12 +32,14 @@ class Crash:
     source: str  # that line's text
     message: str  # in shapes
     torch_message: str
+    hint: str = ""  # the fix, in code: "`fc3` expects 512 features; at 32×32 it needs `nn.Linear(800, 53)`, ..."
 
     def line(self) -> str:
-        """One line: ``file:line:col: error: message (torch: ...)``."""
+        """One line: ``file:line:col: error: message (torch: ...); hint: ...``."""
         where = f"{self.loc}: " if self.loc else ""
         code = f" [at `{self.source}`]" if self.source else ""
-        return f"{where}error: {self.message}{code} (torch: {self.torch_message})"
+        hint = f"; hint: {self.hint}" if self.hint else ""
+        return f"{where}error: {self.message}{code} (torch: {self.torch_message}){hint}"
 
 
 def explain(trace: Trace, model: Any, input_text: str) -> Crash:
@@ -52,7 +54,33 @@ def explain(trace: Trace, model: Any, input_text: str) -> Crash:
     name, type_name = (call.name, call.type) if call is not None else ("", type(model).__name__)
     label = f"{type_name} {name!r}" if name else f"{type_name}.forward"
     message = _translate(trace, call, module, label, input_text, first_line(error))
-    return Crash(name, type_name, loc, source, message, torch_message)
+    return Crash(name, type_name, loc, source, message, torch_message, _fix(trace, call, model, input_text,
+                                                                             first_line(error)))  # fmt: skip
+
+
+def _fix(trace: Trace, call: Call | None, model: Any, input_text: str, text: str) -> str:
+    """What to change: the Linear that gets the wrong number of features, written for this input size, or
+    written to accept any size (``nn.LazyLinear`` infers ``in_features`` at the first call)."""
+    at = "×".join(input_text.split("x")[1:]) or input_text
+    if call is not None and call.inputs:
+        module = model.get_submodule(call.name)
+        wrong = inferred_mismatch(module, call.inputs[0].shape[1:]) if layer_type(module) is not None else None
+        if wrong is not None and wrong[0] == "in_features" and hasattr(module, "out_features"):
+            _, want, got = wrong
+            return (f"`{call.name}` expects {want} features; at {at} it needs `nn.Linear({got}, "
+                    f"{module.out_features})`, or use `nn.LazyLinear({module.out_features})` to accept any size")  # fmt: skip
+    m = re.search(r"shape '\[(.*?)\]' is invalid for input of size (\d+)", text)
+    if m is None or not trace.batch or int(m.group(2)) % trace.batch:
+        return ""
+    features, per = m.group(1).split(",")[-1].strip(), int(m.group(2)) // trace.batch
+    called = {c.name for c in trace.calls}
+    nxt = next((n for n, mod in model.named_modules() if n and n not in called and type(mod).__name__ == "Linear"
+                and str(mod.in_features) == features), None)  # fmt: skip
+    if nxt is None:
+        return f"each sample has {per} values here; use `x.flatten(1)` to keep the batch dim whatever the size"
+    out = model.get_submodule(nxt).out_features
+    return (f"`{nxt}` expects {features} features; at {at} it needs `nn.Linear({per}, {out})`, or use `x.flatten(1)` "
+            f"with `nn.LazyLinear({out})` to accept any size")  # fmt: skip
 
 
 def _translate(trace: Trace, call: Call | None, module: Any, label: str, input_text: str, text: str) -> str:

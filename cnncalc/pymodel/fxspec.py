@@ -209,8 +209,9 @@ def _show(node: Any) -> str:
     return f"{name}({', '.join(parts)})"
 
 
-def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[str], str]:
-    """The validity conditions of a symbolic spec, and which equal sizes satisfy them (``28..31``)."""
+def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[tuple[str, str]], str]:
+    """The validity conditions of a symbolic spec (each as people read it and in sympy's machine form),
+    and which equal sizes satisfy them (``28..31``)."""
     from .. import symbolic as sym
     from ..analysis.conditions import holds, solve
     from ..analysis.shapes import analyze
@@ -221,24 +222,11 @@ def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[str], str]:
     conditions = list(analysis.conditions)
     try:
         solution = solve(conditions, names)
-        described = [t for r in solution.ranges.values() for t in r.describe()]
-        described += [_readable(c.expr) for c in solution.coupled]
+        described = list(zip(solution.describe(), solution.describe(machine=True)))
     except CnnCalcError as e:
-        described = [e.message]
+        described = [(e.message, e.message)]
     good = [v for v in range(1, limit + 1) if all(holds(c, {n: v for n in names}) for c in conditions)]
     return described, _ranges(good, " = ".join(names), limit)
-
-
-def _readable(expr: Any) -> str:
-    """``Eq(512, 32*floor(H/4))`` -> ``32*floor(H/4) == 512``."""
-    import sympy
-
-    from .. import symbolic as sym
-
-    if isinstance(expr, sympy.Eq):
-        lhs, rhs = (expr.rhs, expr.lhs) if expr.lhs.is_number else (expr.lhs, expr.rhs)
-        return f"{sym.to_text(sympy.factor(lhs))} == {sym.to_text(rhs)}"
-    return sym.to_text(expr)
 
 
 def _ranges(values: list[int], name: str, limit: int) -> str:

@@ -85,6 +85,9 @@ def load_target(text: str, kwargs: Mapping[str, Any] | None = None) -> Target:
     kwargs = dict(kwargs or {})
     source, _, attr = text.rpartition(":") if has_attr(text) else (text, "", "")
     file: str | None
+    from ..verify.torchload import import_torch
+
+    nn = import_torch().nn  # first, quietly: the target's own `import torch` then finds it loaded
     notes: tuple[str, ...] = ()
     if source.endswith(".ipynb"):
         from .notebook import import_notebook
@@ -95,9 +98,6 @@ def load_target(text: str, kwargs: Mapping[str, Any] | None = None) -> Target:
         module, file = _import_file(source)
     else:
         module, file = _import_module(source)
-    from ..verify.torchload import import_torch
-
-    nn = import_torch().nn
     if not attr:
         attr = _only_module_class(module, nn, text)
     obj: Any = module
@@ -183,12 +183,17 @@ def user_frame(tb: Any, prefer: str | None = None) -> Loc | None:
 
 
 def frame_loc(filename: str, line: int) -> Loc:
-    """The location of a line of running code: ``model.py:19:1``, or ``course.ipynb:cell 4:12:9`` in a notebook."""
+    """The location of a line of running code, at the column where its statement starts: ``model.py:19:9``, or
+    ``course.ipynb:cell 4:12:9`` in a notebook."""
     from .cells import indent_col, split
 
     cell = split(filename)
     if cell is None:
-        return Loc(display_path(filename), line, 1)
+        import linecache
+
+        text = linecache.getline(filename, line)
+        col = len(text) - len(text.lstrip()) + 1 if text.strip() else 1
+        return Loc(display_path(filename), line, col)
     return Loc(display_path(cell[0]), line, indent_col(filename, line), cell[1])
 
 

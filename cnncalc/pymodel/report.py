@@ -67,6 +67,7 @@ class ModuleReport(ReportBase):
     conditions: tuple[str, ...] = ()
     accepted: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    conditions_machine: tuple[str, ...] = ()  # the same conditions in sympy's form, for JSON
 
     @property
     def total_macs(self) -> int:
@@ -154,12 +155,14 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
         trace = run(model, xs, kwargs=kwargs)
     input_text = ", ".join("x".join(map(str, s)) for s in shapes)
     crash = explain(trace, model, input_text) if trace.error is not None else None
-    fx, reason, conditions, accepted = None, None, (), None
+    fx, reason, accepted = None, None, None
+    conditions: Any = ()
     if symbolic:
         fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
-                        str(torch.__version__), fx, reason, tuple(conditions), accepted)  # fmt: skip
+                        str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted,
+                        conditions_machine=tuple(m for _, m in conditions))  # fmt: skip
 
 
 def _placed(

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import symbolic as sym
+from ..analysis.cost import human_count
 from ..analysis.derivation import LayerDerivation
 from ..formula import exact
 from ..report import Explanation
-from .formats import verification_line
+from .formats import point_text, verification_line
 from .notation import count_text, shape_text
 
 
@@ -23,10 +24,10 @@ def _verified(status: bool | None) -> str:
     return {True: "verified with torch", False: "torch DISAGREES (see the errors)", None: "not verified"}[status]
 
 
-def _result(v: Any) -> str:
+def _result(v: Any, count: bool = False, expl: Explanation | None = None) -> str:
     if isinstance(v, tuple):
-        return shape_text(v)
-    return sym.to_text(exact(v))
+        return shape_text(expl.report.shown(v) if expl is not None else v)
+    return sym.to_text(exact(v), grouping=count)
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,12 @@ def _render(style: _Style, expl: Explanation) -> str:
         out.append(style.layer.format(name=d.name, call=d.call, where=where))
         if style.blank_after_layer_head:
             out.append("")
-        ins = ", ".join(shape_text(s) for s in d.in_shapes)
-        out.append(style.io.format(ins=ins, out=shape_text(d.out_shape), status=_verified(ok)))
+        ins = ", ".join(shape_text(expl.report.shown(s)) for s in d.in_shapes)
+        out.append(style.io.format(ins=ins, out=shape_text(expl.report.shown(d.out_shape)), status=_verified(ok)))
         for s in d.steps:
             if s.formula is None:
-                result = "" if s.result is None else (f"{arrow}{_result(s.result)}" if style is _TEXT
-                                                      else f" → `{_result(s.result)}`")  # fmt: skip
+                shown = _result(s.result, s.is_count, expl)
+                result = "" if s.result is None else (f"{arrow}{shown}" if style is _TEXT else f" → `{shown}`")
                 out.append(style.statement.format(label=s.label, statement=s.statement, result=result))
             else:
                 out.append(style.formula.format(label=s.label, working=f"{s.lhs} = " + " = ".join(s.forms())))
@@ -73,8 +74,9 @@ def _render(style: _Style, expl: Explanation) -> str:
                 out.append(style.note.format(note=s.note))
         out.append("")
     parts, total = _total(expl.derivations)
-    if len(expl.derivations) > 1:
-        out.append(style.total.format(sum=" + ".join(parts) or "0", total=count_text(total)))
+    if expl.whole:
+        shown = " + ".join(parts) or "0"
+        out.append(style.total.format(sum=shown, total=count_text(total)).replace(f"{shown} = {shown}", shown))
     out += [style.footer.format(line=line) for line in footer(expl)]
     return "\n".join(out) + "\n"
 
@@ -84,6 +86,10 @@ def footer(expl: Explanation) -> list[str]:
     report = expl.report
     lines = []
     if report.symbols:
+        d = report.defaults
+        lines.append(f"At {point_text(report)}: output {shape_text(report.shown(d.output_shape))}, params "
+                     f"{count_text(d.total_params)}"
+                     + (f", MACs {human_count(report.cost_at_defaults.total_macs)}" if report.cost_at_defaults else ""))  # fmt: skip
         lines.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
     lines.append(verification_line(report))
     return lines
@@ -108,9 +114,14 @@ _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
 
 
+_TEX_MATH = {"×": r"$\times$", "·": r"$\cdot$", "−": "-", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$", "⌈": r"$\lceil$",
+             "⌉": r"$\rceil$", "≤": r"$\leq$", "≥": r"$\geq$", "≈": r"$\approx$", "⇒": r"$\Rightarrow$"}  # fmt: skip
+
+
 def tex_escape(text: str) -> str:
-    """Escape text for LaTeX's text mode."""
-    return "".join(_TEX_ESCAPES.get(c, c) for c in text).replace("×", r"$\times$").replace("->", r"$\to$")
+    """Escape text for LaTeX's text mode (the readable math signs become their math-mode commands)."""
+    escaped = "".join(_TEX_ESCAPES.get(c, _TEX_MATH.get(c, c)) for c in text)
+    return escaped.replace("->", r"$\to$")
 
 
 def _tex_count(v: Any) -> str:
@@ -135,12 +146,12 @@ def to_latex(expl: Explanation) -> str:
            r"\usepackage[utf8]{inputenc}", r"\begin{document}", rf"\section*{{{tex_escape(title)}}}"]  # fmt: skip
     for d, ok in zip(ds, verified):
         out.append(rf"\subsection*{{{tex_escape(d.name)}: \texttt{{{tex_escape(d.call)}}}}}")
-        ins = ", ".join(shape_text(s) for s in d.in_shapes)
-        out.append(tex_escape(f"Input {ins} -> output {shape_text(d.out_shape)} ({_verified(ok)})."))
+        ins = ", ".join(shape_text(expl.report.shown(s)) for s in d.in_shapes)
+        out.append(tex_escape(f"Input {ins} -> output {shape_text(expl.report.shown(d.out_shape))} ({_verified(ok)})."))
         out.append(r"\begin{itemize}")
         for s in d.steps:
             if s.formula is None:
-                res = "" if s.result is None else f" -> {_result(s.result)}"
+                res = "" if s.result is None else f" -> {_result(s.result, s.is_count, expl)}"
                 out.append(rf"\item \textbf{{{tex_escape(s.label)}}}: {tex_escape(s.statement + res)}")
             else:
                 forms = s.forms(tex=True)
@@ -152,10 +163,42 @@ def to_latex(expl: Explanation) -> str:
                 out.append(rf"\emph{{Note:}} {tex_escape(s.note)}")
         out.append(r"\end{itemize}")
     parts = [d.params for d in ds if d.params != 0]
-    if len(ds) > 1:
+    if expl.whole:
         joined = " + ".join(_tex_count(p) for p in parts) or "0"
-        out.append(rf"\paragraph{{Total parameters}} $ {joined} = {_tex_count(sum(parts, 0))} $")
-    for line in footer(expl):
-        out.append(tex_escape(line) + r"\par")
+        total = _tex_count(sum(parts, 0))
+        out.append(rf"\paragraph{{Total parameters}} $ {joined if joined == total else joined + ' = ' + total} $")
+    report = expl.report
+    if report.symbols:
+        dflt = report.defaults
+        at = ", ".join(f"${n} = {dflt.graph.binding[n]}$" for n in report.symbols)
+        out.append("At " + at + tex_escape(f": output {shape_text(report.shown(dflt.output_shape))}, params "
+                                           f"{count_text(dflt.total_params)}.") + r"\par")  # fmt: skip
+        conds = ", ".join(f"${c}$" for c in tex_conditions(report)) or "any positive size"
+        out.append(f"Valid when: {conds}." + r"\par")
+    out.append(tex_escape(verification_line(report)) + r"\par")
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"
+
+
+def tex_conditions(report: Any) -> list[str]:
+    """The validity conditions as LaTeX math: ``H \\geq 8``, ``H \\bmod 4 = 0``, ``\\lfloor ... \\rfloor``."""
+    sol = report.solution
+    if sol is None:
+        return []
+    out = []
+    for r in sol.ranges.values():
+        if r.only is not None:
+            out.append(f"{r.name} \\in \\{{{', '.join(map(str, r.only))}\\}}")
+            continue
+        if r.minimum > 1:
+            out.append(f"{r.name} \\geq {r.minimum}")
+        if r.modulus > 1 and len(r.residues) < r.modulus:
+            one = len(r.residues) == 1
+            rest = str(r.residues[0]) if one else "\\{" + ", ".join(map(str, r.residues)) + "\\}"
+            relation = "=" if one else "\\in"
+            out.append(f"{r.name} \\bmod {r.modulus} {relation} {rest}")
+    if sol.coupled:
+        import sympy
+
+        out += [str(sympy.latex(c.expr)) for c in sol.coupled]
+    return out

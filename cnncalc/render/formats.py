@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..analysis.cost import human_bytes, human_count
+from ..errors import plural
 from ..report import Row, rows
 from ..report import ShapesReport as Report
 from .notation import count_text, number, shape_list, shape_text
@@ -24,11 +25,12 @@ def to_dict(report: Report) -> dict[str, Any]:
         "schema": SCHEMA,
         "name": main.graph.name,
         "file": main.graph.file,
-        "input": shape_list(main.graph.input_shape),
+        "input": shape_list(report.shown(main.graph.input_shape)),
+        "layout": "channels_last" if report.channels_last else "channels_first",
         "symbols": {n: default for n, default, _ in report.spec.symbols if n in report.symbols},
         "fixed": dict(report.fixed),
-        "conditions": report.conditions,
-        "output_shape": shape_list(main.output_shape),
+        "conditions": report.solution.describe(machine=True) if report.solution else [],
+        "output_shape": shape_list(report.shown(main.output_shape)),
         "total_params": number(main.total_params),
         "trainable_params": number(main.trainable_params),
         "non_trainable_params": number(main.total_params - main.trainable_params),
@@ -38,7 +40,7 @@ def to_dict(report: Report) -> dict[str, Any]:
     if symbolic:
         doc["at_defaults"] = {
             "point": {n: d.graph.binding[n] for n in report.symbols},
-            "output_shape": shape_list(d.output_shape),
+            "output_shape": shape_list(report.shown(d.output_shape)),
             "total_params": d.total_params,
             "trainable_params": d.trainable_params,
             "buffers": d.total_buffers,
@@ -141,7 +143,7 @@ def to_markdown(report: Report) -> str:
     symbolic = bool(report.symbols)
     header = ["Layer", "Type", "Output shape"] + (["At defaults"] if symbolic else []) + ["Params", "Verified"]
     lines = [
-        f"**{report.main.graph.name}**: input {shape_text(report.main.graph.input_shape)}",
+        f"**{report.main.graph.name}**: input {shape_text(report.shown(report.main.graph.input_shape))}",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -206,22 +208,28 @@ def summary_lines(report: Report) -> list[str]:
     ]
     if report.symbols:
         d = report.defaults
-        at = ", ".join(f"{n}={d.graph.binding[n]}" for n in report.symbols)
+        at = point_text(report)
         out.append(
-            f"At {at}: output {shape_text(d.output_shape)}, params {count_text(d.total_params)}, "
+            f"At {at}: output {shape_text(report.shown(d.output_shape))}, params {count_text(d.total_params)}, "
             f"buffers {count_text(d.total_buffers)}"
         )
         out.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
     if report.cost_at_defaults is not None:
         c = report.cost_at_defaults
-        at = " at the defaults" if report.symbols else ""
+        at = f" at {point_text(report)}" if report.symbols else ""
         out.append(f"MACs per sample{at}: {human_count(c.total_macs)} ({c.total_macs:,}; FLOPs ≈ 2 × MACs)  ·  "
                    f"params+buffers {human_bytes(c.total_param_bytes)}  ·  forward activations "
                    f"{human_bytes(c.total_activation_bytes)} ({c.dtype}, batch {c.batch}; 1 MiB = 2^20 bytes)")  # fmt: skip
     for w in report.rf.warnings if report.rf else ():
         out.append(f"Warning: {w}")
+    out += [f"Note: {n}" for n in report.notes]
     out.append(verification_line(report))
     return out
+
+
+def point_text(report: Report) -> str:
+    """``H=32, W=32``: the sizes the concrete figures are at (the defaults, or the first valid sizes of a null symbol)."""
+    return ", ".join(f"{n}={report.defaults.graph.binding[n]}" for n in report.symbols)
 
 
 def verification_line(report: Report) -> str:
@@ -231,9 +239,11 @@ def verification_line(report: Report) -> str:
     points = "; ".join(", ".join(f"{k}={v}" for k, v in c.point.items()) for c in report.checks if c.point)
     where = f" at {points}" if points else ""
     n = len(report.main.layers)
-    rf = f"; receptive fields of {report.rf_probes} units match the input gradients" if report.rf_probes else ""
+    agree = f"all {n} layers agree" if n != 1 else "its one layer agrees"
+    probes = report.rf_probes
+    rf = (f"; receptive fields of {plural(probes, 'unit')} match the input gradients" if probes > 1 else
+          "; the receptive field of 1 unit matches the input gradients" if probes == 1 else "")  # fmt: skip
     if report.verified:
-        return (
-            f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: all {n} layers agree{rf}."
-        )
-    return f"MISMATCH: torch {report.torch_version} on {report.device}{where} disagrees in {len(report.mismatches)} place(s)."
+        return f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: {agree}{rf}."
+    places = plural(len(report.mismatches), "place")
+    return f"MISMATCH: torch {report.torch_version} on {report.device}{where} disagrees in {places}."

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..analysis.cost import human_count
+from ..errors import plural
 from ..pymodel.report import ModuleReport, ModuleRow
 from ..pymodel.trace import TensorInfo, output_text
 from .notation import rf_text
@@ -61,46 +62,48 @@ def summary_lines(rep: ModuleReport) -> list[str]:
         lines += [f"MISMATCH {m}" for m in rep.mismatches]
     else:
         lines.append(f"Every shape and count is torch's own (forward hooks, batch {rep.batch}, {rep.device}, torch "
-                     f"{rep.torch_version}); cnncalc's rules agree on all {checked} catalogue modules.")  # fmt: skip
+                     f"{rep.torch_version}); cnncalc's rules agree on {'all ' if checked > 1 else ''}"
+                     f"{plural(checked, 'catalogue module')}.")  # fmt: skip
     return lines
 
 
-def table(rep: ModuleReport, depth: int | None = None) -> Any:
-    """The nested module table (rows deeper than ``depth`` folded into their ancestors)."""
-    from rich.table import Table
+def table(rep: ModuleReport, depth: int | None = None, width: int | None = None) -> Any:
+    """The nested module table (rows deeper than ``depth`` folded into their ancestors), fitted to ``width``."""
     from rich.text import Text
+
+    from .fit import SHAPE, WORDS, Column, fit
 
     rows = [r for r in rep.rows if depth is None or r.depth <= depth]
     has_buffers = any(r.buffers for r in rep.rows)
     has_rf = any(r.rf is not None for r in rep.rows)
-    t = Table(title=f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}", title_justify="left",
-              header_style="bold", show_footer=True)  # fmt: skip
-    t.add_column("Module", footer="Total")
-    t.add_column("Type")
-    t.add_column("Output", footer=output_text(rep.outputs, rep.batch) if rep.crash is None else "")
-    t.add_column("Params", justify="right", footer=f"{rep.counts.params:,}")
+    title = f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}"
+
+    def dim(r: ModuleRow) -> str:
+        return "dim" if not r.leaf or r.reused_from is not None else ""
+
+    cols = [
+        Column("Module", [Text("  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name,
+                               style="bold" if not r.leaf else "") for r in rows], "Total"),
+        Column("Type", [Text(r.type, style=dim(r)) for r in rows], label="type"),
+        Column("Output", [output_text(r.outputs, rep.batch) if r.call is None or r.call.done else "—" for r in rows],
+               output_text(rep.outputs, rep.batch) if rep.crash is None else "", kind=SHAPE, label="output"),
+        Column("Params", [Text(f"{r.params:,}", style=dim(r)) for r in rows], f"{rep.counts.params:,}", "right",
+               label="params"),
+    ]  # fmt: skip
     if has_buffers:
-        t.add_column("Buffers", justify="right", footer=f"{rep.counts.buffers:,}")
-    t.add_column("MACs", justify="right", footer=human_count(rep.total_macs))
+        cols.append(Column("Buffers", [f"{r.buffers:,}" if r.buffers else "" for r in rows],
+                           f"{rep.counts.buffers:,}", "right", secondary=True, label="buffers"))  # fmt: skip
+    macs = [human_count(r.macs) if r.macs else "" if r.macs == 0 or r.call is None else "?" for r in rows]
+    cols.append(Column("MACs", macs, human_count(rep.total_macs), "right", secondary=True, label="MACs"))
     if has_rf:
-        t.add_column("RF", justify="right")
-    t.add_column("Note")
-    t.add_column("✓", justify="center")
-    for r in rows:
-        dim = not r.leaf or r.reused_from is not None
-        cells: list[Any] = [Text("  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name,
-                                 style="bold" if not r.leaf else ""), Text(r.type, style="dim" if dim else ""),
-                            output_text(r.outputs, rep.batch) if r.call is None or r.call.done else "—",
-                            Text(f"{r.params:,}", style="dim" if dim else "")]  # fmt: skip
-        if has_buffers:
-            cells.append(f"{r.buffers:,}" if r.buffers else "")
-        cells.append(human_count(r.macs) if r.macs else "" if r.macs == 0 or r.call is None else "?")
-        if has_rf:
-            cells.append(rf_text(r.rf))
-        mark = "" if r.derived is None else "✗" if r.mismatch else "✓"
-        cells += [Text(_row_note(r), style="dim"), Text(mark, style="red" if r.mismatch else "green")]
-        t.add_row(*cells)
-    return t
+        cols.append(Column("RF", [rf_text(r.rf) for r in rows], justify="right", kind=WORDS, secondary=True,
+                           label="RF"))  # fmt: skip
+    cols.append(Column("Note", [Text(_row_note(r), style="dim") for r in rows], kind=WORDS, secondary=True,
+                       label="note"))  # fmt: skip
+    marks = ["" if r.derived is None else "✗" if r.mismatch else "✓" for r in rows]
+    cols.append(Column("✓", [Text(m, style="red" if r.mismatch else "green") for m, r in zip(marks, rows)],
+                       justify="center"))  # fmt: skip
+    return fit(title, cols, width)
 
 
 def to_dict(rep: ModuleReport) -> dict[str, Any]:
@@ -129,7 +132,7 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
                    "buffers": c.buffers, "macs": rep.total_macs, "macs_complete": rep.macs_complete},
         "shared_parameters": [{"name": n, "same_as": f} for n, f in c.shared],
         "outputs": [{"path": p, **_shape_json(i, rep.batch)} for p, i in rep.outputs],
-        "symbolic": {"available": rep.fx is not None, "reason": rep.fx_reason, "conditions": list(rep.conditions),
+        "symbolic": {"available": rep.fx is not None, "reason": rep.fx_reason, "conditions": list(rep.conditions_machine),
                      "accepted": rep.accepted},
         "crash": None if rep.crash is None else {"module": rep.crash.module, "type": rep.crash.type,
                                                  "location": str(rep.crash.loc) if rep.crash.loc else None,

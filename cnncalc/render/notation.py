@@ -1,4 +1,8 @@
-"""Notation shared by the renderers: counts with separators, shapes, floors as ⌊ ⌋, receptive-field text."""
+"""Notation shared by the renderers: counts with separators, shapes, floors as ⌊ ⌋, receptive-field text.
+
+People read :func:`cnncalc.symbolic.to_text` (``⌊H/2⌋``, ``32·(H − 4)``); JSON and CSV keep the
+machine form of :func:`cnncalc.symbolic.machine_text` (``floor(H/2)``), which sympy parses back.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,15 @@ def rf_text(rf: Any) -> str:
     """``7×7``, ``212×212``, ``≤40×40`` (varies with position), ``28×28 global`` (every unit sees it)."""
     if rf is None:
         return ""
-    parts = [("" if d.closed_form or d.is_global else "≤") + sym.to_text(d.size) for d in rf.dims]
+    texts = [sym.to_text(d.size) for d in rf.dims]
+    parts = [("" if d.closed_form or d.is_global else "≤") + (f"({t})" if _is_sum(t) and len(texts) > 1 else t)
+             for d, t in zip(rf.dims, texts)]  # fmt: skip
     return "×".join(parts) + (" global" if rf.is_global else "")
 
 
 def number(value: Any) -> int | str:
-    """An int stays an int (JSON number); a symbolic count becomes its text."""
-    return value if isinstance(value, int) else sym.to_text(value)
+    """An int stays an int (JSON number); a symbolic count becomes its machine text."""
+    return value if isinstance(value, int) else sym.machine_text(value)
 
 
 def shape_list(shape: tuple[Any, ...]) -> list[int | str]:
@@ -26,25 +32,22 @@ def shape_list(shape: tuple[Any, ...]) -> list[int | str]:
 
 
 def count_text(value: Any) -> str:
-    """``2,432`` for ints; the expression text otherwise."""
-    return f"{value:,}" if isinstance(value, int) else sym.to_text(value)
+    """``2,432`` for ints; the readable expression otherwise, with separators too (``640·⌊H/4⌋ + 53,706``)."""
+    return sym.to_text(value, grouping=True)
 
 
-def shape_text(shape: tuple[Any, ...], pretty: bool = False) -> str:
-    """``32×16×16`` style shape text; ``pretty`` writes floor(x) as ⌊x⌋."""
+def shape_text(shape: tuple[Any, ...], pretty: bool = True) -> str:
+    """``32×⌊H/2⌋×⌊W/2⌋`` style shape text (``pretty`` is kept for callers; every form is readable)."""
     parts = [sym.to_text(d) for d in shape]
-    parts = [f"({p})" if " " in p and len(shape) > 1 else p for p in parts]
-    return "×".join(pretty_math(p) if pretty else p for p in parts)
+    parts = [f"({p})" if _is_sum(p) and len(shape) > 1 else p for p in parts]
+    return "×".join(parts)
 
 
-def pretty_math(text: str) -> str:
-    """``floor(H/2) - 1`` -> ``⌊H/2⌋ - 1`` (and ceiling -> ⌈ ⌉), for people; JSON keeps sympy text."""
-    for word, left, right in (("floor(", "⌊", "⌋"), ("ceiling(", "⌈", "⌉")):
-        while word in text:
-            start = text.index(word)
-            depth, j = 1, start + len(word)
-            while depth and j < len(text):
-                depth += {"(": 1, ")": -1}.get(text[j], 0)
-                j += 1
-            text = text[:start] + left + text[start + len(word) : j - 1] + right + text[j:]
-    return text
+def _is_sum(text: str) -> bool:
+    """Whether a readable expression has a + or − outside brackets (``H − 4``, not ``⌊(H − 5)/16⌋``)."""
+    depth = 0
+    for n, c in enumerate(text):
+        depth += 1 if c in "(⌊⌈" else -1 if c in ")⌋⌉" else 0
+        if depth == 0 and c in "+−" and n > 0:
+            return True
+    return False

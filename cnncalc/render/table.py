@@ -5,73 +5,72 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from .. import symbolic as sym
 from ..analysis.cost import human_count
 from ..report import ShapesReport as Report
 from ..report import rows
+from .fit import FIXED, SHAPE, WORDS, Column, fit
 from .formats import summary_lines, verification_line
-from .notation import count_text, pretty_math, rf_text, shape_text
+from .notation import count_text, rf_text, shape_text
+
+_MARK = {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: Text("")}
 
 
-def table(report: Report) -> Table:
-    """The layer table with totals in the footer."""
+def columns(report: Report) -> list[Column]:
+    """The layer table's columns, totals in the footer (RF, MACs and buffers may move to a second table)."""
     symbolic = bool(report.symbols)
-    main = report.main
-    t = Table(
-        title=f"{main.graph.name} · input {shape_text(main.graph.input_shape, True)}",
-        show_footer=True,
-        title_justify="left",
-        header_style="bold",
-    )
+    main, totals = report.main, report.defaults
+    layer_rows = rows(report)
     has_buffers = any(r.buffers != 0 for r in main.layers)
-    t.add_column("Layer", footer="Total")
-    t.add_column("Type")
-    t.add_column("Output shape", footer=shape_text(main.output_shape, True))
+    cols = [
+        Column("Layer", [Text("  " * r.depth + r.name, style="bold" if r.group else "") for r in layer_rows], "Total"),
+        Column("Type", [Text(r.type, style="dim" if r.group else "") for r in layer_rows], label="type"),
+        Column("Output shape", [shape_text(r.shape) for r in layer_rows], shape_text(report.shown(main.output_shape)),
+               kind=SHAPE, label="output"),
+    ]  # fmt: skip
     if symbolic:
         at = ", ".join(f"{n}={report.defaults.graph.binding[n]}" for n in report.symbols)
-        t.add_column(f"At {at}", footer=shape_text(report.defaults.output_shape))
+        cols.append(Column(f"At {at}", [shape_text(r.shape_at_defaults or ()) for r in layer_rows],
+                           shape_text(report.shown(totals.output_shape)), kind=SHAPE, label=f"at {at}"))  # fmt: skip
     # Counts are shown at the default sizes; formulas that depend on symbols are listed below the table.
-    totals = report.defaults
-    t.add_column("Params", justify="right", footer=count_text(totals.total_params))
+    params = [count_text(r.params_at_defaults if r.params_at_defaults is not None else r.params)
+              + ("" if r.trainable else " (frozen)") for r in layer_rows]  # fmt: skip
+    cols.append(Column("Params", [Text(p, style="dim" if r.group else "") for p, r in zip(params, layer_rows)],
+                       count_text(totals.total_params), "right", label="params"))  # fmt: skip
     if has_buffers:
-        t.add_column("Buffers", justify="right", footer=count_text(totals.total_buffers))
-    t.add_column(
-        "MACs",
-        justify="right",
-        footer=human_count(report.cost_at_defaults.total_macs) if report.cost_at_defaults else "",
-    )
-    t.add_column("RF", justify="right")
-    t.add_column("✓", justify="center")
-    for r in rows(report):
-        name = Text("  " * r.depth + r.name, style="bold" if r.group else "")
-        cells: list[Any] = [name, Text(r.type, style="dim" if r.group else ""), shape_text(r.shape, True)]
-        if symbolic:
-            cells.append(shape_text(r.shape_at_defaults or ()))
-        shown = r.params_at_defaults if r.params_at_defaults is not None else r.params
-        params = count_text(shown) + ("" if r.trainable else " (frozen)")
-        cells.append(Text(params, style="dim" if r.group else ""))
-        if has_buffers:
-            cells.append(count_text(r.buffers))
-        cells.append("" if r.group else human_count(r.macs_at_defaults) if isinstance(r.macs_at_defaults, int) else "")
-        cells.append(rf_text(r.rf))
-        cells.append({True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: ""}[r.verified])
-        t.add_row(*cells)
-    return t
+        cols.append(Column("Buffers", [count_text(r.buffers) for r in layer_rows], count_text(totals.total_buffers),
+                           "right", secondary=True, label="buffers"))  # fmt: skip
+    macs = [("" if r.group else human_count(r.macs_at_defaults) if isinstance(r.macs_at_defaults, int) else "")
+            for r in layer_rows]  # fmt: skip
+    total = human_count(report.cost_at_defaults.total_macs) if report.cost_at_defaults else ""
+    cols.append(Column("MACs", macs, total, "right", secondary=True, label="MACs"))
+    cols.append(Column("RF", [rf_text(r.rf) for r in layer_rows], justify="right", kind=WORDS, secondary=True,
+                       label="RF"))  # fmt: skip
+    cols.append(Column("✓", [_MARK[r.verified] for r in layer_rows], justify="center"))
+    return cols
 
 
-def print_report(report: Report, console: Console) -> None:
-    """Table, then symbolic parameter formulas, totals, conditions and verification status."""
-    console.print(table(report))
+def table(report: Report, width: int | None = None) -> Any:
+    """The layer table with totals in the footer, fitted to ``width`` (None: as wide as it needs)."""
+    title = f"{report.main.graph.name} · input {shape_text(report.shown(report.main.graph.input_shape))}"
+    return fit(title, columns(report), width)
+
+
+def print_report(report: Report, console: Console, width: int | None = None) -> None:
+    """Table, then symbolic parameter formulas, totals, conditions and verification status.
+
+    ``width`` None: a pipe or a log; the table takes the width it needs and sentences are not wrapped.
+    """
+    console.print(table(report, width))
     for line in notes(report):
-        console.print(line)
+        console.print(line, soft_wrap=width is None)
 
 
 def notes(report: Report) -> list[Text]:
     """The lines under the table: symbolic parameter formulas, then totals, conditions and verification."""
-    out = [Text(f"params of {r.name} = {pretty_math(count_text(r.params))}", style="dim")
+    out = [Text(f"params of {r.name} = {count_text(r.params)}", style="dim")
            for r in rows(report) if not isinstance(r.params, int) and not r.group]  # fmt: skip
     for line in summary_lines(report):
         style = "bold red" if line.startswith("MISMATCH") else ("green" if line.startswith("Verified") else "")
@@ -79,45 +78,43 @@ def notes(report: Report) -> list[Text]:
     return out
 
 
-def rf_table(report: Report) -> Table:
+def rf_table(report: Report, width: int | None = None) -> Any:
     """``cnncalc rf``: per layer and spatial dim, size r, stride S, padding P, and the region of unit 0."""
     from ..analysis.receptive import region
 
     main = report.main
     spatial = len(main.graph.input_shape) - 1
-    t = Table(title=f"{main.graph.name} · receptive fields on input {shape_text(main.graph.input_shape, True)}",
-              title_justify="left", header_style="bold")  # fmt: skip
-    t.add_column("Layer")
-    t.add_column("Type")
-    for j in range(spatial):
-        suffix = f" d{j}" if spatial > 1 else ""
-        t.add_column(f"r{suffix}", justify="right")
-        t.add_column(f"S{suffix}", justify="right")
-        t.add_column(f"P{suffix}", justify="right")
-    t.add_column("unit 0 sees", justify="left")
-    t.add_column("✓", justify="center")
+    title = f"{main.graph.name} · receptive fields on input {shape_text(report.shown(main.graph.input_shape))}"
     assert report.rf is not None
+    cells: list[list[Any]] = []
     for i, (r, rf) in enumerate(zip(main.layers, report.rf.layers)):
-        cells: list[Any] = [r.node.name, r.node.layer.name]
+        row: list[Any] = [r.node.name, r.node.layer.name]
         if not rf.dims:
-            cells += ["—"] * (3 * spatial) + [f"not derived: {rf.note}" if rf.note else "", ""]
-            t.add_row(*cells)
+            row += ["—"] * (3 * spatial) + [f"not derived: {rf.note}" if rf.note else "", _MARK[None]]
+            cells.append(row)
             continue
         for j, d in enumerate(rf.dims):
             if d.is_global:
-                cells += [f"{sym.to_text(d.size)} global", "", ""]
+                row += [f"{sym.to_text(d.size)} global", "", ""]
                 continue
-            size = pretty_math(sym.to_text(d.size)) + ("" if d.closed_form else f" (min {sym.to_text(d.min_size)})")
+            size = sym.to_text(d.size) + ("" if d.closed_form else f" (min {sym.to_text(d.min_size)})")
             if beyond_input(d, main.graph.input_shape[1 + j]):
                 size += " > input"
-            cells += [size, *("—" if v is None else pretty_math(sym.to_text(v)) for v in (d.stride, d.padding))]
+            row += [size, *("—" if v is None else sym.to_text(v) for v in (d.stride, d.padding))]
         reg = region(report.defaults, i, {j: (0, 0) for j in range(spatial)}, report.rf)
-        cells.append(" × ".join(f"[{lo}, {hi}]" for lo, hi in reg.values()))
-        cells.append(
-            {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: ""}[report.node_verified(i)]
-        )
-        t.add_row(*cells)
-    return t
+        row.append(" × ".join(f"[{lo}, {hi}]" for lo, hi in reg.values()))
+        row.append(_MARK[report.node_verified(i)])
+        cells.append(row)
+    heads = ["Layer", "Type"]
+    for j in range(spatial):
+        suffix = f" d{j}" if spatial > 1 else ""
+        heads += [f"r{suffix}", f"S{suffix}", f"P{suffix}"]
+    heads += ["unit 0 sees", "✓"]
+    cols = [Column(h, [row[k] for row in cells], justify="left" if k < 2 or h == "unit 0 sees" else "right",
+                   kind=WORDS if k >= 2 and h != "✓" else FIXED, secondary=h == "unit 0 sees")
+            for k, h in enumerate(heads)]  # fmt: skip
+    cols[-1].justify = "center"
+    return fit(title, cols, width)
 
 
 def beyond_input(d: Any, input_size: Any) -> bool:
@@ -125,9 +122,9 @@ def beyond_input(d: Any, input_size: Any) -> bool:
     return sym.is_concrete(d.size) and sym.is_concrete(input_size) and d.size > input_size
 
 
-def print_rf(report: Report, console: Console) -> None:
+def print_rf(report: Report, console: Console, width: int | None = None) -> None:
     """The receptive-field table with its notes."""
-    console.print(rf_table(report))
+    console.print(rf_table(report, width))
     note = (
         "r: receptive field size, S: effective stride, P: effective padding; where r has no 'min', unit u sees input "
         "units within [u*S - P, u*S - P + r - 1] (Araujo et al., Distill 2019), all of it when that lies inside the "
@@ -135,10 +132,11 @@ def print_rf(report: Report, console: Console) -> None:
         "reshape): r is then the largest region of any unit, min the smallest of an interior unit. A unit is a "
         "position, all channels together; after Flatten it is one element."
     )
-    console.print(Text(note, style="dim"))
+    soft = width is None
+    console.print(Text(note, style="dim"), soft_wrap=soft)
     for w in report.rf.warnings if report.rf else ():
-        console.print(Text(f"Warning: {w}", style="yellow"))
+        console.print(Text(f"Warning: {w}", style="yellow"), soft_wrap=soft)
     for n in report.rf.notes if report.rf else ():
-        console.print(Text(f"Note: {n}", style="yellow"))
+        console.print(Text(f"Note: {n}", style="yellow"), soft_wrap=soft)
     line = verification_line(report)
-    console.print(Text(line, style="bold red" if line.startswith("MISMATCH") else "green"))
+    console.print(Text(line, style="bold red" if line.startswith("MISMATCH") else "green"), soft_wrap=soft)

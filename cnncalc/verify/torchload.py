@@ -19,6 +19,7 @@ def import_torch() -> Any:
     garbage collector during the import, then freezing what exists, saves about
     0.15 s on the import and 0.1 s of collections while the network is built.
     """
+    quiet_numpy_warning()
     if "torch" in sys.modules:
         return sys.modules["torch"]
     gc.disable()
@@ -34,6 +35,13 @@ def import_torch() -> Any:
         gc.enable()
     gc.freeze()
     return torch
+
+
+def quiet_numpy_warning() -> None:
+    """A torch build without numpy warns "Failed to initialize NumPy" when some of its modules load, also
+    after the import (torch.fx tracing loads one); cnncalc never hands numpy arrays to torch, so the
+    warning says nothing to its users. Only that message is filtered, for the rest of the process."""
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
 
 
 def resolve_device(torch: Any, device: str) -> Any:

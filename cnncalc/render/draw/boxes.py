@@ -17,7 +17,7 @@ from typing import Any
 from ...errors import CnnCalcError
 from ...graph.expand import INPUT
 from ...report import ShapesReport
-from ..notation import count_text, pretty_math, shape_text
+from ..notation import count_text, shape_text
 
 _NOT_FOLDED = ("kernel_size", "out_features", "out_channels", "units", "filters", "output_size", "dim", "size")
 _SHORT = {"BatchNorm1d": "BN", "BatchNorm2d": "BN", "BatchNorm3d": "BN", "BatchNormalization": "BN"}
@@ -43,7 +43,7 @@ class Box:
 
     @property
     def params_label(self) -> str:
-        value = pretty_math(count_text(self.params)) if not isinstance(self.params, str) else self.params
+        value = count_text(self.params) if not isinstance(self.params, str) else self.params
         return f"{value} params" if value != "1" else "1 param"
 
 
@@ -185,7 +185,7 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
         if b.group is not None:
             g = next(k for k, gr in enumerate(main.groups) if gr.group.name == b.group and gr.group.depth == 0)
             gr = main.groups[g]
-            b.group_label = f"{gr.group.name} · {gr.group.type} · {pretty_math(count_text(gr.params))} params"
+            b.group_label = f"{gr.group.name} · {gr.group.type} · {count_text(gr.params)} params"
     return Net(list(boxes.values()), _title(report), _note(report))
 
 

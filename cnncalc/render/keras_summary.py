@@ -1,0 +1,88 @@
+"""``--format keras``: the network as Keras' ``model.summary()`` prints it.
+
+The columns ``Layer (type)``, ``Output Shape`` as ``(None, 26, 26, 32)`` and ``Param #``
+(plus ``Connected to`` when the network is not a chain, after an ``InputLayer`` row, as
+Keras prints a functional model), then the Total / Trainable / Non-trainable params
+lines with their size in float32, as Keras 3 prints them. Names are the ids written in
+the file, or the names Keras gives (``conv2d``, ``conv2d_1``, ``max_pooling2d``).
+Shapes are channels last and parameters are counted as Keras counts them (a
+BatchNormalization layer has 4C, 2C of them non-trainable), whatever the file's
+convention. Columns are as wide as their longest entry: nothing is ever cut.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .. import symbolic as sym
+from ..graph.expand import INPUT
+from ..layers import in_layout
+from ..report import ShapesReport
+
+
+def snake_case(type_name: str) -> str:
+    """Keras' automatic layer name: ``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu``."""
+    text = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", text).lower()
+
+
+def _keras_size(n_bytes: int) -> str:
+    """Keras 3's ``readable_memory_size``: ``364.54 KB`` (powers of 1024)."""
+    units = ["B", "KB", "MB", "GB", "TB"]
+    value, unit = float(n_bytes), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{value:.2f} {units[unit]}"
+
+
+def _shape(shape: tuple[Any, ...]) -> str:
+    dims = ["None", *(str(d) if sym.is_concrete(d) else "None" for d in in_layout(shape, True))]
+    return "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
+
+
+def to_keras(report: ShapesReport) -> str:
+    """The summary text (at the default sizes when the file has symbols)."""
+    from ..analysis.convention import keras_counts
+
+    a = report.defaults if report.spec.convention == "keras" else keras_counts(report.defaults)
+    counts: dict[str, int] = {}
+    names = []
+    for r in a.layers:
+        if r.node.id is not None:
+            names.append(r.node.name)
+            continue
+        base = snake_case(r.node.layer.name)
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        names.append(base if n == 0 else f"{base}_{n}")
+    chain = all(r.node.inputs == ((i - 1) if i else INPUT,) for i, r in enumerate(a.layers))
+    rows: list[tuple[str, ...]] = []
+    if not chain:
+        rows.append(("input_layer (InputLayer)", _shape(a.graph.input_shape), "0", "-"))
+    for i, r in enumerate(a.layers):
+        row: tuple[str, ...] = (f"{names[i]} ({r.node.layer.name})", _shape(r.shape), f"{r.params:,}")
+        if not chain:
+            row += (", ".join("input_layer[0][0]" if j == INPUT else f"{names[j]}[0][0]" for j in r.node.inputs),)
+        rows.append(row)
+    header: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #") + (() if chain else ("Connected to",))
+    widths = [max(w, *(len(row[k]) for row in rows), len(header[k])) + 2
+              for k, w in enumerate((30, 24, 12, 24)[: len(header)])]  # fmt: skip
+
+    def line(cells: tuple[str, ...]) -> str:
+        out = ""
+        for k, (cell, w) in enumerate(zip(cells, widths)):
+            out += " " + (cell.rjust(w - 2) if k == 2 else cell.ljust(w - 2)) + " "
+        return out.rstrip()
+
+    total = sum(w for w in widths)
+    trainable, params = a.trainable_params, a.total_params
+    at = "" if not report.symbols else " (at " + ", ".join(f"{n}={a.graph.binding[n]}" for n in report.symbols) + ")"
+    out = [f'Model: "{a.graph.name}"{at}', "_" * total, line(header), "=" * total]
+    for k, row in enumerate(rows):
+        out.append(line(row))
+        out.append("=" * total if k == len(rows) - 1 else "_" * total)
+    out += [f"Total params: {params:,} ({_keras_size(4 * params)})",
+            f"Trainable params: {trainable:,} ({_keras_size(4 * trainable)})",
+            f"Non-trainable params: {params - trainable:,} ({_keras_size(4 * (params - trainable))})"]  # fmt: skip
+    return "\n".join(out) + "\n"
