@@ -38,7 +38,7 @@ def parse_sizes(text: str, what: str) -> tuple[int | str, ...]:
     for p in parts:
         if p in UNKNOWN_WORDS:
             out.append(UNKNOWN)
-        elif p.isdigit() and int(p) <= 2**40:
+        elif p.isascii() and p.isdigit() and int(p) <= 2**40:
             out.append(int(p))
         else:
             raise CnnCalcError(f"{what} {text!r}: {p!r} is not a non-negative integer or auto", None)

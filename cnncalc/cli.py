@@ -32,6 +32,14 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _usage_line(e: click.ClickException) -> str:
+    """A click usage error as one line: ``cnncalc check: error: Invalid value for '--sizes': ...; hint: ...``."""
+    ctx = getattr(e, "ctx", None) or click.get_current_context(silent=True)
+    where = f"{ctx.command_path}: " if ctx is not None else ""
+    hint = f"; hint: see {ctx.command_path} --help" if ctx is not None else ""
+    return f"{where}error: {' '.join(e.format_message().split()).rstrip('.')}{hint}"
+
+
 def _guard(fn: Callable[[], int], traceback: bool) -> NoReturn:
     """Run ``fn``; turn errors into one line and an exit code unless --traceback."""
     try:
@@ -40,8 +48,16 @@ def _guard(fn: Callable[[], int], traceback: bool) -> NoReturn:
         if traceback:
             raise
         _fail(e.format(), EXIT_INPUT)
+    except click.ClickException as e:  # a bad option value found while running: usage, exit 2
+        if traceback:
+            raise
+        _fail(_usage_line(e), EXIT_INPUT)
     except (KeyboardInterrupt, BrokenPipeError):
         sys.exit(130)
+    except MemoryError:  # bounded by estimates first; this is the last line of defence
+        if traceback:
+            raise
+        _fail("error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify", EXIT_INPUT)
     except Exception as e:  # a bug in cnncalc; the user still gets one line
         if traceback:
             raise
@@ -53,13 +69,75 @@ def _guard(fn: Callable[[], int], traceback: bool) -> NoReturn:
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, int]:
+    import re
+
     out = {}
     for item in values:
         name, eq, value = item.partition("=")
-        if not eq or not name.strip() or not value.strip().isdigit():
+        if not eq or not name.strip() or not re.fullmatch(r"[0-9]{1,16}", value.strip()):
             raise click.BadParameter(f"{item!r}: expected NAME=INTEGER, e.g. H=64", param_hint="--set")
-        out[name.strip()] = int(value)
+        out[name.strip()] = int(value.strip())
     return out
+
+
+class _Main(click.Group):
+    """The ``cnncalc`` group: a usage error (a bad option value, a missing argument) is one line, exit 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            _fail(_usage_line(e), e.exit_code)
+        except click.Abort:
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _writable(path: str | None, option: str, folder: bool = False) -> None:
+    """Refuse, before any work, an output path that cannot be written: a missing folder, a directory, a pipe."""
+    import os
+    import stat
+    from pathlib import Path
+
+    if path is None:
+        return
+    target = Path(path)
+    if not path.strip():
+        raise CnnCalcError(f"{option}: the path is empty", None, "name a file")
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise CnnCalcError(f"{option} {path}: cannot write there ({e.strerror})", None) from None
+    if st is not None:
+        if folder:
+            if not stat.S_ISDIR(st.st_mode):
+                raise CnnCalcError(f"{option} {path}: exists and is not a directory", None, "name a folder")
+            return
+        from .inputfile import kind_of
+
+        if stat.S_ISDIR(st.st_mode) or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+            raise CnnCalcError(f"{option} {path}: is {kind_of(st.st_mode)}", None, "name a file")
+        return
+    parent = target.parent
+    if not folder and not parent.is_dir():
+        raise CnnCalcError(f"{option} {path}: the directory {str(parent)!r} does not exist", None,
+                           f"create it first (mkdir -p {parent})")  # fmt: skip
+
+
+def _written(write: Callable[[], object], path: str, option: str) -> None:
+    """Write, turning an operating-system error into one line."""
+    try:
+        write()
+    except OSError as e:
+        raise CnnCalcError(f"{option} {path}: cannot write it ({e.strerror or e})", None) from None
 
 
 def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
@@ -166,7 +244,7 @@ class PyTarget:
                                    "an architecture file declares its input")  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="cnncalc")
 def main() -> None:
     """Layer-by-layer output sizes and parameter counts of CNNs, derived symbolically and proven with torch."""
@@ -296,7 +374,11 @@ def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | No
     def drawing(report: ShapesReport) -> int:
         return _draw_unit(report, unit, draw_to, verify) if draw_to else EXIT_OK
 
-    _guard(lambda: _report(py.source(file, derive.values), derive, check, out, drawing), traceback)
+    def run() -> int:
+        _writable(draw_to, "--draw")
+        return _report(py.source(file, derive.values), derive, check, out, drawing)
+
+    _guard(run, traceback)
 
 
 def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output,
@@ -322,7 +404,7 @@ def _draw_unit(report: ShapesReport, unit: str | None, path: str, verify: bool) 
         from .verify.unitfield import confirm
 
         field = confirm(field)
-    pictures.receptive_field(field).save(path, fmt)
+    _written(lambda: pictures.receptive_field(field).save(path, fmt), path, "--draw")
     for i in field.disagreements:
         assert field.confirmed is not None
         click.echo(f"error: receptive field of unit {field.unit} of {field.name(field.layer)!r} at {field.name(i)!r}: "
@@ -413,6 +495,7 @@ def draw(file: str, output: str | None, fmt: str | None, collapse: bool, directi
     def run() -> int:
         from .render import draw as pictures
 
+        _writable(output, "-o")
         picked = pictures.format_of(output, fmt) if output else fmt or "svg"
         pictures.require(picked)
         if output is None and picked in ("png", "pdf") and sys.stdout.isatty():
@@ -420,7 +503,7 @@ def draw(file: str, output: str | None, fmt: str | None, collapse: bool, directi
         report = _network(file, derive, check, py)
         figure = pictures.network(report, collapse, direction, title)
         if output is not None:
-            figure.save(output, picked)
+            _written(lambda: figure.save(output, picked), output, "-o")
         else:
             data = figure.render(picked)
             if isinstance(data, str):
@@ -764,9 +847,11 @@ def convolve(image: str, kernel: str, padding: str, stride: int, flip: bool, ste
         from .convolve import parse_matrix, torch_check
         from .render import convolution
 
+        _writable(draw_to, "--draw")
+        _writable(frames, "--frames", folder=True)
         img, ker = parse_matrix(image, "--image"), parse_matrix(kernel, "--kernel")
-        if padding != "same" and not (padding.isdigit() and int(padding) <= 64):
-            raise click.BadParameter(f"{padding!r}: expected 0..64 or same", param_hint="--padding")
+        if padding != "same" and not (padding.isascii() and padding.isdigit() and int(padding) <= 64):
+            raise CnnCalcError(f"--padding {padding!r}: expected a number from 0 to 64, or same", None)
         result = compute(img, ker, padding if padding == "same" else int(padding), stride, flip)
         problem = torch_check(img, ker, result) if verify else None
         check = ("Not verified (--no-verify)." if not verify else
@@ -787,15 +872,19 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
     from .render import draw as pictures
 
     row, _, col = at.partition(",")
-    if not (row.strip().isdigit() and col.strip().isdigit()):
+    if not (row.strip().isascii() and row.strip().isdigit() and col.strip().isascii() and col.strip().isdigit()):
         raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 1, e.g. 2,3", param_hint="--at")
     fmt = pictures.format_of(path) if path else "svg"
     pictures.require(fmt)
+    i, j = int(row) - 1, int(col) - 1
+    if not (0 <= i < len(result.output) and 0 <= j < len(result.output[0])):
+        raise CnnCalcError(f"--at {at}: the output is {len(result.output)}x{len(result.output[0])}", None,
+                           "rows and columns count from 1")  # fmt: skip
     if path:
-        pictures.convolution(result, image, (int(row) - 1, int(col) - 1)).save(path, fmt)
+        _written(lambda: pictures.convolution(result, image, (i, j)).save(path, fmt), path, "--draw")
     if frames:
         folder = Path(frames)
-        folder.mkdir(parents=True, exist_ok=True)
+        _written(lambda: folder.mkdir(parents=True, exist_ok=True), frames, "--frames")
         suffix = {"tikz": ".tex"}.get(fmt, "." + fmt)
         for i, line in enumerate(result.output):
             for j in range(len(line)):
@@ -848,6 +937,7 @@ def check(target: str, sizes: str | None, set_: tuple[str, ...], expect_output: 
         from .checks import check as run_checks
         from .render import findings
 
+        _writable(junit_xml, "--junit-xml")
         if verbose and target.rsplit(":", 1)[0].endswith(".ipynb"):
             from . import pymodel
 
@@ -860,7 +950,8 @@ def check(target: str, sizes: str | None, set_: tuple[str, ...], expect_output: 
         if junit_xml:
             from pathlib import Path
 
-            Path(junit_xml).write_text(findings.to_junit(report), encoding="utf-8")
+            _written(lambda: Path(junit_xml).write_text(findings.to_junit(report), encoding="utf-8"), junit_xml,
+                     "--junit-xml")  # fmt: skip
         return EXIT_OK if report.ok else EXIT_CHECK
 
     _guard(run, traceback)
@@ -870,8 +961,8 @@ def _parse_sizes(text: str | None) -> tuple[int, ...]:
     if not text:
         return ()
     parts = [p.strip() for p in text.split(",")]
-    if not all(p.isdigit() and 0 < int(p) <= 1_000_000 for p in parts):
-        raise click.BadParameter(f"{text!r}: expected sizes like 28,32,64", param_hint="--sizes")
+    if not all(p.isascii() and p.isdigit() and 0 < int(p) <= 1_000_000 for p in parts):
+        raise click.BadParameter(f"{text!r}: expected sizes from 1 to 1000000 like 28,32,64", param_hint="--sizes")
     return tuple(int(p) for p in parts)
 
 

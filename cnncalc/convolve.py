@@ -30,11 +30,22 @@ def parse_matrix(text: str, what: str) -> Matrix:
             raise CnnCalcError(f"{what} row {n} has {len(row)} values, row 1 has {len(rows[0])}", None,
                                "every row needs the same number of values")  # fmt: skip
         try:
-            out.append([Fraction(v) for v in row])
+            values = [Fraction(v) if len(v) <= 32 else Fraction("nan") for v in row]
         except (ValueError, ZeroDivisionError):
-            bad = next(v for v in row if not _is_number(v))
+            bad = next(v for v in row if len(v) > 32 or not _is_number(v))
+            if len(bad) > 32:
+                raise CnnCalcError(f"{what} row {n}: a value of {len(bad)} characters", None, _RANGE_HINT) from None
             raise CnnCalcError(f"{what} row {n}: {bad!r} is not a number", None) from None
+        for v, text in zip(values, row):
+            if abs(v) > MAX_VALUE or v.denominator > MAX_VALUE:
+                raise CnnCalcError(f"{what} row {n}: {text!r} is out of range", None, _RANGE_HINT)
+        out.append(values)
     return out
+
+
+MAX_VALUE = 10**12
+"""Largest magnitude (and finest step, 1/MAX_VALUE) of a value: exact arithmetic on small examples stays fast."""
+_RANGE_HINT = "values are numbers from -1e12 to 1e12 with at most 12 decimals, e.g. 1, -0.5, 3/4"
 
 
 def _is_number(v: str) -> bool:

@@ -51,7 +51,7 @@ def test_binary_file(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00garbage")
     code, _, err = run("shapes", str(path), "--no-verify")
     assert code == 2
-    assert err == f"{path}:1:1: error: the file is not UTF-8 text (byte 0)\n"
+    assert err == f"{path}:1:1: error: the file is not UTF-8 text (byte 0: 0xff); hint: save the file as UTF-8\n"
 
 
 def test_file_of_several_megabytes(tmp_path: Path) -> None:

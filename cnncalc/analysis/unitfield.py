@@ -191,6 +191,6 @@ def find_unit(analysis: Analysis, text: str | None) -> tuple[int, Unit | None]:
     if not at:
         return layer, None
     parts = [p.strip() for p in coords.split(",")]
-    if not all(p.isdigit() for p in parts):
+    if not all(p.isascii() and p.isdigit() for p in parts):
         raise CnnCalcError(f"--unit {text}: expected indices from 0 after @, e.g. conv2@3,4", None)
     return layer, tuple(int(p) for p in parts)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import CnnCalcError, Collector, Loc, did_you_mean
 from ..layers import CATALOGUE
+from .limits import MAX_FILE_BYTES
 from .yamlnodes import YMap, YNode, YScalar, YSeq, describe, load_yaml
 
 FORMAT_VERSION = 1
@@ -79,21 +80,28 @@ class ArchSpec:
 
 
 def parse_file(path: str | Path) -> ArchSpec:
-    """Read and parse an architecture file; every problem is a located CnnCalcError."""
+    """Read and parse an architecture file; every problem is a located CnnCalcError.
+
+    Only a regular file is read, and at most :data:`~cnncalc.parse.limits.MAX_FILE_BYTES` of it
+    (a FIFO, a device such as /dev/zero or a directory is refused before reading).
+    """
+    from ..inputfile import FileTooLarge, line_col, read_bounded
+
     file = str(path)
     try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise CnnCalcError(f"no such file: {file}", None, "check the path") from None
-    except IsADirectoryError:
-        raise CnnCalcError(f"{file} is a directory, not an architecture file", None) from None
-    except OSError as e:
-        raise CnnCalcError(f"cannot read {file}: {e.strerror}", None) from None
+        raw = read_bounded(path, file, MAX_FILE_BYTES)
+    except FileTooLarge as e:
+        raise CnnCalcError(e.message, Loc(file, 1, 1), _LARGE_HINT) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise CnnCalcError(f"the file is not UTF-8 text (byte {e.start})", Loc(file, 1, 1)) from None
+        line, col = line_col(raw, e.start)
+        raise CnnCalcError(f"the file is not UTF-8 text (byte {e.start}: 0x{raw[e.start]:02x})", Loc(file, line, col),
+                           "save the file as UTF-8") from None  # fmt: skip
     return parse_text(text, file)
+
+
+_LARGE_HINT = "architecture files are small; generate repeated layers with 'repeat:' or blocks"
 
 
 def parse_text(text: str, file: str = "<string>") -> ArchSpec:

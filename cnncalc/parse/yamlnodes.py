@@ -118,6 +118,11 @@ def load_yaml(text: str, file: str) -> YNode:
             else "check the YAML syntax near this position"
         )
         raise CnnCalcError(f"invalid YAML: {problem}", loc, hint) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (NUL, a control character)
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        raise CnnCalcError(f"invalid YAML: the character {_char(e.character)} is not allowed ({e.reason})", Loc(file, line, col),
+                           "remove the character; architecture files are plain text") from None  # fmt: skip
     except yaml.YAMLError as e:
         raise CnnCalcError(f"invalid YAML: {str(e).splitlines()[0]}", Loc(file, 1, 1)) from None
     except RecursionError:
@@ -130,6 +135,11 @@ def load_yaml(text: str, file: str) -> YNode:
         )
     budget = [MAX_YAML_NODES]
     return _convert(root, file, budget, 0)
+
+
+def _char(c: str | int) -> str:
+    """``U+0000`` for the character a reader refused (PyYAML gives a str, or an int for a byte)."""
+    return f"U+{ord(c) if isinstance(c, str) else c:04X}"
 
 
 def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode:

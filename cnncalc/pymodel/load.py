@@ -25,21 +25,37 @@ from ..errors import CnnCalcError, Loc, did_you_mean, first_line
 
 
 def is_python_target(text: str) -> bool:
-    """Whether ``text`` names a Python target rather than an architecture file."""
+    """Whether ``text`` names a Python target rather than an architecture file.
+
+    The rule: an existing file wins over the target reading, so ``dir:with:colons/net.yaml`` and
+    ``net:v2.yaml`` are architecture files; an existing ``.py`` or ``.ipynb`` file (no ``:Name``) is a
+    target. Otherwise ``FILE.py:Name``, ``FILE.ipynb:Name`` and ``package.module:Name`` are targets,
+    and so is a dotted name that is no file (``package.module``); a name ending in ``.yaml`` or
+    ``.yml`` never is.
+    """
+    if text.endswith((".yaml", ".yml")):
+        return False
+    if _exists(text):
+        return text.endswith((".py", ".ipynb"))
     path = text.rsplit(":", 1)[0] if has_attr(text) else text
     if path.endswith((".yaml", ".yml")):
         return False
-    return (
-        path.endswith((".py", ".ipynb"))
-        or has_attr(text)
-        or (not Path(path).exists() and "." in path and "/" not in path)
-    )
+    return path.endswith((".py", ".ipynb")) or has_attr(text) or ("." in path and "/" not in path)
+
+
+def _exists(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL in it
+        return False
 
 
 def has_attr(text: str) -> bool:
-    """Whether ``text`` ends in ``:Name`` (and is not a Windows drive letter)."""
+    """Whether ``text`` ends in ``:Name`` (and is not a Windows drive letter, nor an existing file's own name)."""
     head, sep, tail = text.rpartition(":")
-    return bool(sep) and bool(head) and bool(tail) and not (len(head) == 1 and tail.startswith("\\"))
+    if not (sep and head and tail) or (len(head) == 1 and tail.startswith("\\")):
+        return False
+    return not _exists(text)
 
 
 @dataclass(frozen=True)
@@ -58,22 +74,34 @@ class Target:
         return self.text
 
 
+MAX_KWARGS_BYTES = 1 << 20
+"""Largest --kwargs JSON (text or file)."""
+
+
 def parse_kwargs(text: str | None, file: str | None) -> dict[str, Any]:
-    """Constructor keyword arguments from ``--kwargs`` JSON or a ``--kwargs-file``."""
+    """Constructor keyword arguments from ``--kwargs`` JSON or a ``--kwargs-file`` (a regular file of at most 1 MiB)."""
     if file is not None:
+        from ..inputfile import read_bounded
+
+        raw = read_bounded(file, f"--kwargs-file {file}", MAX_KWARGS_BYTES)
         try:
-            text = Path(file).read_text(encoding="utf-8")
-        except OSError as e:
-            raise CnnCalcError(f"--kwargs-file {file}: cannot read it ({e.strerror})", None) from None
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CnnCalcError(f"--kwargs-file {file} is not UTF-8 text (byte {e.start})", None) from None
     if not text:
         return {}
     where = f"--kwargs-file {file}" if file else "--kwargs"
+    if len(text) > MAX_KWARGS_BYTES:
+        raise CnnCalcError(f"{where} is {len(text):,} characters long, over the limit of {MAX_KWARGS_BYTES:,}", None,
+                           "constructor arguments are small; use --kwargs-file for a file")  # fmt: skip
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
         loc = Loc(file, e.lineno, e.colno) if file else None
         raise CnnCalcError(f"{where} is not valid JSON: {e.msg} (line {e.lineno} column {e.colno})", loc,
                            'write an object, e.g. {"num_classes": 10}') from None  # fmt: skip
+    except RecursionError:
+        raise CnnCalcError(f"{where} nests too deeply", None, "constructor arguments nest a few levels at most") from None
     if not isinstance(value, dict):
         raise CnnCalcError(f"{where} must be a JSON object, found {type(value).__name__}", None,
                            'write an object, e.g. {"num_classes": 10}')  # fmt: skip
@@ -112,11 +140,12 @@ def load_target(text: str, kwargs: Mapping[str, Any] | None = None) -> Target:
 
 
 def _import_file(source: str) -> tuple[Any, str]:
+    from ..inputfile import regular_file
+
     path = Path(source)
-    if not path.exists():
-        raise CnnCalcError(f"no such file: {source}", None, "check the path (targets are FILE.py:Name)")
     if path.is_dir():
         raise CnnCalcError(f"{source} is a directory", None, "name a Python file, e.g. models/net.py:Net")
+    regular_file(path, source, "check the path (targets are FILE.py:Name)")  # never a FIFO or a device
     path = path.resolve()
     name = "cnncalc_target_" + "".join(c if c.isalnum() else "_" for c in path.stem)
     spec = importlib.util.spec_from_file_location(name, path)

@@ -79,16 +79,21 @@ def is_notebook(path: str) -> bool:
     return path.endswith(".ipynb")
 
 
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+"""Largest notebook read (outputs with pictures make notebooks large)."""
+
+
 def read(path: str) -> Plan:
     """Read a notebook with nbformat and decide, statement by statement, what runs; nothing is executed."""
     import nbformat
 
+    from ..inputfile import read_bounded
+
+    if Path(path).is_dir():
+        raise CnnCalcError(f"{path} is a directory", None, "name a notebook, e.g. course.ipynb:Net")
+    raw = read_bounded(path, path, MAX_NOTEBOOK_BYTES, "check the path (targets are FILE.ipynb:Name)")
     try:
-        nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
-    except FileNotFoundError:
-        raise CnnCalcError(f"no such file: {path}", None, "check the path (targets are FILE.ipynb:Name)") from None
-    except IsADirectoryError:
-        raise CnnCalcError(f"{path} is a directory", None, "name a notebook, e.g. course.ipynb:Net") from None
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
     except Exception as e:  # nbformat raises NotJSONError, ValidationError, KeyError... for a broken file
         raise CnnCalcError(f"{path} is not a readable Jupyter notebook ({type(e).__name__}: {first_line(e)[:200]})",
                            None, "open and save it in Jupyter, or check that it is a .ipynb file") from None  # fmt: skip
