@@ -136,6 +136,9 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
     torch = import_torch()
     model = target.model
     home = _class_loc(model)
+    from .pymodel.guard import failures
+    from .pymodel.memory import check_inputs
+
     findings: list[Finding] = []
     reports = []
     for values in points:
@@ -148,24 +151,27 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
                 text += f". The model is consistent only for inputs with {rep.accepted}"
                 text += f" (valid when {', '.join(rep.conditions)})" if rep.conditions else ""
             hint = f"; hint: {rep.crash.hint}" if rep.crash.hint else ""
-            findings.append(Finding("forward pass", False, where, text + f" (torch: {rep.crash.torch_message}){hint}",
+            findings.append(Finding("forward pass", False, where, text + f"{rep.crash.torch_note}{hint}",
                                     rep.crash.loc))  # fmt: skip
             continue
         findings.append(Finding("forward pass", True, where, f"output {_outputs(rep)}"))
-        dev = device_of(torch, model, opts.device)
+        with failures(target_text, home):
+            dev = device_of(torch, model, opts.device)
+            check_inputs(target_text, rep.shapes, specs, max(opts.batches) + 1, None, dev)
 
-        def make(b: int, values: Mapping[str, int] = values, dev: Any = dev) -> list[Any]:
-            shapes = [s.bind(values) for s in specs]
-            return make_tensors(torch, shapes, specs, b, dev, float_dtype(torch, model), vocabulary(model))
+            def make(b: int, values: Mapping[str, int] = values, dev: Any = dev) -> list[Any]:
+                shapes = [s.bind(values) for s in specs]
+                return make_tensors(torch, shapes, specs, b, dev, float_dtype(torch, model), vocabulary(model))
 
-        with preserved(model, torch, dev if opts.device != "auto" else None):
-            batch = check_batch(model, make, opts.batches)
-            mixing = check_independence(model, make, max(opts.batches)) if not batch else []
+            with preserved(model, torch, dev if opts.device != "auto" else None):
+                batch = check_batch(model, make, opts.batches)
+                values_known = str(dev) != "meta"  # a model on the meta device has shapes, no values to compare
+                mixing = check_independence(model, make, max(opts.batches)) if not batch and values_known else []
         b1, b2 = opts.batches
         findings.append(Finding("batch size", not batch, f"{where}, batches {b1} and {b2}",
                                 batch[0].message if batch else "the output keeps the batch size",
                                 batch[0].loc if batch else None))  # fmt: skip
-        if not batch:
+        if not batch and values_known:
             findings.append(Finding("sample independence", not mixing, where,
                                     mixing[0].message if mixing else "sample i of the output depends only on sample i",
                                     mixing[0].loc if mixing else None))  # fmt: skip

@@ -47,7 +47,7 @@ def _guard(fn: Callable[[], int], traceback: bool) -> NoReturn:
     except CnnCalcError as e:
         if traceback:
             raise
-        _fail(e.format(), EXIT_INPUT)
+        _fail(e.format(), getattr(e, "exit_code", EXIT_INPUT))  # a model that failed while it ran: 1
     except click.ClickException as e:  # a bad option value found while running: usage, exit 2
         if traceback:
             raise
@@ -85,10 +85,14 @@ class _Main(click.Group):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+        from . import budget
+
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+            with budget.limits():
+                return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            rv = super().main(args, prog_name, complete_var, False, **extra)
+            with budget.limits():  # the defaults, which --timeout and --max-memory change for this command
+                rv = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.NoArgsIsHelpError as e:
             e.show()
             sys.exit(e.exit_code)
@@ -146,8 +150,40 @@ def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
                              "with strides); default: the file's convention: key, else torch.")(fn)  # fmt: skip
 
 
+def _set_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    from . import budget
+
+    if value is not None:
+        budget.configure(timeout=value)
+
+
+def _set_max_memory(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    from . import budget
+
+    if value is not None:
+        try:
+            budget.configure(max_memory=budget.parse_memory(value))
+        except CnnCalcError as e:
+            raise click.BadParameter(f"{value!r}: expected a size like 4GiB, 512MB or 2g", param_hint="--max-memory"
+                                     ) from e  # fmt: skip
+
+
+def _limit_options(fn: Callable[..., None], timeout: bool = True) -> Callable[..., None]:
+    """--max-memory (and --timeout): the limits of cnncalc.budget, set for this command."""
+    fn = click.option("--max-memory", default=None, metavar="SIZE", expose_value=False, callback=_set_max_memory,
+                      help="Memory a forward pass may take (default 4GiB): above it, an architecture file is verified "
+                           "on torch's meta device (shapes and counts), a Python model's inputs are refused.")(fn)  # fmt: skip
+    if not timeout:
+        return fn
+    return click.option("--timeout", type=click.FloatRange(0, 86_400), default=None, metavar="SECONDS",
+                        expose_value=False, callback=_set_timeout,
+                        help="Time a Python model's code may run: its import, each forward pass, each trace "
+                             "(default 30; 0: no limit). Past it: exit 1, saying where it was.")(fn)  # fmt: skip
+
+
 def _target_options(fn: Callable[..., None]) -> Callable[..., None]:
     """--input, --input-dtype, --kwargs, --kwargs-file, --verbose: what a Python target (model.py:Net) needs."""
+    fn = _limit_options(fn)
     fn = click.option("--verbose", is_flag=True,
                       help="A notebook target (course.ipynb:Net): list on stderr what was skipped (only imports, "
                            "definitions and literal constants run; training loops, !pip and %magics never do).")(fn)  # fmt: skip
@@ -601,6 +637,7 @@ def solve(file: str, set_: tuple[str, ...], high: int | None, limit: int, fmt: s
 
 
 def _explain_options(fn: Callable[..., None]) -> Callable[..., None]:
+    fn = _limit_options(fn, timeout=False)
     fn = click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")(fn)
     fn = click.option("--verify/--no-verify", default=True, show_default=True,
                       help="Check the result with a real torch forward pass.")(fn)  # fmt: skip

@@ -73,6 +73,14 @@ def _recorder(torch: Any, batch: int, keep: Callable[[Any, Any], Any]) -> tuple[
     return ops, on_op
 
 
+def _failed(kind: str, error: BaseException, where: str) -> BatchProblem:
+    """A run of the batch checks that failed although the forward pass worked at the first batch size."""
+    from .frames import user_frame
+    from .guard import what_happened
+
+    return BatchProblem(kind, f"the forward pass {where} {what_happened(error)}", user_frame(error.__traceback__))
+
+
 def check_batch(model: Any, make: Callable[[int], list[Any]], batches: Sequence[int] = (2, 3)) -> list[BatchProblem]:
     """Run at two batch sizes; in every output exactly one dim must be the batch size (usually dim 0).
 
@@ -86,8 +94,8 @@ def check_batch(model: Any, make: Callable[[int], list[Any]], batches: Sequence[
     for b in batches:
         ops, on_op = _recorder(torch, b, lambda i, o: None)
         trace = run(model, make(b), on_op)
-        if trace.error is not None:
-            return []  # the forward-pass check reports crashes
+        if trace.error is not None:  # it ran at the first batch size (the forward-pass check): not at this one
+            return [_failed("batch", trace.error, f"at batch {b}")]
         runs.append((b, trace, ops))
     (b1, t1, ops1), (b2, t2, _) = runs
     for (path, o1), (_, o2) in zip(t1.outputs, t2.outputs):
@@ -136,7 +144,7 @@ def check_independence(model: Any, make: Callable[[int], list[Any]], batch: int 
         ops, on_op = _recorder(torch, batch, rest)
         trace = run(model, inputs, on_op)
         if trace.error is not None:
-            return []
+            return [_failed("mixing", trace.error, f"at batch {batch} with sample 0 replaced")]
         runs.append((trace, ops))
     (t1, ops1), (t2, _) = runs
     ops2 = runs[1][1]

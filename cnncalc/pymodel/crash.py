@@ -39,7 +39,40 @@ class Crash:
         where = f"{self.loc}: " if self.loc else ""
         code = f" [at `{self.source}`]" if self.source else ""
         hint = f"; hint: {self.hint}" if self.hint else ""
-        return f"{where}error: {self.message}{code} (torch: {self.torch_message}){hint}"
+        return f"{where}error: {self.message}{code}{self.torch_note}{hint}"
+
+    @property
+    def torch_note(self) -> str:
+        """`` (torch: ...)`` when torch said something (not for sys.exit, the time limit or an output without tensors)."""
+        return f" (torch: {self.torch_message})" if self.torch_message else ""
+
+
+def no_tensor(trace: Trace, model: Any) -> Crash | None:
+    """A forward pass that returned no tensor (None, a number, a string, a generator) failed: nothing was computed."""
+    if trace.error is not None or trace.outputs:
+        return None
+    result = trace.result
+    kind = type(result).__name__
+    what = "None" if result is None else f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}" + (
+        f" ({result!r:.40})" if isinstance(result, (int, float, str)) else "")  # fmt: skip
+    loc = _forward_loc(model)
+    name = type(model).__name__
+    return Crash("", name, loc, source_line(loc) if loc else "", f"{name}.forward returned {what}, not a tensor", "",
+                 "return the output tensor (or a tuple, list or dict of tensors)")  # fmt: skip
+
+
+def _forward_loc(model: Any) -> Loc | None:
+    import inspect
+
+    from .frames import frame_loc
+
+    try:
+        forward = type(model).forward
+        file = inspect.getsourcefile(forward)
+        _, line = inspect.getsourcelines(forward)
+    except (OSError, TypeError, AttributeError):
+        return None
+    return frame_loc(file, line) if file else None
 
 
 def explain(trace: Trace, model: Any, input_text: str) -> Crash:
@@ -53,9 +86,25 @@ def explain(trace: Trace, model: Any, input_text: str) -> Crash:
     module = model.get_submodule(call.name) if call is not None else model
     name, type_name = (call.name, call.type) if call is not None else ("", type(model).__name__)
     label = f"{type_name} {name!r}" if name else f"{type_name}.forward"
+    if not isinstance(error, Exception):  # sys.exit, a KeyboardInterrupt it raised, the time limit
+        from .guard import HINTS, ModelTimeout, what_happened
+
+        if isinstance(error, ModelTimeout):
+            message = f"the forward pass {what_happened(error)}: it was running {label} (input {input_text})"
+        else:
+            message = f"{label} {what_happened(error)} (input {input_text})"
+        return Crash(name, type_name, loc, source, message, "", HINTS.get(type(error), ""))
+    if _out_of_memory(error):
+        return Crash(name, type_name, loc, source, f"{label} ran out of memory on input {input_text}", torch_message,
+                     "use smaller --input sizes; the model needs more memory than this machine gives it")  # fmt: skip
     message = _translate(trace, call, module, label, input_text, first_line(error))
     return Crash(name, type_name, loc, source, message, torch_message, _fix(trace, call, model, input_text,
                                                                              first_line(error)))  # fmt: skip
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    return isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and (
+        "can't allocate memory" in str(e) or "out of memory" in str(e).lower()))  # fmt: skip
 
 
 def _fix(trace: Trace, call: Call | None, model: Any, input_text: str, text: str) -> str:

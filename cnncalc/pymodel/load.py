@@ -9,19 +9,19 @@ exactly one ``nn.Module`` subclass. Importing executes the file, as pytest and
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.util
 import inspect
 import json
 import sys
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import CnnCalcError, Loc, did_you_mean, first_line
+from .frames import display_path, frame_loc, is_library, user_frame
+from .guard import running, stops
 
 
 def is_python_target(text: str) -> bool:
@@ -101,7 +101,9 @@ def parse_kwargs(text: str | None, file: str | None) -> dict[str, Any]:
         raise CnnCalcError(f"{where} is not valid JSON: {e.msg} (line {e.lineno} column {e.colno})", loc,
                            'write an object, e.g. {"num_classes": 10}') from None  # fmt: skip
     except RecursionError:
-        raise CnnCalcError(f"{where} nests too deeply", None, "constructor arguments nest a few levels at most") from None
+        raise CnnCalcError(
+            f"{where} nests too deeply", None, "constructor arguments nest a few levels at most"
+        ) from None
     if not isinstance(value, dict):
         raise CnnCalcError(f"{where} must be a JSON object, found {type(value).__name__}", None,
                            'write an object, e.g. {"num_classes": 10}')  # fmt: skip
@@ -155,9 +157,12 @@ def _import_file(source: str) -> tuple[Any, str]:
     sys.modules[name] = module
     sys.path.insert(0, str(path.parent))  # sibling imports work, as when running the file
     try:
-        spec.loader.exec_module(module)
+        with running(f"importing {source}"):
+            spec.loader.exec_module(module)
     except BaseException as e:
         sys.modules.pop(name, None)
+        if stops(e):
+            raise
         raise _import_error(e, source, str(path)) from None
     finally:
         if sys.path and sys.path[0] == str(path.parent):
@@ -171,7 +176,8 @@ def _import_module(source: str) -> tuple[Any, str | None]:
                            "write path/to/model.py:Net or package.module:Net")  # fmt: skip
     sys.path.insert(0, str(Path.cwd()))  # as python -m does
     try:
-        module = importlib.import_module(source)
+        with running(f"importing {source}"):
+            module = importlib.import_module(source)
     except ModuleNotFoundError as e:
         if e.name and source.startswith(e.name):
             raise CnnCalcError(f"no module named {e.name!r}", None,
@@ -179,6 +185,8 @@ def _import_module(source: str) -> tuple[Any, str | None]:
                                ) from None  # fmt: skip
         raise _import_error(e, source, None) from None
     except BaseException as e:
+        if stops(e):
+            raise
         raise _import_error(e, source, None) from None
     finally:
         sys.path.pop(0)
@@ -186,6 +194,8 @@ def _import_module(source: str) -> tuple[Any, str | None]:
 
 
 def _import_error(e: BaseException, source: str, path: str | None) -> CnnCalcError:
+    if isinstance(e, CnnCalcError):  # the time limit, sys.exit: a target that cannot be loaded is bad input (exit 2)
+        return CnnCalcError(e.message, e.loc, e.hint)
     if isinstance(e, SyntaxError):
         shown = source if path is not None and e.filename == path else e.filename or source
         loc: Loc | None = Loc(shown, e.lineno or 1, e.offset or 1)
@@ -197,62 +207,6 @@ def _import_error(e: BaseException, source: str, path: str | None) -> CnnCalcErr
     what = f"{type(e).__name__}: {first_line(e)}"
     return CnnCalcError(f"importing {source} failed: {what}", loc,
                         "the file must import cleanly; run it with python to see the traceback")  # fmt: skip
-
-
-def user_frame(tb: Any, prefer: str | None = None) -> Loc | None:
-    """The innermost traceback frame outside torch and cnncalc (or in ``prefer``), as a location."""
-    best = None
-    for frame, line in traceback.walk_tb(tb):
-        name = frame.f_code.co_filename
-        if prefer is not None and Path(name) == Path(prefer):
-            best = frame_loc(name, line)
-        elif prefer is None and not is_library(name):
-            best = frame_loc(name, line)
-    return best
-
-
-def frame_loc(filename: str, line: int) -> Loc:
-    """The location of a line of running code, at the column where its statement starts: ``model.py:19:9``, or
-    ``course.ipynb:cell 4:12:9`` in a notebook."""
-    from .cells import indent_col, split
-
-    cell = split(filename)
-    if cell is None:
-        import linecache
-
-        text = linecache.getline(filename, line)
-        col = len(text) - len(text.lstrip()) + 1 if text.strip() else 1
-        return Loc(display_path(filename), line, col)
-    return Loc(display_path(cell[0]), line, indent_col(filename, line), cell[1])
-
-
-@functools.lru_cache(maxsize=4096)
-def is_library(filename: str) -> bool:
-    """Whether a frame's file belongs to torch, cnncalc, an installed package or the standard library."""
-    if filename.startswith("<"):
-        return True
-    path = str(Path(filename).resolve())
-    return any(path.startswith(root) for root in _library_roots())
-
-
-@functools.lru_cache(maxsize=1)
-def _library_roots() -> tuple[str, ...]:
-    import sysconfig
-
-    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots.add(str(Path(__file__).resolve().parents[1]))  # cnncalc itself, also when installed editable
-    torch_file = getattr(sys.modules.get("torch"), "__file__", None)
-    if torch_file:
-        roots.add(str(Path(torch_file).resolve().parent))
-    return tuple(str(Path(r).resolve()) + "/" for r in roots)
-
-
-def display_path(filename: str) -> str:
-    """A path relative to the current directory when inside it."""
-    try:
-        return str(Path(filename).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return filename
 
 
 def _module_classes(module: Any, nn: Any) -> list[str]:
@@ -300,7 +254,10 @@ def _instantiate(obj: Any, attr: str, kwargs: dict[str, Any], nn: Any, file: str
             raise CnnCalcError(f"{attr}() cannot be called with these arguments: {e}", None,
                                f"pass them with --kwargs '{example}' or --kwargs-file") from None  # fmt: skip
     try:
-        model = obj(**kwargs)
+        with running(f"{attr}({'**kwargs' if kwargs else ''})"):
+            model = obj(**kwargs)
+    except CnnCalcError as e:  # the time limit, sys.exit: a target that cannot be loaded is bad input (exit 2)
+        raise CnnCalcError(e.message, e.loc, e.hint) from None
     except Exception as e:
         raise CnnCalcError(f"{attr}(**kwargs) raised {type(e).__name__}: {first_line(e)}",
                            user_frame(e.__traceback__), "check the constructor arguments (--kwargs)") from None  # fmt: skip
@@ -308,3 +265,8 @@ def _instantiate(obj: Any, attr: str, kwargs: dict[str, Any], nn: Any, file: str
         raise CnnCalcError(f"{attr}() returned a {type(model).__name__}, not an nn.Module", None,
                            "name a class or a factory that returns a model")  # fmt: skip
     return model
+
+
+# moved to frames.py (guard.py needs them without importing this module); still importable from here
+__all__ = ["Target", "display_path", "frame_loc", "has_attr", "is_library", "is_python_target", "load_target",
+           "parse_kwargs", "user_frame"]  # fmt: skip

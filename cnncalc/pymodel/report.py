@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import CnnCalcError, Loc
 from ..report import Finding, ReportBase, Totals
 from .catalogue import Derived, derive
-from .crash import Crash, explain
+from .crash import Crash, explain, no_tensor
 from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert
 from .inputs import InputSpec, make_tensors
 from .load import Target
@@ -140,26 +140,32 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
     tensors made from ``specs``; ``specs`` then describe their tensors.
     """
     from ..verify.torchload import import_torch
+    from .guard import failures
+    from .memory import check_inputs
 
     torch = import_torch()
     model = target.model
     shapes = tuple(s.bind(values) for s in specs)
-    dev = device_of(torch, model, device)
-    moved = dev if device != "auto" else None
-    counts = count(model)
-    with preserved(model, torch, moved):
-        if data is None and kwargs is None:
-            xs = make_tensors(torch, shapes, specs, batch, dev, float_dtype(torch, model), vocabulary(model))
-        else:
-            xs, kwargs = _placed(torch, data or [], kwargs or {}, moved)
-        trace = run(model, xs, kwargs=kwargs)
+    with failures(target.text, None):
+        dev = device_of(torch, model, device)
+        moved = dev if device != "auto" else None
+        counts = count(model)
+        with preserved(model, torch, moved):
+            if data is None and kwargs is None:
+                check_inputs(target.text, shapes, specs, batch, counts, dev)
+                xs = make_tensors(torch, shapes, specs, batch, dev, float_dtype(torch, model), vocabulary(model))
+            else:
+                xs, kwargs = _placed(torch, data or [], kwargs or {}, moved)
+            trace = run(model, xs, kwargs=kwargs)
     input_text = ", ".join("x".join(map(str, s)) for s in shapes)
-    crash = explain(trace, model, input_text) if trace.error is not None else None
+    crash = explain(trace, model, input_text) if trace.error is not None else no_tensor(trace, model)
     fx, reason, accepted = None, None, None
     conditions: Any = ()
-    if symbolic:
-        fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
-    rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
+    if symbolic and (trace.error is None or isinstance(trace.error, Exception)):  # not after sys.exit or the time limit
+        with failures(target.text, None):
+            fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
+    with failures(target.text, None):
+        rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
                         str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted,
                         conditions_machine=tuple(m for _, m in conditions))  # fmt: skip
@@ -178,13 +184,18 @@ def _placed(
 
 def _symbolic(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], crashed: bool) -> tuple[Any, ...]:
     """The fx spec at the given sizes, and the conditions / accepted sizes from the spatial dims as symbols."""
+    from .guard import ModelError, running
+
     try:
-        fx = convert(target.model, specs, values, target.text)
-        sym_specs = [auto_symbols(s) for s in specs]
-        defaults = {**values, **{n: d for s, a in zip(specs, sym_specs) for n, d in zip(a.dims, s.bind(values))
-                                 if isinstance(n, str)}}  # fmt: skip
-        conditions, accepted = accepted_sizes(convert(target.model, sym_specs, defaults, target.text))
+        with running(f"tracing {target.text} with torch.fx"):
+            fx = convert(target.model, specs, values, target.text)
+            sym_specs = [auto_symbols(s) for s in specs]
+            defaults = {**values, **{n: d for s, a in zip(specs, sym_specs) for n, d in zip(a.dims, s.bind(values))
+                                     if isinstance(n, str)}}  # fmt: skip
+            conditions, accepted = accepted_sizes(convert(target.model, sym_specs, defaults, target.text))
         return fx, None, conditions, accepted
+    except ModelError as e:
+        return None, e.message, (), None
     except NotConvertible as e:
         return None, str(e), (), None
     except CnnCalcError as e:  # the symbolic engine refused the traced graph

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Loc
+from .guard import running, stops
 from .load import frame_loc, is_library
 
 Shape = tuple[int, ...]
@@ -261,10 +262,12 @@ def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call 
         trace = Trace(calls, int(given[0].shape[0]) if given and given[0].dim() else 0,
                       tuple(info(torch, t) for t in given))  # fmt: skip
         op = None if on_op is None else (lambda f, a, r: on_op(f, a, r, calls[stack[-1]] if stack else None))
-        with torch.no_grad(), _ops(torch, op):
+        with torch.no_grad(), _ops(torch, op), running("the forward pass"):
             try:
                 result = model(*inputs, **(kwargs or {}))
-            except Exception as e:
+            except BaseException as e:  # sys.exit, a KeyboardInterrupt it raised, the time limit: the model's failure
+                if stops(e):
+                    raise
                 trace.error, trace.failing = e, tuple(stack)
                 return trace
         trace.result = result

@@ -1,0 +1,96 @@
+"""How much time and memory cnncalc may spend on a user's network: the limits, and the figures.
+
+Two limits, set by the CLI (``--timeout``, ``--max-memory``) or the Python API for the duration
+of one call (:func:`limits`), and read by the core where it runs a model or allocates:
+
+- ``timeout``: seconds one run of a Python model's code may take (its import and construction,
+  each forward pass, each torch.fx trace); past it, the run stops and says where it was.
+- ``max_memory``: bytes a forward pass may allocate (parameters, buffers, activations), estimated
+  before anything is allocated. A YAML network above it is verified on torch's ``meta`` device
+  (shapes and counts, no storage); a Python model's inputs above it are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from .errors import CnnCalcError
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds one run of a model's code may take: generous for a forward pass at batch 2 or 3 on a CPU."""
+
+DEFAULT_MAX_MEMORY = 4 * 2**30
+"""Bytes a forward pass may allocate (4 GiB)."""
+
+TORCH_MAX_NUMEL = 2**62
+"""Past this many elements (or bytes), torch cannot even describe a tensor (its sizes overflow int64)."""
+
+_timeout: ContextVar[float | None] = ContextVar("cnncalc_timeout", default=DEFAULT_TIMEOUT)
+_max_memory: ContextVar[int] = ContextVar("cnncalc_max_memory", default=DEFAULT_MAX_MEMORY)
+
+
+def timeout() -> float | None:
+    """The time limit of one run of a model's code, in seconds (None: no limit)."""
+    return _timeout.get()
+
+
+def max_memory() -> int:
+    """The memory a forward pass may take, in bytes."""
+    return _max_memory.get()
+
+
+@contextmanager
+def limits(timeout: float | None = DEFAULT_TIMEOUT, max_memory: int = DEFAULT_MAX_MEMORY) -> Iterator[None]:
+    """Set both limits for the duration of the block (``timeout`` None or 0: no time limit)."""
+    t1 = _timeout.set(timeout or None)
+    t2 = _max_memory.set(max_memory)
+    try:
+        yield
+    finally:
+        _timeout.reset(t1)
+        _max_memory.reset(t2)
+
+
+def configure(timeout: float | None = None, max_memory: int | None = None) -> None:
+    """Change a limit for the rest of the current context (the CLI, inside :func:`limits`)."""
+    if timeout is not None:
+        _timeout.set(timeout or None)
+    if max_memory is not None:
+        _max_memory.set(max_memory)
+
+
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
+          "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}  # fmt: skip
+
+
+def parse_memory(text: str, option: str = "--max-memory") -> int:
+    """``4GiB``, ``512MB``, ``2g``, ``1000000`` (bytes) -> bytes."""
+    m = re.fullmatch(r"\s*([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*([A-Za-z]{0,3})\s*", text)
+    unit = m.group(2).lower() if m else ""
+    if m is None or unit not in _UNITS:
+        raise CnnCalcError(f"{option} {text!r}: expected a size like 4GiB, 512MB or 2g", None)
+    value = int(float(m.group(1)) * _UNITS[unit])
+    if value < 1:
+        raise CnnCalcError(f"{option} {text!r}: the limit must be at least one byte", None)
+    return value
+
+
+def size_text(n: int) -> str:
+    """``3.2 GB``, ``512.0 MB``, ``1.2e+20 bytes`` (decimal units, as memory figures are printed elsewhere)."""
+    if n >= 10**16:
+        return f"{n:.1e} bytes"
+    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def limit_text(n: int) -> str:
+    """The limit as given: ``4 GiB`` for the default."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return size_text(n)
