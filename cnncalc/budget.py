@@ -79,10 +79,10 @@ def parse_memory(text: str, option: str = "--max-memory") -> int:
 
 
 def size_text(n: int) -> str:
-    """``3.2 GB``, ``512.0 MB``, ``1.2e+20 bytes`` (decimal units, as memory figures are printed elsewhere)."""
-    if n >= 10**16:
+    """``3.2 GiB``, ``512.0 MiB``, ``1.2e+20 bytes`` (binary units, as the memory figures of ``shapes``)."""
+    if n >= 2**50:
         return f"{n:.1e} bytes"
-    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} bytes"

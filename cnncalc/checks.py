@@ -94,13 +94,15 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
         where = ", ".join(f"{k}={v}" for k, v in values.items())
         try:
             report = pipeline.shapes(spec, values, device=opts.device, extra_points=0)
-        except CnnCalcError as e:
-            findings.append(Finding("shapes", False, where, e.format().split("error: ", 1)[-1], e.loc))
-            continue
+        except CnnCalcError as e:  # the file cannot work (at these sizes): bad input, exit 2, as in every command
+            if not opts.sizes or type(e) is not CnnCalcError:
+                raise
+            raise CnnCalcError(f"{e.message} (at --sizes {where})", e.loc, e.hint, e.chain) from None
         bad = [m.message() for m in report.mismatches] + report.expect_failures
+        meta = " (on torch's meta device: a real pass is over --max-memory)" if report.device == "meta" else ""
         findings.append(Finding("shapes verified by torch", not bad, where, "; ".join(bad) or
                                 f"{plural(len(report.main.layers), 'layer')}, output "
-                                f"{shape_x(report.defaults.output_shape)}",
+                                f"{shape_x(report.defaults.output_shape)}{meta}",
                                 report.mismatches[0].loc if report.mismatches else None))  # fmt: skip
         out = _output_finding([report.defaults.output_shape], opts, report.defaults.graph.binding, where,
                               spec.layers[-1].loc if spec.layers else None)  # fmt: skip

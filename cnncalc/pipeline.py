@@ -152,6 +152,10 @@ def _derived(spec: ArchSpec, declared: Mapping[str, int | None], fixed: Mapping[
     from .verify.torchload import import_torch, resolve_device
 
     dev = str(resolve_device(import_torch(), device))
+    meta = tuple(dict.fromkeys(c.note for c in checks if c.note))
+    if meta:  # over --max-memory: verified on the meta device
+        dev = "meta" if all(c.note for c in checks) else f"{dev} and meta"
+        report = dataclasses.replace(report, notes=report.notes + meta)
     from .verify.receptive import check as check_receptive_fields
 
     assert report.rf is not None

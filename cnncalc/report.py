@@ -130,6 +130,7 @@ class PointCheck:
     verified: tuple[bool, ...]
     mismatches: tuple[Mismatch, ...]
     seconds: float
+    note: str = ""  # how it was verified when not as asked (on the meta device: a real pass was over the memory limit)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,31 @@ def cost(analysis: Analysis, dtype: str = "float32", batch: int = 1) -> Cost:
     return Cost(dtype, batch, tuple(macs), tuple(acts), tuple(params))
 
 
+def forward_bytes(analysis: Analysis, batch: int, element: int = 4) -> tuple[int, int]:
+    """What one forward pass of a concrete analysis stores: (bytes, the most elements of one tensor).
+
+    Parameters and buffers, plus the largest set of activations alive at once (an output is freed
+    after its last use, as ``verify/network.py`` runs the graph), twice over for the work space of
+    a layer (an unfold, an interpolation). Python ints: no overflow, whatever the sizes.
+    """
+    layers = analysis.layers
+    weights = sum(int(r.params) + int(r.buffers) for r in layers) * element
+    sizes = [batch * sym.product(r.shape) for r in layers]
+    largest = max([batch * sym.product(analysis.graph.input_shape), *sizes])
+    last: dict[int, int] = {}
+    for i, r in enumerate(layers):
+        for s in r.node.inputs:
+            last[s] = i
+    live = peak = batch * sym.product(analysis.graph.input_shape)
+    for i, r in enumerate(layers):
+        live += sizes[i]
+        peak = max(peak, live)
+        for s in set(r.node.inputs):
+            if s != INPUT and last.get(s) == i:
+                live -= sizes[s]
+    return weights + 2 * int(peak) * element, max(int(largest), *(int(r.params) for r in layers), 0)
+
+
 def human_bytes(n: int) -> str:
     """Binary units: ``97.5 MiB`` (1 MiB = 2**20 bytes)."""
     value = float(n)

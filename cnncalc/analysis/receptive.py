@@ -224,7 +224,7 @@ class _Engine:
 
     def input_frame(self) -> Frame:
         shape = tuple(self.analysis.graph.input_shape[1:])
-        self.spend(sum(shape))
+        self.spend(sum(shape) + self.analysis.graph.input_shape[0])  # channels too: a list per channel
         sep: tuple[list[Hull | None], ...] = tuple([(u, u) for u in range(n)] for n in shape)
         return Frame([0] * self.analysis.graph.input_shape[0], [ClassMap(shape, sep=sep)])
 
@@ -550,6 +550,7 @@ def _layer_state(engine: _Engine, r: LayerResult, states: list[State], source: S
     out = tuple(r.shape)
     if engine.budget <= 0:
         raise _OverBudget
+    engine.spend(int(out[0]) if out else 0)  # channel lists and loops are as long as the channels
     if layer.reshapes:
         x = xs[0]
         frame = x.frame if isinstance(x, View) else x if isinstance(x, Frame) else None

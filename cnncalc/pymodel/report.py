@@ -204,7 +204,9 @@ def _symbolic(target: Target, specs: Sequence[InputSpec], values: Mapping[str, i
 
 def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: Sequence[tuple[int, ...]],
           specs: Sequence[InputSpec], verify_rf: bool) -> list[ModuleRow]:  # fmt: skip
-    rfs = _receptive_fields(fx, verify_rf) if fx is not None and not fx.spec.symbols else {}
+    on_meta = any(p.is_meta for p in model.parameters())  # the user keeps it without storage: so does the check
+    rfs = _receptive_fields(fx, verify_rf, "meta" if on_meta else "cpu") if fx is not None and not fx.spec.symbols \
+        else {}  # fmt: skip
     leaves = {n for n, m in model.named_modules() if not list(m.children())}
     rows: list[ModuleRow] = []
     seen: set[str] = set()
@@ -286,12 +288,12 @@ def _other_macs(module: Any, c: Call) -> int | None:
     return total
 
 
-def _receptive_fields(fx: FxSpec, verify: bool) -> dict[tuple[str, int], Any]:
+def _receptive_fields(fx: FxSpec, verify: bool, device: str = "cpu") -> dict[tuple[str, int], Any]:
     """Receptive fields per (module name, call number) from the symbolic engine on the traced spec."""
     from ..pipeline import shapes as derive_spec  # the engine the YAML path uses, on the traced spec
 
     try:
-        report = derive_spec(fx.spec, verify=verify, device="cpu")
+        report = derive_spec(fx.spec, verify=verify, device=device)
     except CnnCalcError:
         return {}
     out: dict[tuple[str, int], Any] = {}

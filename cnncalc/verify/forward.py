@@ -34,6 +34,9 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
     start = time.perf_counter()
     torch = import_torch()
     dev = resolve_device(torch, device)
+    note = ""
+    if dev.type != "meta" and _too_large(analysis, batch):  # estimated before anything is allocated
+        dev, note = torch.device("meta"), _too_large(analysis, batch)
     point = {k: int(v) for k, v in analysis.graph.binding.items()}
     layers = analysis.layers
     mismatches: list[Mismatch] = []
@@ -54,10 +57,16 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
                         point,
                     )
                 )
-                return PointCheck(point, (False,) * len(layers), tuple(mismatches), time.perf_counter() - start)
+                return PointCheck(point, (False,) * len(layers), tuple(mismatches), time.perf_counter() - start,
+                                  note)  # fmt: skip
         net = Network(modules, [r.node.inputs for r in layers])
     if dev.type != "meta":
-        _materialise(torch, net, dev)
+        try:
+            _materialise(torch, net, dev)
+        except (RuntimeError, MemoryError) as e:  # the estimate fit the limit, the machine did not
+            if not _out_of_memory(e):
+                raise
+            return _on_meta(analysis, batch, progress, e)
     for r, m in zip(layers, net.nodes):
         if not r.node.trainable:
             for p in m.parameters():
@@ -73,6 +82,9 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
             warnings.simplefilter("ignore")  # torch's performance notes are not the user's problem here
             net(x)
     except Exception as e:
+        if dev.type != "meta" and _out_of_memory(e):  # never a mismatch: torch did not disagree, memory ran out
+            del net
+            return _on_meta(analysis, batch, progress, e)
         r = layers[net.current]
         mismatches.append(
             Mismatch(
@@ -121,7 +133,44 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
                 point,
             )
         )
-    return PointCheck(point, tuple(verified), tuple(mismatches), time.perf_counter() - start)
+    return PointCheck(point, tuple(verified), tuple(mismatches), time.perf_counter() - start, note)
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    text = str(e)
+    return isinstance(e, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower()
+
+
+def _on_meta(analysis: Analysis, batch: int, progress: Progress | None, e: BaseException) -> PointCheck:
+    """Verify on the meta device after a real forward pass ran out of memory."""
+    import dataclasses
+
+    check = verify(analysis, "meta", batch, progress)
+    why = f"verified on torch's meta device (shapes and counts, no values): a real forward pass at batch {batch} ran " \
+          f"out of memory ({described(e, 120)})"  # fmt: skip
+    return dataclasses.replace(check, note=why)
+
+
+def _too_large(analysis: Analysis, batch: int) -> str:
+    """Why a real forward pass is not run (its estimated memory is over the limit), or ""; an error when torch
+    could not even describe the tensors (their sizes overflow int64), so that nothing can be verified."""
+    from .. import budget
+    from ..analysis.cost import forward_bytes
+    from ..errors import CnnCalcError
+
+    need, largest = forward_bytes(analysis, batch)
+    if largest * 8 >= budget.TORCH_MAX_NUMEL:
+        at = ", ".join(f"{k}={v}" for k, v in analysis.graph.binding.items())
+        raise CnnCalcError(f"torch cannot verify this network{f' at {at}' if at else ''}: one of its tensors has "
+                           f"{largest:,} elements, beyond what torch can describe (2**60)", None,
+                           "derive without torch: --no-verify; or use smaller sizes")  # fmt: skip
+    limit = budget.max_memory()
+    if need <= limit:
+        return ""
+    return (
+        f"verified on torch's meta device (shapes and counts, no values): a real forward pass at batch {batch} "
+        f"needs about {budget.size_text(need)}, over the --max-memory limit of {budget.limit_text(limit)}"
+    )
 
 
 def _materialise(torch: Any, net: Any, dev: Any) -> None:
