@@ -394,9 +394,11 @@ class Summary:
         return modules.table(rep, self.depth), lines  # type: ignore[arg-type]
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        from .render.fit import safe
+
         table, lines = self._parts()
         yield table
-        yield from lines
+        yield from (safe(line) for line in lines)
 
     def __str__(self) -> str:
         return _text(self)

@@ -27,8 +27,17 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def _echo(message: str = "", err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` of text that may quote the user's strings: control characters shown escaped."""
+    from .textsafe import visible
+
+    click.echo(visible(message), err=err, nl=nl)
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message, err=True)
+    from .textsafe import one_line
+
+    _echo("\n".join(one_line(line) for line in message.split("\n")), err=True)  # one line per error, always
     sys.exit(code)
 
 
@@ -261,7 +270,7 @@ class PyTarget:
     def list_skipped(self, loaded: Target) -> None:
         """With --verbose, what a notebook target skipped, one located note per line on stderr."""
         for note in loaded.notes if self.verbose else ():
-            click.echo(note, err=True)
+            _echo(note, err=True)
 
     def source(self, target: str, values: Mapping[str, int]) -> str | ArchSpec:
         """An architecture file as is; a Python target as its traced spec (for rf and explain)."""
@@ -365,17 +374,19 @@ def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check:
         raise click.UsageError(f"--format {out.fmt} is for architecture files; a Python target has table or json")
     rep = modules(model, specs, derive.values, "auto" if check.device == "meta" else check.device, check.batch)
     if out.fmt == "json":
-        click.echo(render.to_json(rep), nl=False)
+        _echo(render.to_json(rep), nl=False)
     else:
         from rich.console import Console
 
         width = _table_width(out)
         console = Console(width=width or 100_000, highlight=False)
+        from .render.fit import safe
+
         console.print(render.table(rep, out.depth, width))
         for line in render.summary_lines(rep):
-            console.print(line, markup=False, soft_wrap=width is None)
+            console.print(safe(line), markup=False, soft_wrap=width is None)
     if rep.crash is not None:
-        click.echo(rep.crash.line(), err=True)
+        _echo(rep.crash.line(), err=True)
     return EXIT_CHECK if rep.crash is not None or rep.mismatches else EXIT_OK
 
 
@@ -443,7 +454,7 @@ def _draw_unit(report: ShapesReport, unit: str | None, path: str, verify: bool) 
     _written(lambda: pictures.receptive_field(field).save(path, fmt), path, "--draw")
     for i in field.disagreements:
         assert field.confirmed is not None
-        click.echo(f"error: receptive field of unit {field.unit} of {field.name(field.layer)!r} at {field.name(i)!r}: "
+        _echo(f"error: receptive field of unit {field.unit} of {field.name(field.layer)!r} at {field.name(i)!r}: "
                    f"derived {len(field.sets[i])} units, the input gradient gives {len(field.confirmed[i])}", err=True)  # fmt: skip
     return EXIT_CHECK if field.disagreements else EXIT_OK
 
@@ -490,7 +501,7 @@ def _render(report: ShapesReport, out: Output) -> None:
 
     writers = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv, "keras": to_keras}
     text = writers[out.fmt](report)
-    click.echo(text, nl=False)
+    _echo(text, nl=False)
 
 
 @main.command()
@@ -543,7 +554,7 @@ def draw(file: str, output: str | None, fmt: str | None, collapse: bool, directi
         else:
             data = figure.render(picked)
             if isinstance(data, str):
-                click.echo(data, nl=False)
+                _echo(data, nl=False)
             else:
                 sys.stdout.buffer.write(data)
         return _report_problems(report)
@@ -602,7 +613,7 @@ def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verif
 
         expl = derive_steps(py.source(file, derive.values), derive.values, layer, verify=verify,
                             convention=derive.convention)  # fmt: skip
-        click.echo(render(expl, fmt), nl=False)
+        _echo(render(expl, fmt), nl=False)
         return _report_problems(expl.report)
 
     _guard(run, traceback)
@@ -630,7 +641,7 @@ def solve(file: str, set_: tuple[str, ...], high: int | None, limit: int, fmt: s
         from .render import solution
 
         report = solve_file(file, values, high, limit, verify=verify)
-        click.echo(solution.to_json(report) if fmt == "json" else solution.to_text(report, file), nl=False)
+        _echo(solution.to_json(report) if fmt == "json" else solution.to_text(report, file), nl=False)
         return EXIT_OK if report.ok else EXIT_CHECK
 
     _guard(run, traceback)
@@ -732,17 +743,17 @@ def _answer(c: _Calculator, calc: Any, fmt: str, verify: bool) -> int:
     values: dict[str, int] = {}
     if calc.unknowns:
         report = solve_file(spec, {}, c.high, verify=verify)
-        click.echo(solution.to_text(report, "", calc, next_step=False))
+        _echo(solution.to_text(report, "", calc, next_step=False))
         first = next((cand for cand in report.solved.candidates if cand.accepted), None)
         if first is None:
             unknowns = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in report.solved.unknowns)
-            click.echo(f"{calc.command}: error: no {unknowns} gives {calc.label()}; hint: --max N searches further",
+            _echo(f"{calc.command}: error: no {unknowns} gives {calc.label()}; hint: --max N searches further",
                        err=True)  # fmt: skip
             return EXIT_CHECK
         for line in report.disagreements:
-            click.echo(f"{calc.command}: error: {calc.reason(line)}", err=True)
+            _echo(f"{calc.command}: error: {calc.reason(line)}", err=True)
         values = dict(first.values)
-        click.echo(f"Working for {', '.join(f'{k} = {v}' for k, v in values.items())}:")
+        _echo(f"Working for {', '.join(f'{k} = {v}' for k, v in values.items())}:")
     channels = c.c_in is not None or c.c_out is not None
     n = len(parse_sizes(c.size, "SIZE"))
     shown = f"{c.c_in or 1}×{c.size.replace('x', '×')}" if channels else c.size
@@ -757,11 +768,11 @@ def _answer(c: _Calculator, calc: Any, fmt: str, verify: bool) -> int:
             d = expl.derivations[0]
             expl = dataclasses.replace(expl, derivations=(dataclasses.replace(d, steps=(*d.steps, macs)),))
     expl = dataclasses.replace(expl, whole=channels)
-    click.echo(render(expl, fmt), nl=False)
+    _echo(render(expl, fmt), nl=False)
     for f in expl.report.failures:
         found = expl.report.main.output_shape
         e = calc.failed_expectation(found) if f.name == "expect" else calc.relocate(CnnCalcError(f.message, f.loc))
-        click.echo(e.format(), err=True)
+        _echo(e.format(), err=True)
     return EXIT_OK if expl.report.ok else EXIT_CHECK
 
 
@@ -852,9 +863,9 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
                                 title=f"parameters of {kind}", convention=convention)  # fmt: skip
         except CnnCalcError as e:
             raise calc.relocate(e) from None
-        click.echo(render(expl, fmt), nl=False)
+        _echo(render(expl, fmt), nl=False)
         for f in expl.report.failures:
-            click.echo(calc.relocate(CnnCalcError(f.message, f.loc)).format(), err=True)
+            _echo(calc.relocate(CnnCalcError(f.message, f.loc)).format(), err=True)
         return EXIT_OK if expl.report.ok else EXIT_CHECK
 
     _guard(lambda: _in_command(f"params {kind}", run), traceback)
@@ -895,7 +906,7 @@ def convolve(image: str, kernel: str, padding: str, stride: int, flip: bool, ste
                  "Verified: torch.nn.functional.conv2d gives the same matrix." if problem is None else
                  f"MISMATCH: {problem}")  # fmt: skip
         writer = {"text": convolution.to_text, "markdown": convolution.to_markdown, "latex": convolution.to_latex}
-        click.echo(writer[fmt](img, ker, result, steps, check), nl=False)
+        _echo(writer[fmt](img, ker, result, steps, check), nl=False)
         if draw_to or frames:
             _draw_convolution(result, img, draw_to, at, frames)
         return EXIT_OK if problem is None else EXIT_CHECK
@@ -914,9 +925,6 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
     fmt = pictures.format_of(path) if path else "svg"
     pictures.require(fmt)
     i, j = int(row) - 1, int(col) - 1
-    if not (0 <= i < len(result.output) and 0 <= j < len(result.output[0])):
-        raise CnnCalcError(f"--at {at}: the output is {len(result.output)}x{len(result.output[0])}", None,
-                           "rows and columns count from 1")  # fmt: skip
     if path:
         _written(lambda: pictures.convolution(result, image, (i, j)).save(path, fmt), path, "--draw")
     if frames:
@@ -926,13 +934,13 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
         for i, line in enumerate(result.output):
             for j in range(len(line)):
                 pictures.convolution(result, image, (i, j)).save(folder / f"out_{i + 1:02d}_{j + 1:02d}{suffix}", fmt)
-        click.echo(f"wrote {len(result.output) * len(result.output[0])} frames to {folder}", err=True)
+        _echo(f"wrote {len(result.output) * len(result.output[0])} frames to {folder}", err=True)
 
 
 def _report_problems(report: ReportBase) -> int:
     """Each failed finding as one located line on stderr; exit 1 when there is one."""
     for f in report.failures:
-        click.echo(f.line(), err=True)
+        _echo(f.line(), err=True)
     return EXIT_OK if report.ok else EXIT_CHECK
 
 
@@ -983,7 +991,7 @@ def check(target: str, sizes: str | None, set_: tuple[str, ...], expect_output: 
         opts = CheckOptions(tuple(expect_output), max_params, _parse_sizes(sizes), values, against, device)
         report = run_checks(target, opts, py.inputs, py.input_dtypes, py.kwargs())
         writer = {"text": findings.to_text, "json": findings.to_json, "github": findings.to_github}[fmt]
-        click.echo(writer(report), nl=False)
+        _echo(writer(report), nl=False)
         if junit_xml:
             from pathlib import Path
 
@@ -1023,7 +1031,7 @@ def layers(name: str | None) -> None:
 
     if name is None:
         for type_name in sorted(CATALOGUE):
-            click.echo(type_name)
+            _echo(type_name)
         return
     if name not in CATALOGUE:
         from .errors import did_you_mean
@@ -1033,11 +1041,11 @@ def layers(name: str | None) -> None:
             EXIT_INPUT,
         )
     t = CATALOGUE[name]
-    click.echo(f"{t.name}")
+    _echo(f"{t.name}")
     for inferred in t.inferred:
-        click.echo(f"  {inferred}: inferred from the input (checked if written)")
+        _echo(f"  {inferred}: inferred from the input (checked if written)")
     for arg_name, arg in t.args.items():
         default = "required" if arg.default is REQUIRED else f"default {arg.default!r}"
-        click.echo(f"  {arg_name}: {arg.kind}, {default}")
+        _echo(f"  {arg_name}: {arg.kind}, {default}")
     for key, text in t.formulas().items():
-        click.echo(f"  {key}: {text}")
+        _echo(f"  {key}: {text}")

@@ -65,6 +65,31 @@ def _text(x: Any) -> Text:
     return x if isinstance(x, Text) else Text(str(x))
 
 
+def safe(x: Any) -> Any:
+    """A cell or line with the user's control characters escaped (textsafe); a Text keeps its style.
+
+    Everything a table or a line under it shows passes here, so a name such as ``\x1b[2J`` or
+    ``[bold red]`` is shown as written: never a terminal escape sequence, never rich markup.
+    """
+    from ..textsafe import one_line, visible
+
+    if isinstance(x, Text):
+        plain = "\n".join(one_line(line) for line in x.plain.split("\n"))
+        if plain == x.plain:
+            return x
+        return Text(plain, style=x.style, justify=x.justify)
+    if isinstance(x, str):
+        return Text(visible(x))
+    return x
+
+
+def _safe_column(c: Column) -> Column:
+    from dataclasses import replace
+
+    return replace(c, header=safe(c.header).plain, cells=[safe(x) for x in c.cells],
+                   footer=safe(c.footer).plain if isinstance(c.footer, str) else safe(c.footer))  # fmt: skip
+
+
 def _width(t: Text) -> int:
     return max((cell_len(line) for line in t.plain.split("\n")), default=0)
 
@@ -109,7 +134,8 @@ def _widths(columns: Sequence[Column], width: int | None, fold: bool = True) -> 
 
 
 def _table(title: str | None, columns: Sequence[Column], widths: Sequence[int], footer: bool) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold", show_footer=footer)
+    t = Table(title=Text(title) if title is not None else None, title_justify="left", header_style="bold",
+              show_footer=footer)  # fmt: skip
     for c, w in zip(columns, widths):
         t.add_column(_folded(Text(c.header), w, WORDS), footer=_folded(_text(c.footer), w, c.kind),
                      justify=c.justify, width=w, no_wrap=True)  # type: ignore[arg-type]  # fmt: skip
@@ -124,6 +150,8 @@ def fit(title: str, columns: Sequence[Column], width: int | None) -> Any:
     In order of preference: one table as it is; the secondary columns in a second table, both as they
     are; one table folded; two tables folded; one layer per line.
     """
+    title = safe(title).plain
+    columns = [_safe_column(c) for c in columns]
     footer = any(c.footer for c in columns)
     first, rest = columns[0], columns[1:]
     main = [first, *(c for c in rest if not c.secondary)]

@@ -22,10 +22,13 @@ _STYLE = """<style>
 
 
 def _span(cell: Any) -> str:
-    """One cell (a str with rich markup, or a rich Text) as escaped HTML, its style as a class."""
+    """One cell (a str, or a rich Text) as escaped HTML, its style as a class; a str is never read as rich markup
+    (a network named ``[link=...]`` is shown as written)."""
     from rich.text import Text
 
-    text = cell if isinstance(cell, Text) else Text.from_markup(str(cell)) if cell is not None else Text("")
+    from ..textsafe import visible
+
+    text = cell if isinstance(cell, Text) else Text(visible(str(cell))) if cell is not None else Text("")
     style = str(text.style or "")
     classes = [c for word, c in (("green", "ok"), ("red", "bad"), ("dim", "dim")) if word in style]
     body = escape(text.plain)

@@ -11,7 +11,7 @@ from .. import symbolic as sym
 from ..analysis.cost import human_count
 from ..report import ShapesReport as Report
 from ..report import rows
-from .fit import FIXED, SHAPE, WORDS, Column, fit
+from .fit import FIXED, SHAPE, WORDS, Column, fit, safe
 from .formats import summary_lines, verification_line
 from .notation import count_text, rf_text, shape_text
 
@@ -65,7 +65,7 @@ def print_report(report: Report, console: Console, width: int | None = None) -> 
     """
     console.print(table(report, width))
     for line in notes(report):
-        console.print(line, soft_wrap=width is None)
+        console.print(safe(line), soft_wrap=width is None)
 
 
 def notes(report: Report) -> list[Text]:
@@ -133,10 +133,10 @@ def print_rf(report: Report, console: Console, width: int | None = None) -> None
         "position, all channels together; after Flatten it is one element."
     )
     soft = width is None
-    console.print(Text(note, style="dim"), soft_wrap=soft)
+    console.print(safe(Text(note, style="dim")), soft_wrap=soft)
     for w in report.rf.warnings if report.rf else ():
-        console.print(Text(f"Warning: {w}", style="yellow"), soft_wrap=soft)
+        console.print(safe(Text(f"Warning: {w}", style="yellow")), soft_wrap=soft)
     for n in report.rf.notes if report.rf else ():
-        console.print(Text(f"Note: {n}", style="yellow"), soft_wrap=soft)
+        console.print(safe(Text(f"Note: {n}", style="yellow")), soft_wrap=soft)
     line = verification_line(report)
-    console.print(Text(line, style="bold red" if line.startswith("MISMATCH") else "green"), soft_wrap=soft)
+    console.print(safe(Text(line, style="bold red" if line.startswith("MISMATCH") else "green")), soft_wrap=soft)

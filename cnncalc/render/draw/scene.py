@@ -86,6 +86,11 @@ class Text:
     role: str = "label"
     data: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:  # a user's name with control characters: escaped (XML refuses them)
+        from ...textsafe import one_line
+
+        object.__setattr__(self, "text", one_line(self.text))
+
     @property
     def width(self) -> float:
         return text_width(self.text, self.size, self.bold)
