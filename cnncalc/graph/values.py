@@ -66,7 +66,16 @@ def integer(node: YNode, env: Env, what: str, minimum: int | None = None, allow_
 
 
 def convert(arg: Arg, node: YNode, env: Env, name: str, ndim: int) -> Any:
-    """Convert one written argument according to its schema; ``ndim`` sizes per-dimension tuples."""
+    """Convert one written argument according to its schema; ``ndim`` sizes per-dimension tuples; a value outside
+    the range torch accepts (``Arg.low``/``high``/``nonzero``) is an error here, while deriving."""
+    value = _convert(arg, node, env, name, ndim)
+    problem = arg.out_of_range(value)
+    if problem is not None:
+        raise CnnCalcError(f"{name} {problem}, found {value!r}", node.loc, "torch refuses it too")
+    return value
+
+
+def _convert(arg: Arg, node: YNode, env: Env, name: str, ndim: int) -> Any:
     what = name
     if isinstance(node, YScalar) and node.value is None:
         if arg.nullable:

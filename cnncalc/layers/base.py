@@ -47,6 +47,23 @@ class Arg:
     minimum: int | None = None
     nullable: bool = False
     strings: tuple[str, ...] = ()  # words accepted besides numbers, e.g. 'same'
+    low: float | None = None  # a float argument's valid range (inclusive), as torch checks it: Dropout's p in [0, 1]
+    high: float | None = None
+    nonzero: bool = False  # an int that may be negative but not 0 (AvgPool's divisor_override)
+
+    def out_of_range(self, value: Any) -> str | None:
+        """Why a (concrete) value is outside what torch accepts, or None."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        if self.nonzero and value == 0:
+            return "must not be 0"
+        if self.low is not None and self.high is not None and not self.low <= value <= self.high:
+            return f"must be between {self.low:g} and {self.high:g}"
+        if self.low is not None and value < self.low:
+            return f"must be >= {self.low:g}"
+        if self.high is not None and value > self.high:
+            return f"must be <= {self.high:g}"
+        return None
 
 
 @dataclass

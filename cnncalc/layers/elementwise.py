@@ -108,7 +108,7 @@ class Softmax(LayerType):
 def catalogue() -> list[LayerType]:
     """Every activation and dropout layer type."""
     slope = {"negative_slope": Arg("float", 0.01), **_INPLACE}
-    dropout = {"p": Arg("float", 0.5), **_INPLACE}
+    dropout = {"p": Arg("float", 0.5, low=0.0, high=1.0), **_INPLACE}
     return [
         Elementwise("ReLU", _INPLACE),
         Elementwise("ReLU6", _INPLACE),

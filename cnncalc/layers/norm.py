@@ -21,7 +21,7 @@ class BatchNorm(LayerType):
         self.name = f"{kind}{ndim}d"
         instance = kind == "InstanceNorm"
         self.args = {
-            "eps": Arg("float", 1e-5),
+            "eps": Arg("float", 1e-5, low=None if instance else 0.0),  # batch_norm: eps must be non-negative
             "momentum": Arg("float", 0.1, nullable=True),
             "affine": Arg("bool", not instance),
             "track_running_stats": Arg("bool", not instance),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .. import symbolic as sym
@@ -17,9 +18,8 @@ class Pad(LayerType):
     def __init__(self, kind: str, ndim: int) -> None:
         self.kind, self.ndim = kind, ndim
         self.name = f"{kind}Pad{ndim}d"
-        # Zero/constant padding may be negative (it crops); the others must not be.
-        minimum = None if kind in ("Zero", "Constant") else 0
-        self.args = {"padding": Arg("pad", minimum=minimum)}
+        # Negative padding crops, in every mode (torch narrows the input by it).
+        self.args = {"padding": Arg("pad")}
         if kind == "Constant":
             self.args = {**self.args, "value": Arg("float")}
 
@@ -66,10 +66,12 @@ class Pad(LayerType):
         return (c, *out)
 
     def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
-        left = a["padding"][2 * (self.ndim - 1 - dim)]
+        left, right = a["padding"][2 * (self.ndim - 1 - dim)], a["padding"][2 * (self.ndim - 1 - dim) + 1]
         if self.kind in ("Zero", "Constant"):
             return Affine(1, 1, left)
         mode = {"Reflection": "reflect", "Replication": "replicate"}.get(self.kind, "circular")
+        if sym.is_concrete(left) and sym.is_concrete(right) and min(left, right) < 0:
+            return CroppedPad(1, 1, max(left, 0), mode=mode, crop=(-min(left, 0), -min(right, 0)))
         return PaddedAffine(1, 1, left, mode=mode)
 
     def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
@@ -77,6 +79,22 @@ class Pad(LayerType):
 
     def formulas(self) -> dict[str, str]:
         return {"output": "i + left + right per dim", "params": "0"}
+
+
+@dataclass(frozen=True)
+class CroppedPad(PaddedAffine):
+    """Negative padding in a mode other than zeros: torch crops the input first (``crop``: from the left and
+    right), then pads what is left by the positive amounts in its mode."""
+
+    crop: tuple[int, int] = (0, 0)
+
+    def sources(self, u: int, size: int) -> Iterable[int]:
+        kept = size - self.crop[0] - self.crop[1]
+        return (self.crop[0] + self._source(v, kept) for v in self.positions(u))
+
+    @property
+    def closed_form(self) -> bool:
+        return False
 
 
 def catalogue() -> list[LayerType]:

@@ -56,7 +56,7 @@ class Pool(LayerType):
         if kind == "Avg":
             args["count_include_pad"] = Arg("bool", True)
             if ndim > 1:
-                args["divisor_override"] = Arg("int", None, minimum=1, nullable=True)
+                args["divisor_override"] = Arg("int", None, nullable=True, nonzero=True)  # torch: any but 0
         self.args = args
 
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:

@@ -77,8 +77,16 @@ class Unflatten(LayerType):
         shape = ins[0]
         j = _batch_dim(a["dim"], len(shape) + 1, ctx, "dim")
         sizes = a["unflattened_size"]
-        if any(s == -1 for s in sizes):
-            raise ctx.fail("unflattened_size with -1 is not supported", "write every size out", "unflattened_size")
+        bad = [s for s in sizes if sym.is_concrete(s) and s < 1 and s != -1]
+        if bad or sum(1 for s in sizes if s == -1) > 1:
+            raise ctx.fail(f"unflattened_size {list(sizes)}: sizes are positive, and one of them may be -1 (inferred)",
+                           "write every size, or -1 for one of them", "unflattened_size")  # fmt: skip
+        if -1 in sizes:  # torch infers it: the dim's size over the product of the others
+            rest = sym.product([s for s in sizes if s != -1])
+            ctx.require(sym.equal(sym.mod(shape[j], rest), 0),
+                        f"unflattened_size {list(sizes)}: the dim has size {sym.to_text(shape[j])}, not a multiple "
+                        f"of {sym.to_text(rest)}", "the sizes must divide the size of the dim", "unflattened_size")  # fmt: skip
+            sizes = tuple(sym.floordiv(shape[j], rest) if s == -1 else s for s in sizes)
         ctx.require(
             sym.equal(sym.product(sizes), shape[j]),
             f"unflattened_size {list(sizes)} multiplies to {sym.to_text(sym.product(sizes))}, "

@@ -121,9 +121,7 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
     with contextlib.suppress(_Typo), errors.attempt():
         version = _required(top, "cnncalc", typos, "missing 'cnncalc: 1' (the format version)",
                             "add 'cnncalc: 1' as the first line")  # fmt: skip
-        if not (
-            isinstance(version, YScalar) and version.value == FORMAT_VERSION and not isinstance(version.value, bool)
-        ):
+        if not (isinstance(version, YScalar) and type(version.value) is int and version.value == FORMAT_VERSION):
             raise CnnCalcError(
                 f"unsupported format version: expected 1, found {describe(version)}",
                 version.loc,
