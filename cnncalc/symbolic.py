@@ -7,6 +7,8 @@ expression they dispatch to sympy, imported lazily on first use.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Union
@@ -191,6 +193,13 @@ def to_text(x: Any, grouping: bool = False) -> str:
         return f"{x.numerator}/{x.denominator}"
     if not hasattr(x, "free_symbols"):
         return str(x)
+    return _sympy_text(x, grouping)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sympy_text(x: Any, grouping: bool) -> str:
+    """:func:`to_text` of a sympy expression, remembered: a deep network repeats the same sizes (``H``, ``H − 2``)
+    in every layer's messages, and printing them is sympy's slowest step (the run stays linear and fast)."""
     text: str = _printer(grouping).doprint(_flip_negative_roundings(x))
     return text.replace("**", "^").replace("*", "·").replace("-", "−")
 

@@ -6,14 +6,20 @@ the exact message cnncalc must print after ``FILE:``.
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from cnncalc.cli import main
 
-CORPUS = sorted((Path(__file__).parent / "bad_inputs").glob("*.yaml"))
+HERE = Path(__file__).parent / "bad_inputs"
+CORPUS = sorted(HERE.glob("*.yaml"))
+CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "cases.yml").read_text(encoding="utf-8"))
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -22,12 +28,13 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CORPUS) >= 40
+    assert len(CORPUS) >= 60
+    assert len(CASES) >= 150
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
 def test_bad_input_message_is_pinned(path: Path) -> None:
-    expected = path.read_text().splitlines()[0].removeprefix("# expect: ")
+    expected = path.read_bytes().split(b"\n")[0].decode().removeprefix("# expect: ")  # the rest may be bad bytes
     code, out, err = run("shapes", str(path), "--no-verify")
     assert code == 2
     assert out == ""
@@ -117,3 +124,92 @@ def test_corpus_runs_in_bounded_time_and_memory() -> None:
     for path, (code, seconds) in results.items():
         assert code == 2, path
         assert seconds < 10, f"{path} took {seconds:.1f} s"
+
+
+HARNESS = """
+import contextlib, faulthandler, io, json, os, resource, sys, time
+limit, timeout, out_path = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from cnncalc.cli import main
+cases = json.loads(sys.stdin.read())
+with open(out_path, "w") as log:
+    for n, args in enumerate(cases):
+        log.write(json.dumps({"start": n}) + "\\n")
+        log.flush()
+        faulthandler.dump_traceback_later(timeout, exit=True)  # a hang ends the run, naming the case
+        out, err = io.StringIO(), io.StringIO()
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(args, prog_name="cnncalc", standalone_mode=True)
+                code = 0
+            except SystemExit as e:
+                code = e.code
+        faulthandler.cancel_dump_traceback_later()
+        log.write(json.dumps({"case": n, "code": code, "out": out.getvalue()[-4000:], "err": err.getvalue()[-4000:],
+                              "seconds": time.perf_counter() - start}) + "\\n")
+        log.flush()
+"""
+
+
+def _resolve(args: list[str], tmp: Path) -> list[str]:
+    """@fifo, @deep_json, @deep_json_text, @tmp in a case's arguments."""
+    deep = '{"a":' * 60_000 + "1" + "}" * 60_000
+    fifo = tmp / "pipe.yaml"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+        os.mkfifo(tmp / "pipe.py")
+        (tmp / "deep.json").write_text(deep)
+        (tmp / "out").mkdir()
+    subst = {"@fifo": str(fifo), "@deep_json": str(tmp / "deep.json"), "@deep_json_text": deep,
+             "@tmp": str(tmp / "out")}  # fmt: skip
+    return [subst.get(a, a.replace("@tmp/", str(tmp / "out") + "/").replace("@fifo_py:", str(tmp / "pipe.py") + ":"))
+            for a in args]  # fmt: skip
+
+
+def test_hostile_cases_under_memory_and_time_limits(tmp_path: Path) -> None:
+    """Every case of cases.yml (files, CLI values, Python targets): its exit code and message, never a traceback,
+    each case in at most 20 s, the whole run under a 3 GiB address-space limit (torch included)."""
+    import json
+    import subprocess
+    import sys
+
+    cases = [_resolve(c["args"], tmp_path) for c in CASES]
+    log = tmp_path / "log.jsonl"
+    proc = subprocess.run([sys.executable, "-c", HARNESS, str(3 * 2**30), "20", str(log)], input=json.dumps(cases),
+                          capture_output=True, text=True, timeout=900, cwd=HERE)  # fmt: skip
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    done = {r["case"]: r for r in records if "case" in r}
+    started = [r["start"] for r in records if "start" in r]
+    hung = [n for n in started if n not in done]
+    assert not hung, f"case {CASES[hung[0]]['args']} did not end: {proc.stderr[-3000:]}"
+    failures = []
+    for n, case in enumerate(CASES):
+        r = done[n]
+        err_lines = r["err"].splitlines()
+        want_lines = case.get("lines", 1 if case["exit"] == 2 else None)
+        problems = [
+            f"exit {r['code']}, expected {case['exit']}" if r["code"] != case["exit"] else "",
+            f"stderr lacks {case['err']!r}" if "err" in case and case["err"] not in r["err"] else "",
+            f"stdout lacks {case['out']!r}" if "out" in case and case["out"] not in r["out"] else "",
+            f"{len(err_lines)} stderr lines, expected {want_lines}" if want_lines is not None
+            and len(err_lines) != want_lines else "",
+            "a traceback" if "Traceback" in r["err"] + r["out"] else "",
+            "an internal error" if "internal error" in r["err"] else "",
+            "a raw escape character" if "\x1b" in r["err"] + r["out"] else "",
+            f"{r['seconds']:.1f} s" if r["seconds"] > 15 else "",
+            "stdout is not JSON" if case.get("json") and not _is_json(r["out"]) else "",
+        ]
+        if any(problems):
+            failures.append(f"{case['args']}: {'; '.join(p for p in problems if p)}\n  stderr: {r['err'][:600]!r}")
+    assert not failures, "\n".join(failures)
+
+
+def _is_json(text: str) -> bool:
+    import json
+
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

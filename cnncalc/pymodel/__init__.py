@@ -32,9 +32,11 @@ def load(target: str, kwargs: Mapping[str, Any] | None = None) -> Target:
 def spec(target: Target, inputs: Sequence[InputSpec], values: Mapping[str, int]) -> ArchSpec:
     """A traced Python model as an architecture spec (symbolic engine, rf, explain); a CnnCalcError if not traceable."""
     from .fxspec import NotConvertible, convert
+    from .guard import failures, running
 
     try:
-        return convert(target.model, inputs, values, target.text).spec
+        with failures(target.text, None), running(f"tracing {target.text} with torch.fx"):
+            return convert(target.model, inputs, values, target.text).spec
     except NotConvertible as e:
         raise CnnCalcError(f"{target.text} cannot be analysed symbolically: {e}", None,
                            "cnncalc shapes TARGET --input ... works on any model (forward hooks)") from None  # fmt: skip
