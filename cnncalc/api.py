@@ -447,7 +447,8 @@ def _interactive() -> bool:
 
 def summary(model: Any, input_size: Any = None, input_data: Any = None, *, batch_dim: int | None = None,
             depth: int | None = DEFAULT_DEPTH, device: Any = None, dtypes: Sequence[Any] | None = None,
-            verify: bool = True, verbose: int | None = None) -> Summary:  # fmt: skip
+            verify: bool = True, verbose: int | None = None, timeout: float | None = 30.0,
+            max_memory: int = 4 * 2**30) -> Summary:  # fmt: skip
     """The per-module table of a live model, from one forward pass with hooks; symbolic with symbol sizes.
 
     ``input_size`` is torchinfo's, batch first (``(1, 3, 224, 224)``; a list of sizes for several inputs);
@@ -458,11 +459,16 @@ def summary(model: Any, input_size: Any = None, input_data: Any = None, *, batch
     ``dtypes``: of the made-up inputs (``[torch.long]``); ``verify=False`` skips torch's extra checks
     (receptive fields by input gradients; symbolic: the forward passes at several sizes). ``verbose``:
     0 quiet, 1 print the table; default: print in a script, not in a REPL or Jupyter (which show the result).
+    ``timeout``: seconds each forward pass (or trace) may take, None for no limit; ``max_memory``: bytes the
+    made-up inputs may take (see :mod:`cnncalc.budget`). A model that calls ``sys.exit``, runs past the time
+    limit or raises ``KeyboardInterrupt`` is reported like a crash; what it prints goes to stderr.
     """
+    from . import budget
+
     target = _target(model)
     inputs = _inputs(input_size, input_data, batch_dim, dtypes)
     dev = _device(device)
-    with _untouched(model):
+    with _untouched(model), budget.limits(timeout, max_memory):
         if inputs.symbolic:
             result = _symbolic_summary(target, inputs, dev, verify)
         else:
@@ -576,7 +582,7 @@ def _shape_texts(value: Any, what: str) -> tuple[str, ...]:
 def check(model: Any, input_size: Any = None, input_data: Any = None, *, batch_dim: int | None = None,
           sizes: Sequence[int] = (), expect_output: Any = None, max_params: int | None = None,
           dtypes: Sequence[Any] | None = None, device: Any = None, against: str | None = None,
-          raise_on_failure: bool = False) -> Checked:  # fmt: skip
+          raise_on_failure: bool = False, timeout: float | None = 30.0, max_memory: int = 4 * 2**30) -> Checked:  # fmt: skip
     """The checks of ``cnncalc check`` on a live model: forward pass, batch size, sample independence.
 
     ``input_size`` as in :func:`summary` (its batch is not used: the model runs at batch sizes 2 and 3);
@@ -584,7 +590,9 @@ def check(model: Any, input_size: Any = None, input_data: Any = None, *, batch_d
     ``expect_output``: the per-sample output shape (``(53,)``; a list for several outputs);
     ``max_params``; ``against``: an architecture file to compare with, layer by layer. Returns the
     findings; raises :class:`CheckFailed` (an ``AssertionError``) only with ``raise_on_failure=True``.
+    ``timeout`` and ``max_memory`` as in :func:`summary`.
     """
+    from . import budget
     from .checks import CheckOptions, check_model
 
     target = _target(model)
@@ -594,7 +602,7 @@ def check(model: Any, input_size: Any = None, input_data: Any = None, *, batch_d
                            "supported", None, "pass input_size, or input_data as a tensor or a list of tensors")  # fmt: skip
     opts = CheckOptions(_shape_texts(expect_output, "expect_output"), max_params, tuple(sizes), {}, against,
                         _device(device))  # fmt: skip
-    with _untouched(model):
+    with _untouched(model), budget.limits(timeout, max_memory):
         if inputs.form != "per-sample" and not inputs.symbolic:
             from .pymodel.report import module_report
 

@@ -8,7 +8,6 @@ expression they dispatch to sympy, imported lazily on first use.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Union

@@ -7,7 +7,6 @@ the exact message cnncalc must print after ``FILE:``.
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
 from typing import Any
 
@@ -192,8 +191,9 @@ def test_hostile_cases_under_memory_and_time_limits(tmp_path: Path) -> None:
             f"exit {r['code']}, expected {case['exit']}" if r["code"] != case["exit"] else "",
             f"stderr lacks {case['err']!r}" if "err" in case and case["err"] not in r["err"] else "",
             f"stdout lacks {case['out']!r}" if "out" in case and case["out"] not in r["out"] else "",
-            f"{len(err_lines)} stderr lines, expected {want_lines}" if want_lines is not None
-            and len(err_lines) != want_lines else "",
+            f"{len(err_lines)} stderr lines, expected {want_lines}"
+            if want_lines is not None and len(err_lines) != want_lines
+            else "",
             "a traceback" if "Traceback" in r["err"] + r["out"] else "",
             "an internal error" if "internal error" in r["err"] else "",
             "a raw escape character" if "\x1b" in r["err"] + r["out"] else "",

@@ -434,6 +434,6 @@ def test_pre_commit_entry_checks_each_file_and_returns_the_worst_code(tmp_path: 
     assert hook([f"{MODELS}/course_net.py:FlatNet", "--input", "3x32x32"]) == 1
     bad = tmp_path / "bad.yaml"
     bad.write_text("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {type: Conv2d, out_channels: 4, kernel_size: 9}\n")
-    assert hook(["examples/cifar_cnn.yaml", str(bad)]) == 1
+    assert hook(["examples/cifar_cnn.yaml", str(bad)]) == 2  # a file that cannot work is bad input
     hooks = Path(".pre-commit-hooks.yaml").read_text()
     assert "id: cnncalc-check" in hooks and "entry: cnncalc-check-files" in hooks

@@ -261,7 +261,7 @@ def catalogue(torch_types: Mapping[str, LayerType]) -> list[LayerType]:
     bn = {1: torch_types["BatchNorm1d"], 2: torch_types["BatchNorm1d"], 3: torch_types["BatchNorm2d"],
           4: torch_types["BatchNorm3d"]}  # fmt: skip
     out.append(Keras("Activation", torch_types["Identity"], {"activation": Arg("str", choices=tuple(ACTIVATIONS))}, {}))
-    out.append(Keras("BatchNormalization", lambda rank: bn[rank], {"epsilon": Arg("float", 1e-3),
+    out.append(Keras("BatchNormalization", lambda rank: bn[rank], {"epsilon": Arg("float", 1e-3, low=0.0),
                                                                    "momentum": Arg("float", 0.99)},
                      {"epsilon": "eps"}, drop=("momentum",)))  # fmt: skip
     return out

@@ -161,23 +161,19 @@ def _sigint(nested: bool) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def failures(label: str, home: Loc | None) -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def failures(label: str, home: Loc | None) -> Iterator[None]:
     """A block that handles the user's model (counting, moving, running): an exception raised in the
     user's own code (a ``parameters()`` that raises), or a RecursionError (a model nested thousands of
     levels deep), is the model's failure (exit 1); anything else is cnncalc's own (exit 3)."""
-    return _Failures(label, home)
+    from .frames import user_frame
 
-
-class _Failures(contextlib.AbstractContextManager[None]):
-    def __init__(self, label: str, home: Loc | None) -> None:
-        self.label, self.home = label, home
-
-    def __exit__(self, kind: Any, e: Any, tb: Any) -> bool:
-        if e is None or isinstance(e, CnnCalcError) or not isinstance(e, Exception):
-            return False
-        from .frames import user_frame
-
-        loc = user_frame(tb)
+    try:
+        yield
+    except CnnCalcError:
+        raise
+    except Exception as e:
+        loc = user_frame(e.__traceback__)
         if loc is None and not isinstance(e, RecursionError):
-            return False
-        raise ModelError(f"{self.label} {what_happened(e)}", loc or self.home, HINTS.get(type(e))) from None
+            raise
+        raise ModelError(f"{label} {what_happened(e)}", loc or home, HINTS.get(type(e))) from None

@@ -15,12 +15,23 @@ from ..layers import Args
 from .torchload import import_torch
 
 
-def torch_error(graph: Graph, batch: int = 2) -> str | None:
-    """torch's first error line for this network, or None when the forward pass runs cleanly."""
+def torch_error(graph: Graph, batch: int = 2, meta: bool | None = None) -> str | None:
+    """torch's first error line for this network, or None when the forward pass runs cleanly.
+
+    A large input runs on the meta device (shapes only, no storage), and so does a run that ran out of
+    memory: an out-of-memory is not torch refusing the network.
+    """
+    from math import prod
+
+    from .. import budget
+
     torch = import_torch()
-    outs: dict[int, Any] = {INPUT: torch.zeros((batch, *graph.input_shape))}
+    if meta is None:
+        meta = batch * prod(int(d) for d in graph.input_shape) * 4 * 8 > budget.max_memory()
+    device = torch.device("meta" if meta else "cpu")
     try:
-        with torch.inference_mode(), warnings.catch_warnings():
+        outs: dict[int, Any] = {INPUT: torch.zeros((batch, *graph.input_shape), device=device)}
+        with torch.inference_mode(), warnings.catch_warnings(), device:
             warnings.simplefilter("error", UserWarning)  # torch's warn-only misuses count as refusals
             warnings.filterwarnings("ignore", message=".*padding='same'.*")
             for i, node in enumerate(graph.nodes):
@@ -34,5 +45,7 @@ def torch_error(graph: Graph, batch: int = 2) -> str | None:
                     return f"output shape {tuple(y.shape)} (empty or batch changed)"
                 outs[i] = y
     except Exception as e:  # torch's refusal is the answer here
+        if not meta and (isinstance(e, MemoryError) or "can't allocate memory" in str(e)):
+            return torch_error(graph, batch, meta=True)
         return (str(e).strip().splitlines() or [type(e).__name__])[0]
     return None
