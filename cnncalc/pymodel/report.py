@@ -16,7 +16,7 @@ from ..errors import CnnCalcError, Loc
 from ..report import Finding, ReportBase, Totals
 from .catalogue import Derived, derive
 from .crash import Crash, explain
-from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert
+from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert, trace
 from .inputs import InputSpec, make_tensors
 from .load import Target
 from .trace import Call, Counts, TensorInfo, Trace, count, preserved, run
@@ -155,18 +155,30 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
 
 
 def _symbolic(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], crashed: bool) -> tuple[Any, ...]:
-    """The fx spec at the given sizes, and the conditions / accepted sizes from the spatial dims as symbols."""
+    """The fx spec at the given sizes, and the conditions / accepted sizes from the spatial dims as symbols.
+
+    The model is traced once; a spec that cannot work at the given sizes still gives the sizes that would.
+    """
+    fx, reason = None, None
     try:
-        fx = convert(target.model, specs, values, target.text)
-        sym_specs = [auto_symbols(s) for s in specs]
-        defaults = {**values, **{n: d for s, a in zip(specs, sym_specs) for n, d in zip(a.dims, s.bind(values))
-                                 if isinstance(n, str)}}  # fmt: skip
-        conditions, accepted = accepted_sizes(convert(target.model, sym_specs, defaults, target.text))
-        return fx, None, conditions, accepted
+        gm = trace(target.model) if len(specs) == 1 else None
+        fx = convert(target.model, specs, values, target.text, gm)
     except NotConvertible as e:
         return None, str(e), (), None
     except CnnCalcError as e:  # the symbolic engine refused the traced graph
-        return None, f"the traced graph cannot work: {e.message}", (), None
+        reason = f"the traced graph cannot work: {e.message}"
+    sym_specs = [auto_symbols(s) for s in specs]
+    if sym_specs == list(specs) and fx is None:
+        return None, reason, (), None
+    defaults = {**values, **{n: d for s, a in zip(specs, sym_specs) for n, d in zip(a.dims, s.bind(values))
+                             if isinstance(n, str)}}  # fmt: skip
+    try:
+        symbolic = fx if fx is not None and sym_specs == list(specs) else \
+            convert(target.model, sym_specs, defaults, target.text, gm)  # fmt: skip
+        conditions, accepted = accepted_sizes(symbolic)
+    except (NotConvertible, CnnCalcError):
+        return fx, reason, (), None
+    return fx, reason, conditions, accepted
 
 
 def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: Sequence[tuple[int, ...]],
@@ -258,7 +270,7 @@ def _receptive_fields(fx: FxSpec, verify: bool) -> dict[tuple[str, int], Any]:
     from ..pipeline import shapes as derive_spec  # the engine the YAML path uses, on the traced spec
 
     try:
-        report = derive_spec(fx.spec, verify=verify, device="cpu")
+        report = derive_spec(fx.spec, verify=False)  # the hooked run is torch's word on every module
     except CnnCalcError:
         return {}
     out: dict[tuple[str, int], Any] = {}

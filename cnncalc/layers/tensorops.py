@@ -1,0 +1,222 @@
+"""Tensor operations that real models write in ``forward``: broadcast products, reductions, permutes, slices.
+
+They are what ``torch.fx`` records for ``scale * x`` (squeeze-excitation),
+``x.mean([2, 3])``, ``x.permute(0, 2, 3, 1)``, ``x.chunk(2, dim=1)`` and
+``self.gamma * x`` (a learned per-channel scale); Python models traced into the
+catalogue use them, and architecture files may too. Dims are batch-inclusive,
+as in torch (0 is the batch, 1 the channels); none of them may touch the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import symbolic as sym
+from .base import Arg, Args, Ctx, LayerType, Shape, fmt_shape
+from .window import GLOBAL, IDENTITY, Affine
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """Receptive-field window of a broadcast: unit ``u`` of an input of the output's size, unit 0 of a size-1 input."""
+
+    def sources(self, u: int, size: int) -> Iterable[int]:
+        return (u if size > 1 else 0,)
+
+
+def _dim(dim: int, rank: int, ctx: Ctx, arg: str) -> int:
+    """A batch-inclusive dim as a per-sample index; the batch itself is refused."""
+    full = dim + rank if dim < 0 else dim
+    if not 0 <= full < rank:
+        raise ctx.fail(f"{arg} {dim} is out of range for a batched input of rank {rank}",
+                       f"use a dim in [{-rank}, {rank - 1}]; dim 0 is the batch", arg)  # fmt: skip
+    if full == 0:
+        raise ctx.fail(f"{arg} {dim} is the batch dimension", "dims count the batch as 0, so channels are dim 1", arg)
+    return full - 1
+
+
+def broadcast(shapes: Sequence[Shape], ctx: Ctx, what: str) -> Shape:
+    """torch's broadcast of per-sample shapes of equal rank: each dim equal, or 1 in all but one."""
+    first = shapes[0]
+    for other in shapes[1:]:
+        if len(other) != len(first):
+            raise ctx.fail(f"cannot {what} shapes {fmt_shape(first)} and {fmt_shape(other)} (different ranks)",
+                           "the inputs need the same number of dims (size-1 dims broadcast)")  # fmt: skip
+    out = []
+    for dims in zip(*shapes):
+        big = [d for d in dims if not (sym.is_concrete(d) and d == 1)]
+        for d in big[1:]:
+            ctx.require(sym.equal(big[0], d), f"cannot {what} shapes {', '.join(map(fmt_shape, shapes))}",
+                        "each dim must be equal, or 1 in all inputs but one (broadcasting)")  # fmt: skip
+        out.append(big[0] if big else 1)
+    return tuple(out)
+
+
+class Mul(LayerType):
+    """Elementwise product of two or more inputs, broadcasting size-1 dims (``scale * x``)."""
+
+    name = "Mul"
+    merge = True
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        pass
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        return broadcast(ins, ctx, "multiply")
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        sizes = {ins_k[1 + dim] for ins_k in ins}
+        return IDENTITY if len(sizes) == 1 else Broadcast()
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        from ..verify.opmodules import MulModule
+
+        return MulModule()
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "the broadcast shape of the inputs", "params": "0"}
+
+
+class Scale(LayerType):
+    """Multiplication by a learned tensor of ``shape`` (batch-inclusive, broadcast): ``gamma * x``."""
+
+    name = "Scale"
+    args = {"shape": Arg("ints")}
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        pass
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        shape = tuple(a["shape"])
+        rank = len(ins[0]) + 1
+        if len(shape) > rank or any(s < 1 for s in shape):
+            raise ctx.fail(f"a learned tensor of shape {list(shape)} cannot scale an input of rank {rank}",
+                           "its dims, right-aligned with the batched input, must be 1 or the input's", "shape")  # fmt: skip
+        full = (1,) * (rank - len(shape)) + shape
+        if full[0] != 1:
+            raise ctx.fail(f"shape {list(shape)} would broadcast over the batch", "its batch entry must be 1", "shape")
+        return broadcast([ins[0], full[1:]], ctx, "scale")
+
+    def params(self, a: Args, ins: Sequence[Shape]) -> Any:
+        return sym.product(a["shape"])
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        return IDENTITY
+
+    def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        return sym.product(out)
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        from ..verify.opmodules import ScaleModule
+
+        return ScaleModule(tuple(a["shape"]))
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "the broadcast shape", "params": "product of shape"}
+
+
+class Reduce(LayerType):
+    """``x.mean(dim, keepdim)`` (and ``sum``, ``amax``): the reduced dims go, or stay as 1."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.args = {"dim": Arg("ints"), "keepdim": Arg("bool", False)}
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        pass
+
+    def _reduced(self, a: Args, shape: Shape, ctx: Ctx) -> set[int]:
+        dims = [_dim(d, len(shape) + 1, ctx, "dim") for d in a["dim"]]
+        if not dims or len(set(dims)) != len(dims):
+            raise ctx.fail(f"dim {list(a['dim'])} must name distinct dims", arg="dim")
+        return set(dims)
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        gone = self._reduced(a, ins[0], ctx)
+        if a["keepdim"]:
+            return tuple(1 if k in gone else d for k, d in enumerate(ins[0]))
+        return tuple(d for k, d in enumerate(ins[0]) if k not in gone)
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        rank = len(ins[0]) + 1
+        return GLOBAL if any(d % rank == dim + 2 for d in a["dim"]) else IDENTITY
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        from ..verify.opmodules import ReduceModule
+
+        return ReduceModule(self.name.lower(), tuple(a["dim"]), bool(a["keepdim"]))
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "the input without the reduced dims (1 with keepdim)", "params": "0"}
+
+
+class Permute(LayerType):
+    """``x.permute(dims)``: a batch-inclusive order of every dim, with the batch first."""
+
+    name = "Permute"
+    args = {"dims": Arg("ints")}
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        pass
+
+    def _order(self, a: Args, shape: Shape, ctx: Ctx) -> list[int]:
+        rank = len(shape) + 1
+        dims = [d + rank if d < 0 else d for d in a["dims"]]
+        if sorted(dims) != list(range(rank)):
+            raise ctx.fail(f"dims {list(a['dims'])} is not an order of the {rank} dims of a batched input",
+                           f"list each of 0..{rank - 1} once", "dims")  # fmt: skip
+        if dims[0] != 0:
+            raise ctx.fail(f"dims {list(a['dims'])} moves the batch dimension", "keep 0 first", "dims")
+        return [d - 1 for d in dims[1:]]
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        return tuple(ins[0][k] for k in self._order(a, ins[0], ctx))
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        rank = len(ins[0]) + 1
+        return IDENTITY if a["dims"][dim + 2] % rank == dim + 2 else GLOBAL  # a moved spatial dim is not tracked
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        from ..verify.opmodules import PermuteModule
+
+        return PermuteModule(tuple(a["dims"]))
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "the input's dims in the order dims", "params": "0"}
+
+
+class Narrow(LayerType):
+    """``x.narrow(dim, start, length)``: ``length`` entries from ``start`` (``x.chunk``, ``x[:, a:b]``)."""
+
+    name = "Narrow"
+    args = {"dim": Arg("int"), "start": Arg("int", minimum=0), "length": Arg("int", minimum=0)}
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        pass
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        shape = ins[0]
+        j = _dim(a["dim"], len(shape) + 1, ctx, "dim")
+        end = a["start"] + a["length"]
+        ctx.require(end <= shape[j], f"entries {a['start']}..{end - 1} are past the end of dim {a['dim']} "
+                    f"(size {sym.to_text(shape[j])})", "narrow a shorter range, or check the layers before it", "start")  # fmt: skip
+        return (*shape[:j], a["length"], *shape[j + 1 :])
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        rank = len(ins[0]) + 1
+        return Affine(1, 1, -a["start"]) if a["dim"] % rank == dim + 2 else IDENTITY
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        from ..verify.opmodules import NarrowModule
+
+        return NarrowModule(a["dim"], a["start"], a["length"])
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "length along dim, the rest as the input", "params": "0"}
+
+
+def catalogue() -> list[LayerType]:
+    """The tensor-operation layer types."""
+    return [Mul(), Scale(), Reduce("Mean"), Reduce("Sum"), Reduce("Amax"), Permute(), Narrow()]
