@@ -10,7 +10,8 @@ torch operation, with its module and source line, where the batch went wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,4 +162,115 @@ def check_independence(model: Any, make: Callable[[int], list[Any]], batch: int 
     return []
 
 
-__all__ = ["BatchProblem", "Culprit", "check_batch", "check_independence"]
+def _run(torch: Any, model: Any, inputs: Sequence[Any]) -> Any:
+    """A plain forward pass (no hooks); None when it raises (the forward-pass check reports crashes)."""
+    try:
+        with torch.no_grad():
+            return (model(*inputs),)
+    except Exception:
+        return None
+
+
+def _walk(torch: Any, a: Any, b: Any, c: Any, batches: tuple[int, int], path: str = "",
+          depth: int = 0) -> Iterator[tuple[str, Any, Any, Any]]:  # fmt: skip
+    """(path, a, b, c) for every tensor of three outputs of the same structure (at batch b1, b2, and b2 on
+    other data); a list whose length is the batch size in each run is a per-image list: (path, None, ...)."""
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and isinstance(c, torch.Tensor):
+        yield path, a, b, c
+        return
+    if depth > 8:
+        return
+    if isinstance(a, tuple) and hasattr(a, "_fields"):
+        for k in a._fields:
+            yield from _walk(torch, getattr(a, k), getattr(b, k, None), getattr(c, k, None), batches,
+                             f"{path}.{k}", depth + 1)  # fmt: skip
+    elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and isinstance(c, (list, tuple)):
+        if (len(a), len(b)) == batches and batches[0] != batches[1] and len(c) == len(b):
+            yield path, None, b, c
+            return
+        for i, (x, y, z) in enumerate(zip(a, b, c)):
+            yield from _walk(torch, x, y, z, batches, f"{path}[{i}]", depth + 1)
+    elif isinstance(a, Mapping) and isinstance(b, Mapping) and isinstance(c, Mapping):
+        for k in a:
+            if k in b and k in c:
+                yield from _walk(torch, a[k], b[k], c[k], batches, f"{path}[{k!r}]", depth + 1)
+    elif dataclasses.is_dataclass(a) and not isinstance(a, type):
+        for f in dataclasses.fields(a):
+            yield from _walk(torch, getattr(a, f.name), getattr(b, f.name, None), getattr(c, f.name, None), batches,
+                             f"{path}.{f.name}", depth + 1)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The batch-size and sample-independence checks, from three shared forward passes."""
+
+    batch: tuple[BatchProblem, ...]
+    mixing: tuple[BatchProblem, ...]
+    notes: tuple[str, ...]  # per-image lists, data-dependent sizes: what was not compared, and why
+
+
+def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[int, int] = (2, 3)) -> BatchResult:
+    """Both batch checks on three plain forward passes: batch b1, batch b2, and b2 with sample 0 replaced.
+
+    The two b2 runs also tell data-dependent sizes (a detector's box count) from batch dimensions: a
+    dim that changes with the data is never taken for the batch. A list with one entry per image is
+    a per-image output. Only a failure costs more passes (hooked again, to name the culprit).
+    """
+    from ..verify.torchload import import_torch
+
+    torch = import_torch()
+    b1, b2 = batches
+    first = make(b2)
+    second = [t.clone() for t in first]
+    for t, other in zip(second, make(b2 + 1)):
+        t[0] = other[-1]  # another random sample (integers stay in range)
+    runs = [_run(torch, model, make(b1)), _run(torch, model, first), _run(torch, model, second)]
+    if any(r is None for r in runs):
+        return BatchResult((), (), ())
+    leaves = list(_walk(torch, runs[0][0], runs[1][0], runs[2][0], batches))
+    notes: list[str] = []
+    per_image = [p for p, a, _, _ in leaves if a is None]
+    notes += [f"{'output' + p if p else 'the output'} is a list with one entry per image" for p in per_image]
+    for path, a, b, c in leaves:
+        if a is None:
+            continue
+        out = f"output{path}" if path else "the output"
+        moving = {k for k, (y, z) in enumerate(zip(b.shape, c.shape)) if y != z} if b.dim() == c.dim() else set()
+        if moving:
+            notes.append(f"{out} has a size that depends on the data (dim {', '.join(map(str, sorted(moving)))}: "
+                         f"{tuple(b.shape)} and {tuple(c.shape)} for two random batches of {b2}); not compared")  # fmt: skip
+            continue
+        differ = [k for k, (x, y) in enumerate(zip(a.shape, b.shape)) if x != y]
+        if a.dim() == b.dim() and len(differ) == 1 and (a.shape[differ[0]], b.shape[differ[0]]) == (b1, b2):
+            continue
+        return BatchResult(tuple(check_batch(model, make, batches)), (), tuple(notes))
+    return BatchResult((), tuple(_mixing(torch, model, make, runs[1][0], runs[2][0], b2, per_image)), tuple(notes))
+
+
+def _mixing(torch: Any, model: Any, make: Callable[[int], list[Any]], one: Any, two: Any, batch: int,
+            per_image: Sequence[str]) -> list[BatchProblem]:  # fmt: skip
+    """Samples 1.. of every output must not change when sample 0 of the input does."""
+    for (path, a), (_, b) in zip(flatten(torch, one), flatten(torch, two)):
+        if a.shape != b.shape or a.dim() == 0:
+            continue
+        image = next((p for p in per_image if path.startswith(p + "[")), None)
+        if image is not None:
+            if path[len(image) + 1 :].startswith("0]"):
+                continue
+            if _close(torch, a, b):
+                continue
+        elif a.shape[0] != batch or _close(torch, a[1:], b[1:]):
+            continue
+        return check_independence(model, make, batch) or [BatchProblem(
+            "mixing", f"samples mix: changing sample 0 of the input changes {'output' + path if path else 'the output'}",
+            None)]  # fmt: skip
+    return []
+
+
+def _close(torch: Any, a: Any, b: Any) -> bool:
+    if a.is_floating_point():
+        return bool(torch.allclose(a.double(), b.double(), rtol=1e-5, atol=1e-6))
+    return bool(torch.equal(a, b))
+
+
+__all__ = ["BatchProblem", "BatchResult", "Culprit", "check_batch", "check_batches", "check_independence"]

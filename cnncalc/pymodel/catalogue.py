@@ -40,7 +40,12 @@ def layer_args(module: Any, with_inferred: bool = True) -> dict[str, Any] | None
             continue
         arg = t.args.get(name)
         value = getattr(module, name)
-        if arg is not None and arg.kind == "bool" and not isinstance(value, bool) and not (value is None and arg.nullable):
+        if (
+            arg is not None
+            and arg.kind == "bool"
+            and not isinstance(value, bool)
+            and not (value is None and arg.nullable)
+        ):
             value = value is not None  # bias: a Parameter or None (align_corners=None stays None)
         value = _plain(value)
         if value is None and (arg is None or not arg.nullable):

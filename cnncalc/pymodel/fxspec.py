@@ -44,9 +44,7 @@ def auto_symbols(spec: InputSpec) -> InputSpec:
     return InputSpec((spec.dims[0], *letters(len(spec.dims) - 1)), spec.dtype)
 
 
-def convert(
-    model: Any, inputs: Sequence[InputSpec], defaults: Mapping[str, int], label: str, gm: Any = None
-) -> FxSpec:
+def convert(model: Any, inputs: Sequence[InputSpec], defaults: Mapping[str, int], label: str, gm: Any = None) -> FxSpec:
     """Trace ``model`` (in eval mode; or take its trace ``gm``) and write it as a spec with ``inputs``' symbols."""
     import yaml
 

@@ -170,6 +170,8 @@ def _symbolic(target: Target, specs: Sequence[InputSpec], values: Mapping[str, i
     sym_specs = [auto_symbols(s) for s in specs]
     if sym_specs == list(specs) and fx is None:
         return None, reason, (), None
+    if sym_specs != list(specs) and not crashed and fx is not None:
+        return fx, reason, (), None  # concrete sizes that work: the valid sizes only when asked (symbols in --input)
     defaults = {**values, **{n: d for s, a in zip(specs, sym_specs) for n, d in zip(a.dims, s.bind(values))
                              if isinstance(n, str)}}  # fmt: skip
     try:

@@ -51,7 +51,10 @@ def summary_lines(rep: ModuleReport) -> list[str]:
         lines.append(f"Reused module: {name!r} is called {n} times (its parameters count once)")
     if rep.crash is None:
         lines.append(f"Output for input {rep.input_text}: {output_text(rep.outputs, rep.batch) or 'no tensor'}")
-    if rep.fx is not None or rep.conditions:
+    if rep.fx is not None and not rep.conditions and rep.accepted is None:
+        lines.append("Symbolic (torch.fx): available; for the sizes the model accepts, name them in --input "
+                     "(e.g. --input 3xHxW --set H=224 --set W=224)")  # fmt: skip
+    elif rep.fx is not None or rep.conditions:
         valid = ", ".join(rep.conditions) if rep.conditions else "any size"
         lines.append(f"Symbolic (torch.fx): valid when {valid}" + (f"; {rep.accepted}" if rep.accepted else ""))
     elif rep.fx_reason:
