@@ -106,8 +106,6 @@ def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[str], str]:
     Solved, not searched: the conditions are summarised per symbol (thresholds and residues, as for
     architecture files), and once more with every symbol replaced by one, for the equal sizes.
     """
-    import sympy
-
     from ..analysis.conditions import solve
 
     names = [n for n, _, _ in fx.spec.symbols]
@@ -118,19 +116,27 @@ def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[str], str]:
         described += [_readable(c.expr) for c in solution.coupled]
     except CnnCalcError as e:
         described = [e.message]
+    good = accepted_values(fx, limit)
+    return described, _ranges(good, " = ".join(names), limit)
+
+
+def accepted_values(fx: FxSpec, limit: int = 512) -> list[int]:
+    """Every size S <= ``limit`` with which an input of S in every symbol satisfies the conditions."""
+    import sympy
+
+    from ..analysis.conditions import solve
+
     one = sympy.Symbol("S", integer=True, positive=True)
-    same = {sympy.Symbol(n, integer=True, positive=True): one for n in names}
-    equal = [dataclasses.replace(c, expr=c.expr.xreplace(same)) for c in conditions]
+    same = {sympy.Symbol(n, integer=True, positive=True): one for n, _, _ in fx.spec.symbols}
+    equal = [dataclasses.replace(c, expr=c.expr.xreplace(same)) for c in fx.conditions]
     equal = [c for c in equal if c.expr is not sympy.true]
     if any(c.expr is sympy.false for c in equal):
-        good: list[int] = []
-    else:
-        try:
-            rng = solve(equal, ["S"]).ranges["S"]
-            good = [v for v in range(1, limit + 1) if rng.contains(v)]
-        except CnnCalcError:
-            good = []
-    return described, _ranges(good, " = ".join(names), limit)
+        return []
+    try:
+        rng = solve(equal, ["S"]).ranges["S"]
+    except CnnCalcError:
+        return []
+    return [v for v in range(1, limit + 1) if rng.contains(v)]
 
 
 def _readable(expr: Any) -> str:
