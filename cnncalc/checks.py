@@ -157,7 +157,7 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
             return make_tensors(torch, shapes, specs, b, dev, float_dtype(torch, model), vocabulary(model))
 
         with preserved(model, torch, dev if opts.device != "auto" else None):
-            result = check_batches(model, make, opts.batches)
+            result = check_batches(model, make, opts.batches, rep.result)
         batch, mixing = result.batch, result.mixing
         b1, b2 = opts.batches
         notes = "".join(f"; {n}" for n in result.notes)

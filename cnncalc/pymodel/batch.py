@@ -171,80 +171,102 @@ def _run(torch: Any, model: Any, inputs: Sequence[Any]) -> Any:
         return None
 
 
-def _walk(torch: Any, a: Any, b: Any, c: Any, batches: tuple[int, int], path: str = "",
-          depth: int = 0) -> Iterator[tuple[str, Any, Any, Any]]:  # fmt: skip
-    """(path, a, b, c) for every tensor of three outputs of the same structure (at batch b1, b2, and b2 on
-    other data); a list whose length is the batch size in each run is a per-image list: (path, None, ...)."""
-    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and isinstance(c, torch.Tensor):
-        yield path, a, b, c
+def _walk(torch: Any, values: Sequence[Any], batches: Sequence[int], path: str = "",
+          depth: int = 0) -> Iterator[tuple[str, Sequence[Any] | None]]:  # fmt: skip
+    """(path, the tensors there) for every tensor of outputs of the same structure, run at ``batches``;
+    a list whose length is the batch size in every run is a per-image list: (path, None)."""
+    if all(isinstance(v, torch.Tensor) for v in values):
+        yield path, values
         return
+    a = values[0]
     if depth > 8:
         return
     if isinstance(a, tuple) and hasattr(a, "_fields"):
         for k in a._fields:
-            yield from _walk(torch, getattr(a, k), getattr(b, k, None), getattr(c, k, None), batches,
-                             f"{path}.{k}", depth + 1)  # fmt: skip
-    elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and isinstance(c, (list, tuple)):
-        if (len(a), len(b)) == batches and batches[0] != batches[1] and len(c) == len(b):
-            yield path, None, b, c
+            yield from _walk(torch, [getattr(v, k, None) for v in values], batches, f"{path}.{k}", depth + 1)
+    elif all(isinstance(v, (list, tuple)) for v in values):
+        if [len(v) for v in values] == list(batches) and len(set(batches)) > 1:
+            yield path, None
             return
-        for i, (x, y, z) in enumerate(zip(a, b, c)):
-            yield from _walk(torch, x, y, z, batches, f"{path}[{i}]", depth + 1)
-    elif isinstance(a, Mapping) and isinstance(b, Mapping) and isinstance(c, Mapping):
+        for i, items in enumerate(zip(*values)):
+            yield from _walk(torch, items, batches, f"{path}[{i}]", depth + 1)
+    elif all(isinstance(v, Mapping) for v in values):
         for k in a:
-            if k in b and k in c:
-                yield from _walk(torch, a[k], b[k], c[k], batches, f"{path}[{k!r}]", depth + 1)
+            if all(k in v for v in values):
+                yield from _walk(torch, [v[k] for v in values], batches, f"{path}[{k!r}]", depth + 1)
     elif dataclasses.is_dataclass(a) and not isinstance(a, type):
         for f in dataclasses.fields(a):
-            yield from _walk(torch, getattr(a, f.name), getattr(b, f.name, None), getattr(c, f.name, None), batches,
-                             f"{path}.{f.name}", depth + 1)  # fmt: skip
+            yield from _walk(torch, [getattr(v, f.name, None) for v in values], batches, f"{path}.{f.name}", depth + 1)
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    """The batch-size and sample-independence checks, from three shared forward passes."""
+    """The batch-size and sample-independence checks, from shared forward passes."""
 
     batch: tuple[BatchProblem, ...]
     mixing: tuple[BatchProblem, ...]
     notes: tuple[str, ...]  # per-image lists, data-dependent sizes: what was not compared, and why
 
 
-def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[int, int] = (2, 3)) -> BatchResult:
-    """Both batch checks on three plain forward passes: batch b1, batch b2, and b2 with sample 0 replaced.
+def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[int, int] = (2, 3),
+                  first: Any = None) -> BatchResult:  # fmt: skip
+    """Both batch checks: ``first`` (what the model returned for ``make(b1)``, run here when not given), a run
+    at b1 with sample 0 replaced, and a run at b2 on meta tensors (torch's shape rules, no arithmetic).
 
-    The two b2 runs also tell data-dependent sizes (a detector's box count) from batch dimensions: a
+    The two b1 runs also tell data-dependent sizes (a detector's box count) from batch dimensions: a
     dim that changes with the data is never taken for the batch. A list with one entry per image is
-    a per-image output. Only a failure costs more passes (hooked again, to name the culprit).
+    a per-image output. A model that cannot run on meta tensors runs at b2 for real. Only a failure
+    costs more passes (with hooks again, to name the culprit).
     """
     from ..verify.torchload import import_torch
 
     torch = import_torch()
     b1, b2 = batches
-    first = make(b2)
-    second = [t.clone() for t in first]
-    for t, other in zip(second, make(b2 + 1)):
-        t[0] = other[-1]  # another random sample (integers stay in range)
-    runs = [_run(torch, model, make(b1)), _run(torch, model, first), _run(torch, model, second)]
-    if any(r is None for r in runs):
+    one = make(b1)
+    if first is None:
+        got = _run(torch, model, one)
+        if got is None:
+            return BatchResult((), (), ())
+        first = got[0]
+    other = [t.clone() for t in one]
+    for t, alt in zip(other, make(b1 + 1)):
+        t[0] = alt[-1]  # another random sample (integers stay in range)
+    second = _run(torch, model, other)
+    big = _on_meta(torch, model, make(b2)) if second is not None else None
+    if big is None and second is not None:
+        big = _run(torch, model, make(b2))
+    if second is None or big is None:
         return BatchResult((), (), ())
-    leaves = list(_walk(torch, runs[0][0], runs[1][0], runs[2][0], batches))
+    leaves = list(_walk(torch, [first, second[0], big[0]], [b1, b1, b2]))
     notes: list[str] = []
-    per_image = [p for p, a, _, _ in leaves if a is None]
+    per_image = [p for p, ts in leaves if ts is None]
     notes += [f"{'output' + p if p else 'the output'} is a list with one entry per image" for p in per_image]
-    for path, a, b, c in leaves:
-        if a is None:
+    for path, ts in leaves:
+        if ts is None:
             continue
+        a, c, b = ts
         out = f"output{path}" if path else "the output"
-        moving = {k for k, (y, z) in enumerate(zip(b.shape, c.shape)) if y != z} if b.dim() == c.dim() else set()
+        moving = {k for k, (x, z) in enumerate(zip(a.shape, c.shape)) if x != z} if a.dim() == c.dim() else set()
         if moving:
             notes.append(f"{out} has a size that depends on the data (dim {', '.join(map(str, sorted(moving)))}: "
-                         f"{tuple(b.shape)} and {tuple(c.shape)} for two random batches of {b2}); not compared")  # fmt: skip
+                         f"{tuple(a.shape)} and {tuple(c.shape)} for two random batches of {b1}); not compared")  # fmt: skip
             continue
         differ = [k for k, (x, y) in enumerate(zip(a.shape, b.shape)) if x != y]
         if a.dim() == b.dim() and len(differ) == 1 and (a.shape[differ[0]], b.shape[differ[0]]) == (b1, b2):
             continue
         return BatchResult(tuple(check_batch(model, make, batches)), (), tuple(notes))
-    return BatchResult((), tuple(_mixing(torch, model, make, runs[1][0], runs[2][0], b2, per_image)), tuple(notes))
+    return BatchResult((), tuple(_mixing(torch, model, make, first, second[0], b1, per_image)), tuple(notes))
+
+
+def _on_meta(torch: Any, model: Any, inputs: Sequence[Any]) -> Any:
+    """A forward pass on meta tensors (shapes only); None when the model cannot run there."""
+    from .trace import preserved
+
+    try:
+        with preserved(model, torch, torch.device("meta")), torch.no_grad():
+            return (model(*[t.to("meta") for t in inputs]),)
+    except Exception:
+        return None
 
 
 def _mixing(torch: Any, model: Any, make: Callable[[int], list[Any]], one: Any, two: Any, batch: int,

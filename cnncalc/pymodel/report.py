@@ -67,6 +67,7 @@ class ModuleReport(ReportBase):
     conditions: tuple[str, ...] = ()
     accepted: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    result: Any = field(default=None, compare=False, repr=False)  # what the model returned (for the batch checks)
 
     @property
     def total_macs(self) -> int:
@@ -151,7 +152,7 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
         fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
-                        str(torch.__version__), fx, reason, tuple(conditions), accepted)  # fmt: skip
+                        str(torch.__version__), fx, reason, tuple(conditions), accepted, result=trace.result)  # fmt: skip
 
 
 def _symbolic(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], crashed: bool) -> tuple[Any, ...]:
