@@ -121,3 +121,53 @@ def test_narrow(shape: list[int], data: st.DataObject) -> None:
     length = data.draw(st.integers(0, size + 1))
     agree([{"type": "Narrow", "dim": dim, "start": start, "length": length}],
           lambda x: x.narrow(dim, start, length), shape)  # fmt: skip
+
+
+@given(shapes, st.data())
+def test_shift_by_a_learned_tensor(shape: list[int], data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, len(shape)))
+    beta = [data.draw(st.sampled_from([d, 1, d + 1])) for d in shape[len(shape) - n :]]
+    numel = 1
+    for b in beta:
+        numel *= b
+    agree([{"type": "Shift", "shape": beta}], lambda x: x + torch.zeros(beta), shape, numel)
+
+
+@given(st.lists(st.integers(1, 5), min_size=2, max_size=4), st.data())
+def test_prepend_a_learned_token(shape: list[int], data: st.DataObject) -> None:
+    rank = len(shape) + 1
+    dim = data.draw(st.integers(1, rank - 1))
+    token = [data.draw(st.sampled_from([d, 1, d + 1])) if k != dim - 1 else data.draw(st.integers(1, 3))
+             for k, d in enumerate(shape)]  # fmt: skip
+    numel = 1
+    for t in token:
+        numel *= t
+    agree([{"type": "Prepend", "shape": token, "dim": dim}],
+          lambda x: torch.cat([torch.zeros(1, *token).expand(x.shape[0], *token), x], dim=dim), shape, numel)  # fmt: skip
+
+
+@given(shapes, st.data())
+def test_select(shape: list[int], data: st.DataObject) -> None:
+    rank = len(shape) + 1
+    dim = data.draw(st.integers(1, rank - 1))
+    index = data.draw(st.integers(-shape[dim - 1] - 1, shape[dim - 1]))
+    agree([{"type": "Select", "dim": dim, "index": index}], lambda x: x.select(dim, index), shape)
+
+
+@given(st.integers(1, 6), st.integers(1, 4), st.data())
+def test_self_attention(length: int, heads: int, data: st.DataObject) -> None:
+    e = data.draw(st.sampled_from([heads, 2 * heads, heads + 1, 6]))
+    kwargs = {"num_heads": heads, "bias": data.draw(st.booleans()), "add_bias_kv": data.draw(st.booleans())}
+    try:
+        m = torch.nn.MultiheadAttention(e, batch_first=True, **kwargs).eval()
+        params = sum(p.numel() for p in m.parameters())
+    except (AssertionError, RuntimeError):
+        m, params = None, 0
+
+    def op(x: Any) -> Any:
+        if m is None:
+            raise RuntimeError("torch refuses the arguments")
+        with torch.no_grad():
+            return m(x, x, x, need_weights=False)[0]
+
+    agree([{"type": "MultiheadAttention", "batch_first": True, **kwargs}], op, [length, e], params)

@@ -79,11 +79,13 @@ class Mul(LayerType):
         return {"output": "the broadcast shape of the inputs", "params": "0"}
 
 
-class Scale(LayerType):
-    """Multiplication by a learned tensor of ``shape`` (batch-inclusive, broadcast): ``gamma * x``."""
+class Learned(LayerType):
+    """A learned tensor of ``shape`` (batch-inclusive, broadcast) times the input (Scale: ``gamma * x``, a
+    layer scale) or plus it (Shift: ``x + pos_embedding``)."""
 
-    name = "Scale"
-    args = {"shape": Arg("ints")}
+    def __init__(self, name: str, verb: str) -> None:
+        self.name, self.verb = name, verb
+        self.args = {"shape": Arg("ints")}
 
     def check_input(self, shape: Shape, ctx: Ctx) -> None:
         pass
@@ -92,12 +94,12 @@ class Scale(LayerType):
         shape = tuple(a["shape"])
         rank = len(ins[0]) + 1
         if len(shape) > rank or any(s < 1 for s in shape):
-            raise ctx.fail(f"a learned tensor of shape {list(shape)} cannot scale an input of rank {rank}",
+            raise ctx.fail(f"a learned tensor of shape {list(shape)} cannot {self.verb} an input of rank {rank}",
                            "its dims, right-aligned with the batched input, must be 1 or the input's", "shape")  # fmt: skip
         full = (1,) * (rank - len(shape)) + shape
         if full[0] != 1:
             raise ctx.fail(f"shape {list(shape)} would broadcast over the batch", "its batch entry must be 1", "shape")
-        return broadcast([ins[0], full[1:]], ctx, "scale")
+        return broadcast([ins[0], full[1:]], ctx, self.verb)
 
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return sym.product(a["shape"])
@@ -106,15 +108,82 @@ class Scale(LayerType):
         return IDENTITY
 
     def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
-        return sym.product(out)
+        return sym.product(out) if self.name == "Scale" else 0
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
-        from ..verify.opmodules import ScaleModule
+        from ..verify.opmodules import LearnedModule
 
-        return ScaleModule(tuple(a["shape"]))
+        return LearnedModule(tuple(a["shape"]), self.name == "Scale")
 
     def formulas(self) -> dict[str, str]:
         return {"output": "the broadcast shape", "params": "product of shape"}
+
+
+class Prepend(LayerType):
+    """A learned tensor of per-sample ``shape``, expanded over the batch, put before the input along ``dim``
+    (ViT's class token: ``torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)``)."""
+
+    name = "Prepend"
+    args = {"shape": Arg("ints"), "dim": Arg("int", 1)}
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        pass
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        x, token = ins[0], tuple(a["shape"])
+        j = _dim(a["dim"], len(x) + 1, ctx, "dim")
+        if len(token) != len(x):
+            raise ctx.fail(f"a learned tensor of shape {list(token)} cannot join an input of shape {fmt_shape(x)}",
+                           "both need the same number of dims", "shape")  # fmt: skip
+        for k, (d, t) in enumerate(zip(x, token)):
+            if k != j:
+                ctx.require(sym.equal(d, t), f"cannot put a learned {list(token)} before {fmt_shape(x)} along dim "
+                            f"{a['dim']}", "all dims except the joined one must agree", "shape")  # fmt: skip
+        return (*x[:j], x[j] + token[j], *x[j + 1 :])
+
+    def params(self, a: Args, ins: Sequence[Shape]) -> Any:
+        return sym.product(a["shape"])
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        rank = len(ins[0]) + 1
+        return GLOBAL if a["dim"] % rank == dim + 2 else IDENTITY  # along a spatial dim, positions shift
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        from ..verify.opmodules import PrependModule
+
+        return PrependModule(tuple(a["shape"]), a["dim"])
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "the input with shape[dim] more entries along dim", "params": "product of shape"}
+
+
+class Select(LayerType):
+    """``x[:, index]`` along ``dim``: that entry, the dim removed (ViT's class token ``x[:, 0]``)."""
+
+    name = "Select"
+    args = {"dim": Arg("int"), "index": Arg("int")}
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        pass
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        x = ins[0]
+        j = _dim(a["dim"], len(x) + 1, ctx, "dim")
+        i = a["index"]
+        ctx.require(i < x[j] if i >= 0 else -i <= x[j], f"index {i} is out of range for dim {a['dim']} "
+                    f"(size {sym.to_text(x[j])})", "use an index within the dim", "index")  # fmt: skip
+        return (*x[:j], *x[j + 1 :])
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        return GLOBAL  # the dims shift down by one: the spatial layout ends here
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        from ..verify.opmodules import SelectModule
+
+        return SelectModule(a["dim"], a["index"])
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "the input without dim", "params": "0"}
 
 
 class Reduce(LayerType):
@@ -219,4 +288,5 @@ class Narrow(LayerType):
 
 def catalogue() -> list[LayerType]:
     """The tensor-operation layer types."""
-    return [Mul(), Scale(), Reduce("Mean"), Reduce("Sum"), Reduce("Amax"), Permute(), Narrow()]
+    return [Mul(), Learned("Scale", "scale"), Learned("Shift", "shift"), Prepend(), Select(), Reduce("Mean"),
+            Reduce("Sum"), Reduce("Amax"), Permute(), Narrow()]  # fmt: skip

@@ -35,11 +35,13 @@ def layer_args(module: Any, with_inferred: bool = True) -> dict[str, Any] | None
         return None
     out: dict[str, Any] = {"type": t.name}
     names = [*t.args, *(t.inferred if with_inferred else ())]
+    read = getattr(t, "read_module", None)
+    extra: dict[str, Any] = read(module) if read is not None else {}
     for name in names:
-        if not hasattr(module, name):
+        if not hasattr(module, name) and name not in extra:
             continue
         arg = t.args.get(name)
-        value = getattr(module, name)
+        value = extra[name] if name in extra else getattr(module, name)
         if (
             arg is not None
             and arg.kind == "bool"

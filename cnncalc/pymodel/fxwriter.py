@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import symbolic as sym
 from ..errors import CnnCalcError
+from ..layers import Condition
 from .catalogue import layer_args
 from .fxshapes import Shaper
 
@@ -43,6 +44,13 @@ class Tensor:
 
     id: str
     shape: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """``param.expand(batch, -1, ...)``: a learned tensor repeated for every sample."""
+
+    param: Any
 
 
 @dataclass(frozen=True)
@@ -196,11 +204,24 @@ class Writer:
         layer = layer_args(module)
         if layer is None:
             raise NotConvertible(f"module {node.target!r} ({type(module).__name__}) is not in the layer catalogue")
+        if layer["type"] == "MultiheadAttention":
+            return self._attention(node, module, layer)
         if node.kwargs or len(node.args) != 1:
             raise NotConvertible(f"module {node.target!r} is called with several arguments")
         x = self._tensor(node.args[0])
         ident = node.name
         return self._emit(ident, layer, [x], str(node.target))
+
+    def _attention(self, node: Any, module: Any, layer: dict[str, Any]) -> Any:
+        """``mha(x, x, x, need_weights=False)``: self-attention gives (output, None)."""
+        args = [node.args[k] if len(node.args) > k else node.kwargs.get(n) for k, n in enumerate(("query", "key",
+                                                                                                 "value"))]  # fmt: skip
+        extra = {k: self._value(v) for k, v in node.kwargs.items() if k not in ("query", "key", "value")}
+        if len(node.args) > 3 or args[0] is None or any(a is not args[0] for a in args):
+            raise NotConvertible(f"module {node.target!r} attends to another sequence (cross-attention)")
+        if extra.get("need_weights", True) or any(extra.get(k) is not None for k in ("key_padding_mask", "attn_mask")):
+            raise NotConvertible(f"module {node.target!r} is asked for its attention weights or given a mask")
+        return (self._emit(node.name, layer, [self._tensor(args[0])], str(node.target)), None)
 
     # --- functions and methods -------------------------------------------------------------------
 
@@ -219,7 +240,9 @@ class Writer:
             return self._getattr(args[0], args[1])
         if target is operator.getitem:
             return self._getitem(args[0], args[1])
-        if name in ("_assert", "_assert_is_none", "_log_api_usage_once", "is_scripting") or target is isinstance:
+        if name == "_assert":
+            return self._assert(args[0], args[1] if len(args) > 1 else "torch._assert")
+        if name in ("_assert_is_none", "_log_api_usage_once", "is_scripting") or target is isinstance:
             return None
         if target in _COMPARE and not any(isinstance(a, Tensor) for a in args):
             return _COMPARE[target](*args)
@@ -234,6 +257,8 @@ class Writer:
             if self._arg(3, "training", False):
                 raise NotConvertible(f"{show(node)} runs in training mode")
             return self._tensor(node.args[0])
+        if name == "expand" and isinstance(first, Param):
+            return self._expand(first, args[1:])
         if name in _SAME:
             return self._tensor(node.args[0])
         if name in _UNARY:
@@ -277,6 +302,14 @@ class Writer:
         if name == "linear":
             return self._linear(node)
         raise NotConvertible(f"{show(node)} is not in the layer catalogue")
+
+    def _assert(self, cond: Any, message: Any) -> None:
+        """``torch._assert(h == 224, ...)``: a condition on the sizes, as a layer's would be."""
+        decided = sym.decide(cond)
+        if decided is False:
+            raise CnnCalcError(f"the model asserts {message}", None)
+        if decided is None:
+            self.shaper.conditions.append(Condition(cond, f"{show(self.node)}: {message}", self.shaper.loc))
 
     def _getattr(self, value: Any, attr: str) -> Any:
         if isinstance(value, Tensor):
@@ -331,13 +364,26 @@ class Writer:
             raise NotConvertible(f"{show(self.node)}: {name} of tensors of shapes {_dims(a.shape)} and "
                                  f"{_dims(b.shape)} is not in the catalogue")  # fmt: skip
         if params:
-            if op is not operator.mul or len(params) != 1 or len(tensors) != 1:
-                raise NotConvertible(f"{show(self.node)}: {name} with a parameter is not in the catalogue (Scale is)")
+            if op not in (operator.mul, operator.add) or len(params) != 1 or len(tensors) != 1:
+                raise NotConvertible(f"{show(self.node)}: {name} with a parameter is not in the catalogue "
+                                     "(Scale and Shift are)")  # fmt: skip
             self.used.add(params[0].name)
-            return self._layer({"type": "Scale", "shape": list(params[0].shape)}, tensors[0])
+            kind = "Scale" if op is operator.mul else "Shift"
+            return self._layer({"type": kind, "shape": list(params[0].shape)}, tensors[0])
         return tensors[0]  # a tensor and a number: the shape stays
 
+    def _expand(self, param: Param, sizes: list[Any]) -> Expanded:
+        sizes = list(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)) else sizes
+        if len(sizes) != len(param.shape) or sizes[0] is not BATCH or param.shape[0] != 1:
+            raise NotConvertible(f"{show(self.node)}: only param.expand(batch, -1, ...) is understood")
+        if any(s not in (-1, d) for s, d in zip(sizes[1:], param.shape[1:])):
+            raise NotConvertible(f"{show(self.node)} expands a parameter past its own sizes")
+        return Expanded(param)
+
     def _cat(self, items: list[Any], dim: int) -> Tensor:
+        if len(items) == 2 and isinstance(items[0], Expanded) and isinstance(items[1], Tensor):
+            self.used.add(items[0].param.name)
+            return self._layer({"type": "Prepend", "shape": list(items[0].param.shape[1:]), "dim": dim}, items[1])
         tensors = []
         for v in items:
             if not isinstance(v, Tensor):
@@ -475,6 +521,8 @@ class Writer:
         for d, item in enumerate(items):
             if isinstance(item, slice) and item == slice(None):
                 continue
+            if isinstance(item, int) and 0 < d <= len(x.shape) and len(items) == d + 1:
+                return self._layer({"type": "Select", "dim": d, "index": item}, out)
             if d == 0 or not isinstance(item, slice) or item.step not in (None, 1) or d > len(x.shape):
                 raise NotConvertible(f"{show(self.node)}: only slices x[:, a:b] of the per-sample dims are understood")
             size = x.shape[d - 1]

@@ -20,15 +20,50 @@ class MulModule(_Module):  # type: ignore[misc]
         return out
 
 
-class ScaleModule(_Module):  # type: ignore[misc]
-    """``gamma * x`` with a learned ``gamma`` of the given shape."""
+class LearnedModule(_Module):  # type: ignore[misc]
+    """``gamma * x`` (or ``x + beta``) with a learned tensor of the given shape."""
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
+    def __init__(self, shape: tuple[int, ...], multiply: bool) -> None:
         super().__init__()
-        self.gamma = nn.Parameter(import_torch().ones(shape))
+        self.weight = nn.Parameter(import_torch().ones(shape))
+        self.multiply = multiply
 
     def forward(self, x: Any) -> Any:
-        return self.gamma * x
+        return self.weight * x if self.multiply else x + self.weight
+
+
+class PrependModule(_Module):  # type: ignore[misc]
+    """``torch.cat([token.expand(batch, ...), x], dim)`` with a learned token."""
+
+    def __init__(self, shape: tuple[int, ...], dim: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(import_torch().zeros(1, *shape))
+        self.dim = dim
+
+    def forward(self, x: Any) -> Any:
+        return import_torch().cat([self.token.expand(x.shape[0], *self.token.shape[1:]), x], dim=self.dim)
+
+
+class SelectModule(_Module):  # type: ignore[misc]
+    """``x.select(dim, index)``."""
+
+    def __init__(self, dim: int, index: int) -> None:
+        super().__init__()
+        self.dim, self.index = dim, index
+
+    def forward(self, x: Any) -> Any:
+        return x.select(self.dim, self.index)
+
+
+class SelfAttention(_Module):  # type: ignore[misc]
+    """``nn.MultiheadAttention`` called as self-attention, ``mha(x, x, x, need_weights=False)[0]``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        self.attention = nn.MultiheadAttention(**kwargs)
+
+    def forward(self, x: Any) -> Any:
+        return self.attention(x, x, x, need_weights=False)[0]
 
 
 class ReduceModule(_Module):  # type: ignore[misc]

@@ -121,3 +121,28 @@ class Detector(nn.Module):
             keep = torch.nonzero(f[0].flatten() > 0.5).flatten()[:100]
             out.append({"boxes": f[:, 0, 0].repeat(keep.numel(), 1), "scores": f[0].flatten()[keep]})
         return out
+
+
+class ViTish(nn.Module):
+    """A vision transformer in torchvision's words: asserts on the size, a class token, a position embedding,
+    self-attention, the class token read back with x[:, 0]."""
+
+    def __init__(self, image: int = 32, patch: int = 8, dim: int = 12) -> None:
+        super().__init__()
+        self.image, self.patch, self.dim = image, patch, dim
+        self.proj = nn.Conv2d(3, dim, patch, stride=patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.Parameter(torch.zeros(1, (image // patch) ** 2 + 1, dim))
+        self.ln = nn.LayerNorm(dim)
+        self.attention = nn.MultiheadAttention(dim, 3, batch_first=True)
+        self.head = nn.Linear(dim, 4)
+
+    def forward(self, x: Any) -> Any:
+        n, _, h, w = x.shape
+        torch._assert(h == self.image, "wrong image height")
+        n_h, n_w = h // self.patch, w // self.patch
+        x = self.proj(x).reshape(n, self.dim, n_h * n_w).permute(0, 2, 1)
+        x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1) + self.pos
+        y = self.ln(x)
+        y, _ = self.attention(y, y, y, need_weights=False)
+        return self.head((x + y)[:, 0])
