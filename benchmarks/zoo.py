@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-TIMEOUT = 900
+TIMEOUT = int(os.environ.get("ZOO_TIMEOUT", "900"))  # seconds per process
 SAMPLE = 16  # random sizes in 65..512 besides every size 1..64
 
 REFERENCE = r"""
@@ -317,24 +316,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", help="model names to run (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="models measured at once (timings are per process)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per process (0: torch's default)")
     parser.add_argument("--no-timm", action="store_true", help="torchvision only")
     parser.add_argument("--timm-every", type=int, default=2, help="one model from every N-th timm family")
+    parser.add_argument("--report-only", action="store_true", help="write ZOO.md from the results file, run nothing")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "ZOO.md"))
     args = parser.parse_args()
-    entries = torchvision_entries() + ([] if args.no_timm else timm_entries(args.timm_every))
-    if args.only:
-        entries = [e for e in entries if e["name"] in args.only]
-    random.Random(0).shuffle(entries)  # heavy models spread over the workers
-    results = []
-    with ProcessPoolExecutor(args.jobs) as pool:
-        for r in pool.map(measure, entries):
-            results.append(r)
-            print(f"{r['name']}: shapes {r['shapes']['rc']} check {r['check']['rc']} "
-                  f"{r['reference'].get('symbolic', '')[:80]}", flush=True)  # fmt: skip
-    results.sort(key=lambda r: (r["task"].startswith("timm"), r["task"], r["name"]))
-    Path(args.out).with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
-    write(results, Path(args.out))
-    print(Path(args.out).read_text().split("## ")[0])
+    out = Path(args.out)
+    store = out.with_suffix(".jsonl")  # one result per line, written as each model finishes (a run can resume)
+    done = [json.loads(x) for x in store.read_text().splitlines() if x.strip()] if store.exists() else []
+    if not args.report_only:
+        if args.threads:
+            os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        entries = torchvision_entries() + ([] if args.no_timm else timm_entries(args.timm_every))
+        if args.only:
+            entries = [e for e in entries if e["name"] in args.only]
+        have = {r["name"] for r in done}
+        entries = [e for e in entries if e["name"] not in have]
+        order = ["classification", "detection", "segmentation", "video", "optical flow", "quantization"]
+        entries.sort(key=lambda e: order.index(e["task"]) if e["task"] in order else len(order))
+        with ProcessPoolExecutor(args.jobs) as pool, store.open("a") as log:
+            for r in pool.map(measure, entries):
+                done.append(r)
+                log.write(json.dumps(r, default=str) + "\n")
+                log.flush()
+                print(f"{r['name']}: shapes {r['shapes']['rc']} check {r['check']['rc']} "
+                      f"{r['reference'].get('symbolic', '')[:80]}", flush=True)  # fmt: skip
+    done.sort(key=lambda r: (r["task"].startswith("timm"), r["task"], r["name"]))
+    write(done, out)
+    print(out.read_text().split("## ")[0])
 
 
 if __name__ == "__main__":
