@@ -46,8 +46,10 @@ out["trainable"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
 out["buffers"] = sum(b.numel() for b in model.buffers())
 model.eval()
 from cnncalc.pymodel.trace import flatten
-with torch.no_grad():
-    y = model(*[torch.randn(2, *s) for s in inputs])
+from cnncalc.pymodel.inputs import make_tensors, parse_inputs
+specs = parse_inputs(["x".join(map(str, s)) for s in inputs])
+with torch.no_grad():  # the inputs cnncalc makes (seed 0): data-dependent sizes (box counts) come out the same
+    y = model(*make_tensors(torch, inputs, specs, 2, torch.device("cpu"), torch.float32, 2))
 out["outputs"] = [[p, list(t.shape)] for p, t in flatten(torch, y)]
 if {symbolic!r}:
     from cnncalc.pymodel.fxspec import convert, accepted_sizes, accepted_values, NotConvertible
@@ -119,7 +121,7 @@ def torchvision_entries() -> list[dict[str, Any]]:
             if task == "quantization":
                 kwargs["quantize"] = False
             if task == "video":
-                inputs = [[3, 16, 224, 224]] if name.startswith(("mvit", "swin3d")) else [[3, 16, 112, 112]]
+                inputs = [[3, 16, 224, 224]] if name.startswith(("mvit", "swin3d", "s3d")) else [[3, 16, 112, 112]]
             elif task == "optical flow":
                 inputs = [[3, 128, 128], [3, 128, 128]]
             elif task == "detection":

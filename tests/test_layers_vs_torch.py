@@ -248,7 +248,7 @@ def test_pad(kind: str, n: int, data: st.DataObject) -> None:
     agree({"type": f"{kind}Pad{n}d", **args}, args, [2, *spatial])
 
 
-TENSOR_OPS = ("Mul", "Scale", "Shift", "Prepend", "Select", "Mean", "Sum", "Amax", "Permute", "Narrow",
+TENSOR_OPS = ("Mul", "MatMul", "Scale", "Shift", "Prepend", "Select", "Mean", "Sum", "Amax", "Permute", "Narrow",
               "MultiheadAttention")  # fmt: skip
 
 

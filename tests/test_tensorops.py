@@ -171,3 +171,15 @@ def test_self_attention(length: int, heads: int, data: st.DataObject) -> None:
             return m(x, x, x, need_weights=False)[0]
 
     agree([{"type": "MultiheadAttention", "batch_first": True, **kwargs}], op, [length, e], params)
+
+
+@given(st.lists(st.integers(1, 4), min_size=2, max_size=4), st.data())
+def test_matmul_of_two_branches(shape: list[int], data: st.DataObject) -> None:
+    """x @ x.transpose(-2, -1) (attention scores) or x @ x (square, or both refuse)."""
+    rank = len(shape) + 1
+    swap = data.draw(st.booleans())
+    dims = list(range(rank))
+    dims[-1], dims[-2] = dims[-2], dims[-1]
+    layers = [{"type": "Identity", "id": "a"}, {"type": "Permute", "dims": dims, "from": "input", "id": "t"},
+              {"type": "MatMul", "from": ["a", "t" if swap else "a"]}]  # fmt: skip
+    agree(layers, lambda x: x @ (x.transpose(-2, -1) if swap else x), shape)

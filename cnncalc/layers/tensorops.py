@@ -79,6 +79,43 @@ class Mul(LayerType):
         return {"output": "the broadcast shape of the inputs", "params": "0"}
 
 
+class MatMul(LayerType):
+    """``a @ b`` of two inputs: (..., n, k) times (..., k, m) is (..., n, m), leading dims broadcast."""
+
+    name = "MatMul"
+    merge = True
+
+    def check_input(self, shape: Shape, ctx: Ctx) -> None:
+        pass
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        if len(ins) != 2:
+            raise ctx.fail(f"multiplies two inputs, 'from' lists {len(ins)}", "write from: [a, b]")
+        x, y = ins
+        if len(x) < 2 or len(x) != len(y):
+            raise ctx.fail(f"cannot multiply shapes {fmt_shape(x)} and {fmt_shape(y)}",
+                           "both need the same number of dims, at least two per sample")  # fmt: skip
+        ctx.require(sym.equal(x[-1], y[-2]), f"cannot multiply shapes {fmt_shape(x)} and {fmt_shape(y)}: "
+                    f"{sym.to_text(x[-1])} columns against {sym.to_text(y[-2])} rows",
+                    "the last dim of the first must equal the second-to-last of the second")  # fmt: skip
+        lead = broadcast([x[:-2], y[:-2]], ctx, "multiply") if len(x) > 2 else ()
+        return (*lead, x[-2], y[-1])
+
+    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+        return GLOBAL
+
+    def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        return sym.product(out) * ins[0][-1]
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        from ..verify.opmodules import MatMulModule
+
+        return MatMulModule()
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "(..., n, k) @ (..., k, m) = (..., n, m)", "params": "0"}
+
+
 class Learned(LayerType):
     """A learned tensor of ``shape`` (batch-inclusive, broadcast) times the input (Scale: ``gamma * x``, a
     layer scale) or plus it (Shift: ``x + pos_embedding``)."""
@@ -288,5 +325,5 @@ class Narrow(LayerType):
 
 def catalogue() -> list[LayerType]:
     """The tensor-operation layer types."""
-    return [Mul(), Learned("Scale", "scale"), Learned("Shift", "shift"), Prepend(), Select(), Reduce("Mean"),
+    return [Mul(), MatMul(), Learned("Scale", "scale"), Learned("Shift", "shift"), Prepend(), Select(), Reduce("Mean"),
             Reduce("Sum"), Reduce("Amax"), Permute(), Narrow()]  # fmt: skip

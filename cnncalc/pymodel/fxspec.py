@@ -163,3 +163,6 @@ def _ranges(values: list[int], name: str, limit: int) -> str:
     parts = [f"{r[0]}" if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs[:6]]
     more = ", ..." if len(runs) > 6 or runs[-1][-1] == limit else ""
     return f"{name} in {', '.join(parts)}{more}"
+
+
+__all__ = ["FxSpec", "NotConvertible", "accepted_sizes", "accepted_values", "auto_symbols", "convert", "trace"]

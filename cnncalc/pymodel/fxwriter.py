@@ -270,6 +270,8 @@ class Writer:
             return self._cat(list(args[0]), self._arg(1, "dim", 0))
         if name == "flatten":
             return self._flatten(self._tensor(node.args[0]), self._arg(1, "start_dim", 0), self._arg(2, "end_dim", -1))
+        if name in ("view", "reshape") and isinstance(first, Param):
+            return self._reshape_param(first, args[1:])
         if name in ("view", "reshape"):
             shape = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
             if "shape" in node.kwargs or "size" in node.kwargs:
@@ -297,8 +299,13 @@ class Writer:
         if name in _ADAPTIVE:
             size = self._arg(1, "output_size")
             return self._layer({"type": _ADAPTIVE[name], "output_size": _plain(size)}, self._tensor(node.args[0]))
+        if name in ("matmul", "bmm") or target is operator.matmul:
+            return self._layer({"type": "MatMul"}, self._tensor(node.args[0]), self._tensor(node.args[1]))
         if name == "layer_norm":
             return self._layer_norm(node)
+        if name == "batch_norm":
+            return self._batch_norm(node)
+
         if name == "linear":
             return self._linear(node)
         raise NotConvertible(f"{show(node)} is not in the layer catalogue")
@@ -416,6 +423,8 @@ class Writer:
         if holes:
             rest = sym.product(d for k, d in enumerate(want) if k != holes[0])
             want[holes[0]] = sym.truediv(sym.product(x.shape), rest)
+            if getattr(want[holes[0]], "is_Integer", False):
+                want[holes[0]] = int(want[holes[0]])
             if sym.is_integer_valued(want[holes[0]]) is False:
                 raise NotConvertible(f"{show(self.node)}: the -1 is not a whole number of entries")
         return self._regroup(x, want)
@@ -551,6 +560,41 @@ class Writer:
         elif bias is None:
             layer["bias"] = False
         return self._layer(layer, x)
+
+    def _batch_norm(self, node: Any) -> Tensor:
+        """``F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)`` with the module's
+        own tensors (timm's BatchNormAct2d): the BatchNorm layer of the input's rank."""
+        x = self._tensor(node.args[0])
+        names = ("running_mean", "running_var", "weight", "bias")
+        tensors = [self._arg(k, n) for k, n in enumerate(names, 1)]
+        if any(t is not None and not isinstance(t, Param) for t in tensors):
+            raise NotConvertible(f"{show(node)} takes statistics that are not the module's own")
+        if self._arg(5, "training", False) and tensors[0] is None:
+            raise NotConvertible(f"{show(node)} normalises with batch statistics")
+        self.used.update(t.name for t in tensors if t is not None)
+        if not 2 <= len(x.shape) <= 4:
+            raise NotConvertible(f"{show(node)} on a per-sample input of rank {len(x.shape)}")
+        layer = {"type": f"BatchNorm{max(len(x.shape) - 1, 1)}d", "eps": self._arg(7, "eps", 1e-5),
+                 "momentum": self._arg(6, "momentum", 0.1)}  # fmt: skip
+        if tensors[2] is None:
+            layer["affine"] = False
+        if tensors[0] is None:
+            layer["track_running_stats"] = False
+        return self._layer(layer, x)
+
+    def _reshape_param(self, param: Param, sizes: list[Any]) -> Param:
+        """``gamma.view(1, -1, 1, 1)``: the same values in another shape."""
+        sizes = list(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)) else list(sizes)
+        numel = 1
+        for d in param.shape:
+            numel *= d
+        if not all(isinstance(d, int) for d in sizes) or sizes.count(-1) > 1:
+            raise NotConvertible(f"{show(self.node)} reshapes a parameter by sizes that depend on the input")
+        known = 1
+        for d in sizes:
+            known *= d if d != -1 else 1
+        shape = tuple(numel // known if d == -1 else d for d in sizes)
+        return Param(param.name, shape)
 
     def _linear(self, node: Any) -> Tensor:
         x = self._tensor(node.args[0])

@@ -20,6 +20,13 @@ class MulModule(_Module):  # type: ignore[misc]
         return out
 
 
+class MatMulModule(_Module):  # type: ignore[misc]
+    """``a @ b``."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a @ b
+
+
 class LearnedModule(_Module):  # type: ignore[misc]
     """``gamma * x`` (or ``x + beta``) with a learned tensor of the given shape."""
 
