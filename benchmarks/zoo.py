@@ -40,7 +40,7 @@ import torch
 sys.path.insert(0, {root!r})
 from benchmarks.zoo import build
 model, inputs = build({entry!r})
-out = {{}}
+out = {{"versions": {{"torch": torch.__version__, "python": sys.version.split()[0]}}}}
 out["params"] = sum(p.numel() for p in model.parameters())
 out["trainable"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
 out["buffers"] = sum(b.numel() for b in model.buffers())
@@ -233,10 +233,9 @@ def write(results: list[dict[str, Any]], path: Path) -> None:
     tv = [r for r in results if not r["task"].startswith("timm")]
     tm = [r for r in results if r["task"].startswith("timm")]
     timm_traced = [r for r in tm if r["reference"].get("symbolic") == "traced"]
-    import torch
-
-    lines += [f"torch {torch.__version__}; " + _versions() + f"; Python {platform.python_version()}; "
-              f"{os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}", "",
+    seen = next((r["reference"]["versions"] for r in results if "versions" in r["reference"]), None)
+    where = f"torch {seen['torch']}; Python {seen['python']}" if seen else f"Python {platform.python_version()}"
+    lines += [f"{where}; " + _versions() + f"; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}", "",
               f"- Models: {len(results)} ({len(tv)} torchvision, {len(tm)} timm in {len(tm)} families)",
               f"- Exit codes of `cnncalc shapes`: {_codes([r['shapes']['rc'] for r in results])}; "
               f"of `cnncalc check`: {_codes([r['check']['rc'] for r in results])}",
