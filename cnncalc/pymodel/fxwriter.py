@@ -310,6 +310,12 @@ class Writer:
             return self._linear(node)
         raise NotConvertible(f"{show(node)} is not in the layer catalogue")
 
+    def _consume(self, param: Param) -> None:
+        """A parameter becomes part of a layer once; a second use would count it twice."""
+        if param.name in self.used:
+            raise NotConvertible(f"parameter {param.name!r} is used by two operations (the spec would count it twice)")
+        self.used.add(param.name)
+
     def _assert(self, cond: Any, message: Any) -> None:
         """``torch._assert(h == 224, ...)``: a condition on the sizes, as a layer's would be."""
         decided = sym.decide(cond)
@@ -374,7 +380,7 @@ class Writer:
             if op not in (operator.mul, operator.add) or len(params) != 1 or len(tensors) != 1:
                 raise NotConvertible(f"{show(self.node)}: {name} with a parameter is not in the catalogue "
                                      "(Scale and Shift are)")  # fmt: skip
-            self.used.add(params[0].name)
+            self._consume(params[0])
             kind = "Scale" if op is operator.mul else "Shift"
             return self._layer({"type": kind, "shape": list(params[0].shape)}, tensors[0])
         return tensors[0]  # a tensor and a number: the shape stays
@@ -389,7 +395,7 @@ class Writer:
 
     def _cat(self, items: list[Any], dim: int) -> Tensor:
         if len(items) == 2 and isinstance(items[0], Expanded) and isinstance(items[1], Tensor):
-            self.used.add(items[0].param.name)
+            self._consume(items[0].param)
             return self._layer({"type": "Prepend", "shape": list(items[0].param.shape[1:]), "dim": dim}, items[1])
         tensors = []
         for v in items:
@@ -553,7 +559,7 @@ class Writer:
             if p is not None and not isinstance(p, Param):
                 raise NotConvertible(f"{show(node)} takes a weight that is not a parameter")
             if p is not None:
-                self.used.add(p.name)
+                self._consume(p)
         layer = {"type": "LayerNorm", "normalized_shape": _plain(shape), "eps": self._arg(4, "eps", 1e-5)}
         if weight is None:
             layer["elementwise_affine"] = False
@@ -571,7 +577,9 @@ class Writer:
             raise NotConvertible(f"{show(node)} takes statistics that are not the module's own")
         if self._arg(5, "training", False) and tensors[0] is None:
             raise NotConvertible(f"{show(node)} normalises with batch statistics")
-        self.used.update(t.name for t in tensors if t is not None)
+        for t in tensors:
+            if t is not None:
+                self._consume(t)
         if not 2 <= len(x.shape) <= 4:
             raise NotConvertible(f"{show(node)} on a per-sample input of rank {len(x.shape)}")
         layer = {"type": f"BatchNorm{max(len(x.shape) - 1, 1)}d", "eps": self._arg(7, "eps", 1e-5),
@@ -601,7 +609,9 @@ class Writer:
         weight, bias = self._arg(1, "weight"), self._arg(2, "bias")
         if not isinstance(weight, Param) or (bias is not None and not isinstance(bias, Param)):
             raise NotConvertible(f"{show(node)} takes a weight that is not a parameter")
-        self.used.update(p.name for p in (weight, bias) if p is not None)
+        for p in (weight, bias):
+            if p is not None:
+                self._consume(p)
         return self._layer({"type": "Linear", "out_features": weight.shape[0], "bias": bias is not None}, x)
 
 

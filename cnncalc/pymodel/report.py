@@ -269,7 +269,11 @@ def _other_macs(module: Any, c: Call) -> int | None:
 
 
 def _receptive_fields(fx: FxSpec, verify: bool) -> dict[tuple[str, int], Any]:
-    """Receptive fields per (module name, call number) from the symbolic engine on the traced spec."""
+    """Receptive fields per (module name, call number) from the symbolic engine on the traced spec.
+
+    Derived, not run again: the hooked run is torch's word on every module's shape (``verify`` is kept
+    for callers; a second verified pass of the traced spec would only repeat it).
+    """
     from ..pipeline import shapes as derive_spec  # the engine the YAML path uses, on the traced spec
 
     try:
