@@ -138,7 +138,7 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
     findings: list[Finding] = []
     reports = []
     for values in points:
-        rep = module_report(target, specs, values, opts.device, opts.batches[0], symbolic=True, verify_rf=False)
+        rep = module_report(target, specs, values, opts.device, opts.batches[0], symbolic=False, verify_rf=False)
         reports.append(rep)
         where = f"input {rep.input_text}"
         if rep.crash is not None:

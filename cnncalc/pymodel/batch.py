@@ -11,6 +11,7 @@ torch operation, with its module and source line, where the batch went wrong.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -211,12 +212,14 @@ class BatchResult:
 def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[int, int] = (2, 3),
                   first: Any = None) -> BatchResult:  # fmt: skip
     """Both batch checks: ``first`` (what the model returned for ``make(b1)``, run here when not given), a run
-    at b1 with sample 0 replaced, and a run at b2 on meta tensors (torch's shape rules, no arithmetic).
+    at b1 with sample 0 replaced, and a run at b2.
 
     The two b1 runs also tell data-dependent sizes (a detector's box count) from batch dimensions: a
     dim that changes with the data is never taken for the batch. A list with one entry per image is
-    a per-image output. A model that cannot run on meta tensors runs at b2 for real. Only a failure
-    costs more passes (with hooks again, to name the culprit).
+    a per-image output. Only a failure costs more passes (with hooks again, to name the culprit).
+    The b2 run is on meta tensors (torch's shape rules, no arithmetic) when a real one would take longer
+    than torch's meta normalisation layers take to import torch._dynamo (about a second), and real
+    otherwise, or when the model cannot run on meta tensors.
     """
     from ..verify.torchload import import_torch
 
@@ -231,9 +234,13 @@ def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[i
     other = [t.clone() for t in one]
     for t, alt in zip(other, make(b1 + 1)):
         t[0] = alt[-1]  # another random sample (integers stay in range)
+    start = time.perf_counter()
     second = _run(torch, model, other)
-    big = _on_meta(torch, model, make(b2)) if second is not None else None
-    if big is None and second is not None:
+    real = (time.perf_counter() - start) * b2 / b1  # what a real pass at b2 would take
+    big = None
+    if second is not None and real > _META_COST:
+        big = _on_meta(torch, model, make(b2))
+    if second is not None and big is None:
         big = _run(torch, model, make(b2))
     if second is None or big is None:
         return BatchResult((), (), ())
@@ -256,6 +263,9 @@ def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[i
             continue
         return BatchResult(tuple(check_batch(model, make, batches)), (), tuple(notes))
     return BatchResult((), tuple(_mixing(torch, model, make, first, second[0], b1, per_image)), tuple(notes))
+
+
+_META_COST = 1.0  # seconds: importing torch._dynamo, which torch's meta BatchNorm/LayerNorm kernels do
 
 
 def _on_meta(torch: Any, model: Any, inputs: Sequence[Any]) -> Any:

@@ -148,7 +148,7 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
     input_text = ", ".join("x".join(map(str, s)) for s in shapes)
     crash = explain(trace, model, input_text) if trace.error is not None else None
     fx, reason, conditions, accepted = None, None, (), None
-    if symbolic:
+    if symbolic or crash is not None:  # a crash is explained with the sizes that would work
         fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
