@@ -61,7 +61,7 @@ class MultiheadAttention(LayerType):
         bias = 4 * e if a["bias"] else 0
         return e * e + e * k + e * v + e * e + bias + (2 * e if a["add_bias_kv"] else 0)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         return GLOBAL  # every position attends to every other
 
     def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:

@@ -66,7 +66,7 @@ class Mul(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         return broadcast(ins, ctx, "multiply")
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         sizes = {ins_k[1 + dim] for ins_k in ins}
         return IDENTITY if len(sizes) == 1 else Broadcast()
 
@@ -101,7 +101,7 @@ class MatMul(LayerType):
         lead = broadcast([x[:-2], y[:-2]], ctx, "multiply") if len(x) > 2 else ()
         return (*lead, x[-2], y[-1])
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         return GLOBAL
 
     def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
@@ -141,7 +141,7 @@ class Learned(LayerType):
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return sym.product(a["shape"])
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         return IDENTITY
 
     def macs(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
@@ -181,7 +181,7 @@ class Prepend(LayerType):
     def params(self, a: Args, ins: Sequence[Shape]) -> Any:
         return sym.product(a["shape"])
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         rank = len(ins[0]) + 1
         return GLOBAL if a["dim"] % rank == dim + 2 else IDENTITY  # along a spatial dim, positions shift
 
@@ -211,7 +211,7 @@ class Select(LayerType):
                     f"(size {sym.to_text(x[j])})", "use an index within the dim", "index")  # fmt: skip
         return (*x[:j], *x[j + 1 :])
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         return GLOBAL  # the dims shift down by one: the spatial layout ends here
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
@@ -245,7 +245,7 @@ class Reduce(LayerType):
             return tuple(1 if k in gone else d for k, d in enumerate(ins[0]))
         return tuple(d for k, d in enumerate(ins[0]) if k not in gone)
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         rank = len(ins[0]) + 1
         return GLOBAL if any(d % rank == dim + 2 for d in a["dim"]) else IDENTITY
 
@@ -280,7 +280,7 @@ class Permute(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         return tuple(ins[0][k] for k in self._order(a, ins[0], ctx))
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         rank = len(ins[0]) + 1
         return IDENTITY if a["dims"][dim + 2] % rank == dim + 2 else GLOBAL  # a moved spatial dim is not tracked
 
@@ -310,7 +310,7 @@ class Narrow(LayerType):
                     f"(size {sym.to_text(shape[j])})", "narrow a shorter range, or check the layers before it", "start")  # fmt: skip
         return (*shape[:j], a["length"], *shape[j + 1 :])
 
-    def window(self, a: Args, ins: Sequence[Shape], dim: int) -> Any:
+    def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
         rank = len(ins[0]) + 1
         return Affine(1, 1, -a["start"]) if a["dim"] % rank == dim + 2 else IDENTITY
 
