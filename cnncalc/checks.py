@@ -121,7 +121,7 @@ def _check_python(target_text: str, opts: CheckOptions, inputs: Sequence[str], d
 
 def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str] = ()) -> CheckReport:
     """The checks of a Python model: a loaded Target, or an nn.Module instance (``cnncalc.testing``)."""
-    from .pymodel.batch import check_batch, check_independence
+    from .pymodel.batch import check_batches
     from .pymodel.inputs import make_tensors, parse_inputs, size_points
     from .pymodel.load import Target
     from .pymodel.report import device_of, float_dtype, module_report, vocabulary
@@ -139,7 +139,7 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
     findings: list[Finding] = []
     reports = []
     for values in points:
-        rep = module_report(target, specs, values, opts.device, opts.batches[0], symbolic=True, verify_rf=False)
+        rep = module_report(target, specs, values, opts.device, opts.batches[0], symbolic=False, verify_rf=False)
         reports.append(rep)
         where = f"input {rep.input_text}"
         if rep.crash is not None:
@@ -159,11 +159,12 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
             return make_tensors(torch, shapes, specs, b, dev, float_dtype(torch, model), vocabulary(model))
 
         with preserved(model, torch, dev if opts.device != "auto" else None):
-            batch = check_batch(model, make, opts.batches)
-            mixing = check_independence(model, make, max(opts.batches)) if not batch else []
+            result = check_batches(model, make, opts.batches, rep.result)
+        batch, mixing = result.batch, result.mixing
         b1, b2 = opts.batches
+        notes = "".join(f"; {n}" for n in result.notes)
         findings.append(Finding("batch size", not batch, f"{where}, batches {b1} and {b2}",
-                                batch[0].message if batch else "the output keeps the batch size",
+                                batch[0].message if batch else "the output keeps the batch size" + notes,
                                 batch[0].loc if batch else None))  # fmt: skip
         if not batch:
             findings.append(Finding("sample independence", not mixing, where,

@@ -211,7 +211,8 @@ class GlobalPool(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         return (ins[0][0],)
 
-    squeezes = True  # (C, *spatial) -> (C,): every spatial dim pooled to one unit, then dropped
+    def kept_shape(self, a: Args, ins: Sequence[Shape], out: Shape) -> Shape | None:
+        return (ins[0][0], *(1 for _ in ins[0][1:]))  # every spatial dim pooled to one unit, then dropped
 
     def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         return GLOBAL

@@ -210,7 +210,8 @@ def is_library(filename: str) -> bool:
 def _library_roots() -> tuple[str, ...]:
     import sysconfig
 
-    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib", "scripts")}
+    roots.add(str(Path(sys.argv[0]).resolve().parent) if sys.argv and sys.argv[0] else "/nonexistent")  # launcher
     roots.add(str(Path(__file__).resolve().parents[1]))  # cnncalc itself, also when installed editable
     torch_file = getattr(sys.modules.get("torch"), "__file__", None)
     if torch_file:
