@@ -102,6 +102,7 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
                                 f"{plural(len(report.main.layers), 'layer')}, output "
                                 f"{shape_x(report.defaults.output_shape)}",
                                 report.mismatches[0].loc if report.mismatches else None))  # fmt: skip
+        findings.append(_independence(report.defaults, where))
         out = _output_finding([report.defaults.output_shape], opts, report.defaults.graph.binding, where,
                               spec.layers[-1].loc if spec.layers else None)  # fmt: skip
         findings += [out] if out else []
@@ -110,6 +111,19 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
         budget = _params_finding(params, opts, spec.loc)
         findings += [budget] if budget else []
     return CheckReport(path, "yaml", tuple(findings), params)
+
+
+def _independence(analysis: Any, where: str) -> Finding:
+    """Whether sample i of the output depends only on sample i: the layers that mix samples in eval mode say so."""
+    from .graph.expand import INPUT
+
+    for r in analysis.layers:
+        ins = [analysis.graph.input_shape if i == INPUT else analysis.layers[i].shape for i in r.node.inputs]
+        why = r.node.layer.mixes_samples(r.args, ins)
+        if why:
+            return Finding("sample independence", False, where, f"{r.node.layer.name} {r.node.name!r}: {why}, so "
+                           "each sample's output depends on the other samples of the batch", r.node.loc)  # fmt: skip
+    return Finding("sample independence", True, where, "sample i of the output depends only on sample i")
 
 
 def _check_python(target_text: str, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str],
