@@ -242,3 +242,23 @@ def test_floats_in_scientific_notation(value: str) -> None:
 def test_keras_pooling_defaults_to_2(kind: str, n: int) -> None:
     report = verified([{"type": f"{kind}{n}D", "id": "p"}], [2, *([8] * n)])
     assert report.main.layers[0].shape == (2, *([4] * n))
+
+
+def test_every_catalogue_type_states_its_geometry_and_has_a_twin() -> None:
+    """Each type owns its receptive-field geometry (window, channel rule) and its twin for the gradient check;
+    none falls through to a guess."""
+    from cnncalc.layers import CATALOGUE, LayerType
+
+    missing = [name for name, t in CATALOGUE.items() if type(t).twin is LayerType.twin]
+    assert missing == []
+
+
+def test_a_layer_without_a_twin_is_said_and_not_checked_not_a_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnncalc.layers import CATALOGUE, LayerType
+
+    monkeypatch.setattr(type(CATALOGUE["Tanh"]), "twin", LayerType.twin)
+    layers = [{"type": "Conv1d", "out_channels": 2, "kernel_size": 3, "id": "c"}, {"type": "Tanh", "id": "t"},
+              {"type": "Conv1d", "out_channels": 2, "kernel_size": 3, "id": "c2"}]  # fmt: skip
+    report = shapes(load("net.yaml", arch_text(layers, [1, 12])), device="cpu")
+    assert report.ok and report.rf is not None
+    assert any("'t' (Tanh) on are not checked" in n for n in report.rf.notes)
