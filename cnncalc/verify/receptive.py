@@ -287,17 +287,22 @@ def check(analysis: Analysis, rf: ReceptiveFields, max_nodes: int = 16) -> tuple
         y = outs[p.layer]
         loss = loss + _selected(kit, y, b, p, states[p.layer])
     loss.backward()
-    grad = x.grad.abs().sum(dim=1)  # (batch, *spatial)
+    support = x.grad.abs().sum(dim=1) > 0  # (batch, *spatial)
+    hulls = []  # per spatial dim: for every probe, the first and last position its support reaches
+    for j in range(spatial):
+        other = tuple(1 + k for k in range(spatial) if k != j)
+        line = support.any(dim=other) if other else support  # (batch, n_j)
+        n = line.shape[1]
+        pos = torch.arange(n).expand_as(line)
+        first = torch.where(line, pos, n).amin(dim=1).tolist()
+        last = torch.where(line, pos, -1).amax(dim=1).tolist()
+        hulls.append([(a, b) if b >= 0 else None for a, b in zip(first, last)])
     mismatches = []
     for b, p in enumerate(probes):
-        support = grad[b] > 0
         node = analysis.layers[p.layer].node
         want = _derived(states[p.layer], p)
         for j in range(spatial):
-            other = tuple(k for k in range(spatial) if k != j)
-            line = support.any(dim=other) if other else support
-            idx = line.nonzero().flatten().tolist()
-            got = (idx[0], idx[-1]) if idx else None
+            got = hulls[j][b]
             wanted = want[j] if want is not None else None
             if got != wanted:
                 mismatches.append(Mismatch(node.name, node.loc, f"receptive field of {_where(p)} in spatial dim {j}",
