@@ -124,3 +124,8 @@ MODELS: dict[str, tuple[Any, tuple[int, ...]]] = {
     "vgg16": (vgg16, (3, 224, 224)),
     "unet": (UNet, (1, 64, 64)),
 }
+
+
+def resnet50() -> nn.Module:
+    """ResNet-50 as a factory (``benchmarks.models:resnet50`` as a Python target)."""
+    return resnet(Bottleneck, [3, 4, 6, 3])

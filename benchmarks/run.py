@@ -59,6 +59,36 @@ def stack(n: int, path: Path) -> None:
     path.write_text(f"cnncalc: 1\nname: stack{n}\ninput: [8, 8, 8]\nlayers:\n{body}\n")
 
 
+def targets(runs: int, base: float) -> list[str]:
+    """The speed targets of issue 17, each figure against its target (ratios to torchinfo from this run)."""
+    target = "benchmarks.models:resnet50"
+    args = ["--input", "3x224x224"]
+    ti = measure([PY, "-c", PEER.format(root=str(ROOT), name="resnet50", body=TORCHINFO)], runs)
+    py_shapes = measure([*CNNCALC, target, *args], runs)
+    py_check = measure([PY, "-m", "cnncalc", "check", target, *args], runs)
+    yaml_cpu = measure([*CNNCALC, "examples/resnet50.yaml", "--device", "cpu"], runs)
+    meta = measure([*CNNCALC, "examples/resnet50.yaml", "--device", "meta"], runs)
+    nv18 = measure([*CNNCALC, "examples/resnet18.yaml", "--no-verify"], runs)
+    nv_unet = measure([*CNNCALC, "examples/unet.yaml", "--no-verify"], runs)
+    rows = [
+        ("`shapes examples/resnet50.yaml` (verified) / torchinfo", yaml_cpu[0] / ti[0], "<= 0.75"),
+        ("`shapes` of the Python ResNet-50 / torchinfo", py_shapes[0] / ti[0], "<= 1.00"),
+        ("`check` of the Python ResNet-50 / torchinfo", py_check[0] / ti[0], "<= 1.25"),
+        ("`--device meta` beyond `import torch` / torchinfo's", (meta[0] - base) / max(ti[0] - base, 1e-3), "<= 0.33"),
+        ("`--no-verify` examples/resnet18.yaml, seconds", nv18[0], "<= 0.30"),
+        ("`--no-verify` examples/unet.yaml, seconds", nv_unet[0], "<= 0.30"),
+        ("peak memory, verified ResNet-50 YAML / torchinfo", yaml_cpu[1] / ti[1], "<= 1.00"),
+        ("peak memory, Python ResNet-50 `check` / torchinfo", py_check[1] / ti[1], "<= 1.00"),
+    ]
+    out = ["", f"Targets (issue 17); torchinfo's ResNet-50 summary: {ti[0]:.2f} s, {ti[1]:.0f} MiB", "",
+           "| figure | measured | target | met |", "|---|---|---|---|"]  # fmt: skip
+    for name, value, goal in rows:
+        met = value <= float(goal.split()[-1])
+        out.append(f"| {name} | {value:.2f} | {goal} | {'yes' if met else 'no'} |")
+        print(out[-1], flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median reported)")
@@ -88,6 +118,7 @@ def main() -> None:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {cpu[0] / ti[0]:.2f}x | {beyond:.1f}x faster |")
         print(lines[-1], flush=True)
 
+    lines += targets(runs, base)
     lines += ["", "Scaling, `--no-verify` on synthetic conv/ReLU stacks:", "", "| layers | time | per layer |",
               "|---|---|---|"]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:

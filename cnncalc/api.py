@@ -493,17 +493,24 @@ def _symbolic_summary(target: Target, inputs: Inputs, device: str, verify: bool)
     except NotConvertible as e:
         raise CnnCalcError(f"{target.text} cannot be analysed symbolically: {e}", None,
                            "give concrete sizes, e.g. input_size=(1, 3, 224, 224): any model runs with hooks") from None  # fmt: skip
+    except CnnCalcError as e:
+        raise _batch_hint(e, inputs) from None
     try:
         report = shapes(fx.spec, verify=verify, device="cpu" if device == "auto" else device)
         pairs, sizes = accepted_sizes(fx)
         accepted = ([text for text, _ in pairs], sizes)
     except CnnCalcError as e:
-        first = inputs.specs[0].dims[0] if inputs.specs and inputs.specs[0].dims else None
-        if first == 1 and len(inputs.specs[0].dims) >= 3:
-            raise CnnCalcError(e.message, e.loc, "a size with symbols is per sample: leave the batch out, "
-                               "e.g. (3, 'H', 'W')") from None  # fmt: skip
-        raise
+        raise _batch_hint(e, inputs) from None
     return Summary(report, None, accepted)
+
+
+def _batch_hint(e: CnnCalcError, inputs: Inputs) -> CnnCalcError:
+    """A symbolic size that starts with 1 is most likely a batch: say that a size with symbols is per sample."""
+    first = inputs.specs[0].dims[0] if inputs.specs and inputs.specs[0].dims else None
+    if first == 1 and len(inputs.specs[0].dims) >= 3:
+        return CnnCalcError(e.message, e.loc, "a size with symbols is per sample: leave the batch out, "
+                            "e.g. (3, 'H', 'W')")  # fmt: skip
+    return e
 
 
 # --- check -----------------------------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
                                 f"{plural(len(report.main.layers), 'layer')}, output "
                                 f"{shape_x(report.defaults.output_shape)}{meta}",
                                 report.mismatches[0].loc if report.mismatches else None))  # fmt: skip
+        findings.append(_independence(report.defaults, where))
         out = _output_finding([report.defaults.output_shape], opts, report.defaults.graph.binding, where,
                               spec.layers[-1].loc if spec.layers else None)  # fmt: skip
         findings += [out] if out else []
@@ -112,6 +113,19 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
         budget = _params_finding(params, opts, spec.loc)
         findings += [budget] if budget else []
     return CheckReport(path, "yaml", tuple(findings), params)
+
+
+def _independence(analysis: Any, where: str) -> Finding:
+    """Whether sample i of the output depends only on sample i: the layers that mix samples in eval mode say so."""
+    from .graph.expand import INPUT
+
+    for r in analysis.layers:
+        ins = [analysis.graph.input_shape if i == INPUT else analysis.layers[i].shape for i in r.node.inputs]
+        why = r.node.layer.mixes_samples(r.args, ins)
+        if why:
+            return Finding("sample independence", False, where, f"{r.node.layer.name} {r.node.name!r}: {why}, so "
+                           "each sample's output depends on the other samples of the batch", r.node.loc)  # fmt: skip
+    return Finding("sample independence", True, where, "sample i of the output depends only on sample i")
 
 
 def _check_python(target_text: str, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str],
@@ -123,7 +137,7 @@ def _check_python(target_text: str, opts: CheckOptions, inputs: Sequence[str], d
 
 def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str] = ()) -> CheckReport:
     """The checks of a Python model: a loaded Target, or an nn.Module instance (``cnncalc.testing``)."""
-    from .pymodel.batch import check_batch, check_independence
+    from .pymodel.batch import check_batches
     from .pymodel.inputs import make_tensors, parse_inputs, size_points
     from .pymodel.load import Target
     from .pymodel.report import device_of, float_dtype, module_report, vocabulary
@@ -144,7 +158,7 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
     findings: list[Finding] = []
     reports = []
     for values in points:
-        rep = module_report(target, specs, values, opts.device, opts.batches[0], symbolic=True, verify_rf=False)
+        rep = module_report(target, specs, values, opts.device, opts.batches[0], symbolic=False, verify_rf=False)
         reports.append(rep)
         where = f"input {rep.input_text}"
         if rep.crash is not None:
@@ -165,13 +179,14 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
                 shapes = [s.bind(values) for s in specs]
                 return make_tensors(torch, shapes, specs, b, dev, float_dtype(torch, model), vocabulary(model))
 
+            values_known = str(dev) != "meta"  # a model on the meta device has shapes, no values to compare
             with preserved(model, torch, dev if opts.device != "auto" else None):
-                batch = check_batch(model, make, opts.batches)
-                values_known = str(dev) != "meta"  # a model on the meta device has shapes, no values to compare
-                mixing = check_independence(model, make, max(opts.batches)) if not batch and values_known else []
+                result = check_batches(model, make, opts.batches, rep.result, values_known)
+        batch, mixing = result.batch, result.mixing
         b1, b2 = opts.batches
+        notes = "".join(f"; {n}" for n in result.notes)
         findings.append(Finding("batch size", not batch, f"{where}, batches {b1} and {b2}",
-                                batch[0].message if batch else "the output keeps the batch size",
+                                batch[0].message if batch else "the output keeps the batch size" + notes,
                                 batch[0].loc if batch else None))  # fmt: skip
         if not batch and values_known:
             findings.append(Finding("sample independence", not mixing, where,

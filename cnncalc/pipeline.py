@@ -76,13 +76,50 @@ def shapes(
             raise CnnCalcError(f"--set {name}={value}: sizes are positive integers", None)
     free = tuple(n for n in declared if n not in fixed)
     hint = channels_last_hint(spec, {**fixed, **{n: sym.symbol(n) for n in free}})
+    notes: tuple[str, ...] = (hint,) if hint else ()
     try:
         report = _derived(spec, declared, fixed, free, verify, device, batch, extra_points, progress, dtype)
     except CnnCalcError as e:
-        if hint is None:
+        at_defaults = _broadcast_only_at_defaults(spec, declared, fixed, free, e)
+        if at_defaults is not None:
+            notes += (f"the symbolic analysis fails ({e.message}), but the default sizes "
+                      f"{', '.join(f'{k}={v}' for k, v in at_defaults.items())} work: a size-1 dim broadcasts there; "
+                      "everything is derived at those sizes",)  # fmt: skip
+            report = _derived(spec, declared, {**fixed, **at_defaults}, (), verify, device, batch, extra_points,
+                              progress, dtype)  # fmt: skip
+        elif hint is None:
             raise
-        raise CnnCalcError(e.message, e.loc, hint + (f"; else: {e.hint}" if e.hint else ""), e.chain) from None
-    return dataclasses.replace(report, notes=(hint,)) if hint else report
+        else:
+            raise CnnCalcError(e.message, e.loc, hint + (f"; else: {e.hint}" if e.hint else ""), e.chain) from None
+    return dataclasses.replace(report, notes=notes) if notes else report
+
+
+_BROADCASTING = ("Mul", "MatMul", "Scale", "Shift")
+"""Layer types whose inputs broadcast: a size that is 1 only at some input sizes has no single symbolic rule."""
+
+
+def _broadcast_only_at_defaults(spec: ArchSpec, declared: Mapping[str, int | None], fixed: Mapping[str, int],
+                                free: tuple[str, ...], error: CnnCalcError) -> dict[str, int] | None:  # fmt: skip
+    """The default sizes, when the symbolic analysis failed on a broadcast that only the defaults make work."""
+    defaults = {n: declared[n] for n in free}
+    if not free or any(v is None for v in defaults.values()) or not _uses(spec, _BROADCASTING):
+        return None
+    try:
+        analyzed(spec, {**fixed, **defaults})
+    except CnnCalcError:
+        return None
+    return {k: int(v) for k, v in defaults.items() if v is not None}
+
+
+def _uses(spec: ArchSpec, types: tuple[str, ...]) -> bool:
+    items = [*spec.layers, *(item for b in spec.blocks.values() for item in b.layers)]
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        if item.type in types:
+            return True
+        stack.extend(item.body or ())
+    return False
 
 
 def _every_error(found: Sequence[CnnCalcError], spec: ArchSpec, binding: Mapping[str, Any]) -> CnnCalcError:

@@ -135,12 +135,36 @@ def decide(cond: Any) -> bool | None:
     if cond is sympy.false or cond == sympy.false:
         return False
     if isinstance(cond, sympy.Eq):
+        values = set(_samples(cond.lhs - cond.rhs))
+        if len(values) > 1:
+            return None  # differs between sizes: depends on the symbols (and simplify would be slow to say so)
+        if sympy.count_ops(cond.lhs - cond.rhs) > _SIMPLIFY_OPS:
+            return None  # left as a condition: the solver finds it always holds (simplify can take minutes)
         diff = sympy.simplify(cond.lhs - cond.rhs)
         if diff == 0:
             return True
         if diff.is_number:
             return False
     return None
+
+
+_PROBES = (1, 2, 3, 5, 8, 13, 24, 61, 224, 1000)
+_SIMPLIFY_OPS = 40
+
+
+def _samples(expr: Any) -> list[Any]:
+    """``expr`` at a few sizes (every symbol the same size, then each symbol apart): exact values."""
+    names = sorted(expr.free_symbols, key=str)
+    points = [dict.fromkeys(names, v) for v in _PROBES]
+    points += [{s: v + k for k, s in enumerate(names)} for v in _PROBES[:4]]
+    return [expr.xreplace(p) for p in points] if names else [expr]
+
+
+def agree(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are equal at every probe size (evidence, not proof)."""
+    import sympy
+
+    return set(_samples(sympy.sympify(a) - sympy.sympify(b))) == {0}
 
 
 def equal(a: Any, b: Any) -> Any:

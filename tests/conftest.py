@@ -24,3 +24,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzzers' figures and their coverage table (type, argument, value classes drawn), when they ran."""
+    from . import generators
+
+    if not generators.COVERAGE:
+        return
+    from .test_fuzz_format import STATS
+
+    tr = terminalreporter
+    tr.section("format fuzzer: what it drew")
+    tr.write_line(", ".join(f"{k} {v:,}" for k, v in STATS.items()))
+    rows: dict[str, dict[str, dict[str, int]]] = {}
+    for (name, arg, kind), n in sorted(generators.COVERAGE.items()):
+        rows.setdefault(name, {}).setdefault(arg or "(merge)", {})[kind] = n
+    for name, args in rows.items():
+        cells = "  ".join(f"{a}[{' '.join(f'{k} {n}' for k, n in kinds.items())}]" for a, kinds in args.items())
+        tr.write_line(f"{name}: {cells}")

@@ -248,6 +248,10 @@ def test_pad(kind: str, n: int, data: st.DataObject) -> None:
     agree({"type": f"{kind}Pad{n}d", **args}, args, [2, *spatial])
 
 
+TENSOR_OPS = ("Mul", "MatMul", "Scale", "Shift", "Prepend", "Select", "Mean", "Sum", "Amax", "Permute", "Narrow",
+              "MultiheadAttention")  # fmt: skip
+
+
 def test_every_catalogue_type_has_a_differential_test() -> None:
     covered = {f"{k}{n}d" for k in ("Conv", "ConvTranspose", "BatchNorm", "InstanceNorm") for n in (1, 2, 3)}
     covered |= {f"{k}Pool{n}d" for k in ("Max", "Avg", "LP", "AdaptiveAvg", "AdaptiveMax") for n in (1, 2, 3)}
@@ -265,6 +269,7 @@ def test_every_catalogue_type_has_a_differential_test() -> None:
         "Add",
         "Concat",
         *ELEMENTWISE,
+        *TENSOR_OPS,  # tests/test_tensorops.py
     }
     from .test_keras import KERAS_TESTED
 

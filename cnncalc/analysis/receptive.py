@@ -264,29 +264,33 @@ class _Engine:
             data.append(acc)
         return ClassMap(shape, full=data)
 
-    def frame_layer(self, r: LayerResult, x: Frame, ins: list[Any]) -> State:
-        layer, a = r.node.layer, r.args
-        out = tuple(r.shape)
-        if layer.squeezes:
-            grid = (1,) * self.spatial
-            cms = [self.windowed(cm, [GLOBAL] * self.spatial, grid) for cm in x.classes]
-            return View(Frame(list(x.chan), cms), out)
-        if len(out) != len(ins[0]):
-            return Unknown(f"{layer.name} changes the rank of a {len(ins[0])}-d output in a way cnncalc does not map")
-        windows = [layer.window(a, ins, j, out) for j in range(self.spatial)]
-        rule = layer.channel_rule(a, ins, out)
+    def frame_apply(self, x: Frame, windows: Sequence[Any], rule: Channels, out: tuple[int, ...], name: str) -> State:
+        """A frame through windows (one per spatial dim) and a channel rule, to ``out`` (same rank)."""
         grid = out[1:]
         if rule.kind == "same":
             return Frame(list(x.chan), [self.windowed(cm, windows, grid) for cm in x.classes])
         if rule.kind == "all":
             return Frame([0] * out[0], [self.windowed(self.union(_used(x)), windows, grid)])
+        if rule.kind == "broadcast":
+            return Frame([0] * out[0], [self.windowed(x.classes[x.chan[0]], windows, grid)])
+        if rule.kind == "slice":
+            return self._slice(x, rule.n, out, windows)
         if rule.kind in ("groups", "window"):
             return self._channel_sets(x, rule, out, windows)
         if rule.kind == "unshuffle" and self.spatial == 2:
             return self._unshuffle(x, rule.n, out)
         if rule.kind == "shuffle" and self.spatial == 2:
             return self._shuffle(x, rule.n, out)
-        return Unknown(f"{layer.name} on a {len(ins[0])}-d input moves a spatial dim into channels")
+        return Unknown(f"{name} on a {len(out)}-d input moves a spatial dim into channels")
+
+    def _slice(self, x: Frame, n: int, out: tuple[int, ...], windows: Sequence[Any]) -> Frame:
+        """Output channel c is input channel c + n; channels with no input (a prepended token) see nothing."""
+        maps = [self.windowed(cm, windows, out[1:]) for cm in x.classes]
+        empty = len(maps)
+        chan = [x.chan[c + n] if 0 <= c + n < len(x.chan) else empty for c in range(out[0])]
+        if empty in chan:
+            maps.append(ClassMap(out[1:], sep=tuple([None] * d for d in out[1:])))
+        return Frame(chan, maps)
 
     def _channel_sets(self, x: Frame, rule: Channels, out: tuple[int, ...], windows: Sequence[Any]) -> Frame:
         c_in, c_out = len(x.chan), out[0]
@@ -413,25 +417,16 @@ class _Engine:
         assert isinstance(x, Frame)
         return Elems(shape, [x.unit(_unravel(e, shape)) for e in range(n)])
 
-    def elem_layer(self, r: LayerResult, x: Elems, ins: list[Any]) -> State:
-        """A layer on an input whose elements are the units: its own channel rule and windows, element by element."""
-        layer, a = r.node.layer, r.args
-        out = tuple(r.shape)
+    def elem_apply(self, x: Elems, windows: Sequence[Any], rule: Channels, out: tuple[int, ...], name: str) -> State:
+        """Elements through windows (one per dim after the first) and a channel rule (dim 0), to ``out``."""
         shape = x.shape
         data = x.data
-        if layer.squeezes:
-            axes = list(range(1, len(shape)))
-            for axis in axes:
-                data = _window_axis(data, shape, axis, GLOBAL, 1)
-                shape = (*shape[:axis], 1, *shape[axis + 1 :])
-            return Elems(out, data)
         if len(out) != len(shape):
-            return Unknown(f"{layer.name} changes the rank of its input in a way cnncalc does not map")
-        rule = layer.channel_rule(a, ins, out)
+            return Unknown(f"{name} changes the rank of its input in a way cnncalc does not map")
         if rule.kind in ("shuffle", "unshuffle"):
-            return Unknown(f"{layer.name} after a reshape is not mapped")
+            return Unknown(f"{name} after a reshape is not mapped")
         for axis in range(1, len(shape)):
-            w = layer.window(a, ins, axis - 1, out)
+            w = windows[axis - 1]
             if w == IDENTITY and shape[axis] == out[axis]:
                 continue
             self.spend(_numel(shape) + _numel(shape) // shape[axis] * out[axis])
@@ -441,6 +436,29 @@ class _Engine:
             self.spend(_numel(shape) + _numel(out))
             data = _channel_axis(data, shape, rule, out[0])
         return Elems(out, data)
+
+    def apply(self, x: State, windows: Sequence[Any], rule: Channels, out: tuple[int, ...], name: str,
+              in_shape: tuple[int, ...]) -> State:  # fmt: skip
+        """Any state through windows and a channel rule: frames stay frames, everything else element by element."""
+        if isinstance(x, Frame):
+            return self.frame_apply(x, windows, rule, out, name)
+        if isinstance(x, Unknown):
+            return x
+        return self.elem_apply(self.elems(x, in_shape), windows, rule, out, name)
+
+    def gathered(self, x: State, in_shape: tuple[int, ...], out: tuple[int, ...], source: Any) -> Elems:
+        """A layer that copies elements (Permute): output element at index i is input element ``source(i)``."""
+        e = self.elems(x, in_shape)
+        self.spend(_numel(out))
+        return Elems(out, [e.data[_ravel(source(_unravel(f, out)), in_shape)] for f in range(_numel(out))])
+
+    def union_states(self, xs: Sequence[State], out: tuple[int, ...]) -> State:
+        """What an output element of a merge sees: the union over its inputs (each already brought to ``out``)."""
+        if all(isinstance(x, Frame) for x in xs):
+            return self.add(xs)  # type: ignore[arg-type]
+        es = [self.elems(x, out) for x in xs]
+        self.spend(_numel(out) * len(es))
+        return Elems(out, [_join_all_units(us) for us in zip(*(e.data for e in es))])
 
 
 def _distinct(maps: Sequence[ClassMap]) -> list[ClassMap]:
@@ -507,6 +525,12 @@ def _channel_axis(data: list[Unit], shape: Sequence[int], rule: Channels, c_out:
         return list(data)
     if rule.kind == "all":
         return union(range(c_in)) * c_out
+    if rule.kind == "broadcast":
+        return data[:inner] * c_out
+    if rule.kind == "slice":
+        nothing: list[Unit] = [None] * inner
+        return [u for c in range(c_out) for u in (data[(c + rule.n) * inner : (c + rule.n + 1) * inner]
+                                                  if 0 <= c + rule.n < c_in else nothing)]  # fmt: skip
     out: list[Unit] = []
     if rule.kind == "groups":
         per_in, per_out = c_in // rule.n, c_out // rule.n
@@ -558,24 +582,38 @@ def _layer_state(engine: _Engine, r: LayerResult, states: list[State], source: S
             return frame if out == frame.shape else View(frame, out)
         assert isinstance(x, Elems)
         return Elems(out, x.data)
-    if layer.merge:
+    if layer.merge and layer.name == "Concat":
+        axis = layer.axis(r.args, ins)  # type: ignore[attr-defined]
         if all(isinstance(x, Frame) for x in xs):
             frames: list[Frame] = xs  # type: ignore[assignment]
-            if layer.name == "Add":
-                return engine.add(frames)
-            axis = layer.axis(r.args, ins)  # type: ignore[attr-defined]
             return engine.concat_channels(frames) if axis == 0 else engine.concat_spatial(frames, axis - 1)
         es = [engine.elems(x, tuple(s)) for x, s in zip(xs, ins)]
-        if layer.name == "Add":
-            return Elems(out, [_join_all_units(us) for us in zip(*(e.data for e in es))])
-        axis = layer.axis(r.args, ins)  # type: ignore[attr-defined]
         return Elems(out, _concat_elems(es, axis, out))
+    if layer.merge:
+        brought = []
+        for k, (x, shape) in enumerate(zip(xs, ins)):
+            windows, rule = layer.input_geometry(r.args, ins, out, k)
+            brought.append(engine.apply(x, windows, rule, out, layer.name, tuple(shape)))
+        bad = next((b for b in brought if isinstance(b, Unknown)), None)
+        return bad if bad is not None else engine.union_states(brought, out)
     x = xs[0]
-    if isinstance(x, Frame):
-        return engine.frame_layer(r, x, ins)
+    source_of = layer.gather(r.args, ins, out)
+    if source_of is not None:
+        return engine.gathered(x, tuple(ins[0]), out, source_of)
     if isinstance(x, View) and _pointwise(r, ins):
         return View(x.frame, out)
-    return engine.elem_layer(r, engine.elems(x, tuple(ins[0])), ins)
+    kept = layer.kept_shape(r.args, ins, out)
+    target = tuple(kept) if kept is not None else out
+    if len(target) != len(ins[0]):
+        return Unknown(f"{layer.name} changes the rank of its input in a way cnncalc does not map")
+    windows = [layer.window(r.args, ins, j, target) for j in range(len(target) - 1)]
+    state = engine.apply(x, windows, layer.channel_rule(r.args, ins, target), target, layer.name, tuple(ins[0]))
+    if kept is None or isinstance(state, Unknown):
+        return state
+    if isinstance(state, Frame):
+        return state if out == state.shape else View(state, out)
+    assert isinstance(state, Elems)
+    return Elems(out, state.data)
 
 
 def _join_all_units(units: Iterable[Unit]) -> Unit:
@@ -644,7 +682,7 @@ def _closed_step(main: Analysis, concrete: Analysis, idx: int, closed: list[Any]
     srcs_nom = [(1,) * spatial if i == INPUT else nominal[i] for i in node.inputs]
     ins = [main.graph.input_shape if i == INPUT else main.layers[i].shape for i in node.inputs]
     frame_in = all(len(s) == len(main.graph.input_shape) for s in ins) and all(c is not None for c in srcs_cf)
-    if not frame_in or not _frame_out(main, r) or layer.reshapes or layer.squeezes:
+    if not frame_in or not _frame_out(main, r) or layer.reshapes or layer.gather(r.args, ins, r.shape) is not None:
         return None, None
     c = concrete.layers[idx]
     c_ins = [concrete.graph.input_shape if i == INPUT else concrete.layers[i].shape for i in node.inputs]
@@ -660,6 +698,12 @@ def _closed_step(main: Analysis, concrete: Analysis, idx: int, closed: list[Any]
                 dims.append(None)
                 noms.append(nom[0])
                 continue
+            if layer.name != "Concat":
+                per_input = [layer.input_geometry(r.args, ins, r.shape, k)[0][j] for k in range(len(ins))]
+                if any(w != IDENTITY for w in per_input):  # a broadcast or a product: no closed form
+                    dims.append(None)
+                    noms.append(0 if any(w is GLOBAL for w in per_input) else nom[0])
+                    continue
             if all(s is not None for s in sources):
                 if len(sources) > 1:
                     _check_alignment(main, node.inputs, sources, j, warnings)  # type: ignore[arg-type]

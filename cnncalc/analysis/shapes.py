@@ -128,19 +128,19 @@ def analyze(graph: Graph) -> Analysis:
     return Analysis(graph, tuple(results), tuple(groups), tuple(conditions), tuple(failures))
 
 
-def _source_name(graph: Graph, node: Node, results: Sequence[LayerResult]) -> str:
+def _source_name(graph: Graph | None, node: Node, results: Sequence[LayerResult]) -> str:
     i = node.inputs[0]
     return "the network input" if i == INPUT else f"output of {results[i].node.name!r}"
 
 
 def _layer(
-    node: Node, ins: list[Shape], graph: Graph, results: list[LayerResult], conditions: list[Condition],
+    node: Node, ins: list[Shape], graph: Graph | None, results: list[LayerResult], conditions: list[Condition],
     errors: Collector | None = None,
 ) -> LayerResult:  # fmt: skip
     """One layer's result; a written in_channels/in_features that disagrees with the input is recorded in
     ``errors`` and the analysis goes on with the input's value (so later layers are still checked)."""
     layer = node.layer
-    ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs, graph.channels_last)
+    ctx = Ctx(node.name, layer.name, node.loc, conditions, node.arg_locs, graph.channels_last if graph else False)
     args = node.args
     if not layer.merge:
         layer.check_input(ins[0], ctx)
@@ -157,7 +157,7 @@ def _layer(
                         sym.equal(got, value),
                         f"{name} is {sym.to_text(got)} in the file, but the input has {sym.to_text(value)} "
                         f"({_source_name(graph, node, results)}, shape {ctx.shape(ins[0])})",
-                        _fix(node.name, name, got, value, graph.input_shape),
+                        _fix(node.name, name, got, value, graph.input_shape if graph else ins[0]),
                         name,
                     )
             values[name] = value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
@@ -30,8 +32,17 @@ def scalar_value(node: YNode, env: Env, what: str) -> Any:
     return v
 
 
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+"""Scientific notation YAML 1.1 reads as a string (``1e-5``; ``1.0e-5`` is already a float)."""
+
+
 def number(node: YNode, env: Env, what: str) -> int | float:
-    """A plain number (YAML int or float, or an expression that evaluates to one)."""
+    """A plain number (YAML int or float, scientific notation such as ``1e-5``, or an expression)."""
+    if isinstance(node, YScalar) and isinstance(node.value, str) and _FLOAT.fullmatch(node.value.strip()):
+        parsed = float(node.value)
+        if not math.isfinite(parsed):
+            raise CnnCalcError(f"{what} = {node.value} is not a finite number", node.loc)
+        return parsed
     value = (
         node.value if isinstance(node, YScalar) and not isinstance(node.value, str) else scalar_value(node, env, what)
     )

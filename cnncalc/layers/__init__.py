@@ -7,7 +7,7 @@ module for its kind, and one differential test.
 
 from __future__ import annotations
 
-from . import conv, elementwise, keras, merge, norm, pad, pool, reshape
+from . import attention, conv, elementwise, keras, merge, norm, pad, pool, reshape, tensorops
 from .base import REQUIRED, Arg, Args, Condition, Ctx, LayerType, Shape, channels_first, fmt_shape, in_layout
 
 
@@ -16,7 +16,8 @@ def _build() -> dict[str, LayerType]:
     for n in (1, 2, 3):
         types += [conv.Conv(n), conv.ConvTranspose(n)]
     types += pool.catalogue() + norm.catalogue() + elementwise.catalogue()
-    types += reshape.catalogue() + pad.catalogue() + merge.catalogue()
+    types += reshape.catalogue() + pad.catalogue() + merge.catalogue() + tensorops.catalogue()
+    types += attention.catalogue()
     torch_types = {t.name: t for t in types}
     return {**torch_types, **{t.name: t for t in keras.catalogue(torch_types)}}
 

@@ -189,8 +189,6 @@ class LayerType:
 
     reshapes: bool = False
     """Flatten/Unflatten: the elements keep their row-major order; only the shape changes."""
-    squeezes: bool = False
-    """Keras' global pooling: (C, *spatial) -> (C,), every spatial dim pooled to one unit and dropped."""
 
     def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         """How an output unit depends on input units along spatial ``dim`` of the layer's own input
@@ -203,6 +201,22 @@ class LayerType:
     def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
         """How output channels depend on input channels (dim 0 of the per-sample shape); default: channel by channel."""
         return SAME
+
+    def kept_shape(self, a: Args, ins: Sequence[Shape], out: Shape) -> Shape | None:
+        """For a layer that drops dims (a reduction, Select, global pooling): its output with those dims kept as
+        size 1, of the input's rank; ``window`` and ``channel_rule`` describe the layer up to it, and the output
+        is that reshaped (the order of the elements is the same). None: the layer keeps the rank."""
+        return None
+
+    def gather(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        """For a layer that only moves elements (Permute): a function from an output index to the input index it
+        copies, or None when the layer is described by ``window`` and ``channel_rule``."""
+        return None
+
+    def input_geometry(self, a: Args, ins: Sequence[Shape], out: Shape, k: int) -> tuple[list[Any], Channels]:
+        """For a merge: how the output depends on input ``k`` (a window per spatial dim of that input, and a
+        channel rule); the output sees the union over its inputs. The default is elementwise (Add)."""
+        return [IDENTITY] * (len(out) - 1), SAME
 
     def mixes_samples(self, a: Args, ins: Sequence[Shape]) -> str | None:
         """Why this layer makes one sample's output depend on other samples of the batch (in eval mode), or None."""

@@ -19,7 +19,7 @@ from .. import symbolic as sym
 from ..formula import Step, ceil, frac, output_dim, renamed, var
 from . import steps
 from .base import REQUIRED, Arg, Args, Ctx, LayerType, Shape
-from .window import GLOBAL, Affine, Channels
+from .window import ALL, GLOBAL, Affine, Channels
 
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax", "elu": "ELU",
                "selu": "SELU", "gelu": "GELU", "swish": "SiLU", "silu": "SiLU", "softplus": "Softplus",
@@ -31,7 +31,8 @@ def _activation_module(name: str | None, nn: Any) -> Any:
     torch_name = ACTIVATIONS.get(name or "linear")
     if torch_name is None:
         return None
-    return nn.Softmax(dim=-1) if torch_name == "Softmax" else getattr(nn, torch_name)()
+    # Keras' softmax acts on the last axis, the channels of its (..., C) layout: dim 1 of torch's (C, ...)
+    return nn.Softmax(dim=1) if torch_name == "Softmax" else getattr(nn, torch_name)()
 
 
 class Keras(LayerType):
@@ -130,6 +131,8 @@ class Keras(LayerType):
 
     def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
         inner, ia, _, shape = self._padded(a, ins)
+        if a.values.get("activation") == "softmax":
+            return ALL  # the softmax normalises over the channels after the layer
         return inner.channel_rule(ia, [shape], out)
 
     def mixes_samples(self, a: Args, ins: Sequence[Shape]) -> str | None:
@@ -140,7 +143,8 @@ class Keras(LayerType):
         # Keras 'same': explicit zero padding, then the torch layer's twin; the activation acts value by value.
         inner, ia, pads, shape = self._padded(a, ins)
         x = kit.pad(xs[0], pads) if any(p != (0, 0) for p in pads) else xs[0]
-        return inner.twin(ia, [shape], out, [x], kit)
+        y = inner.twin(ia, [shape], out, [x], kit)
+        return kit.mix_channels(y) if a.values.get("activation") == "softmax" else y
 
     def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
         inner, ia, pads, shape = self._padded(a, ins)
@@ -211,7 +215,8 @@ class GlobalPool(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         return (ins[0][0],)
 
-    squeezes = True  # (C, *spatial) -> (C,): every spatial dim pooled to one unit, then dropped
+    def kept_shape(self, a: Args, ins: Sequence[Shape], out: Shape) -> Shape | None:
+        return (ins[0][0], *(1 for _ in ins[0][1:]))  # every spatial dim pooled to one unit, then dropped
 
     def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape) -> Any:
         return GLOBAL

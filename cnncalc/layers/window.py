@@ -241,6 +241,19 @@ class Repeat:
         return Fraction(1, self.r)
 
 
+@dataclass(frozen=True)
+class Broadcast:
+    """A size-1 dim broadcast to the output: every output unit reads input unit 0 (a full-size dim reads u)."""
+
+    closed_form = False
+
+    def sources(self, u: int, size: int) -> Iterable[int]:
+        return (u if size > 1 else 0,)
+
+    def nominal(self, i: int, o: int) -> Fraction:
+        return Fraction(i, o)
+
+
 class _Global:
     def __repr__(self) -> str:
         return "GLOBAL"
@@ -258,7 +271,9 @@ class Channels:
     """How output channels depend on input channels (dim 0 of the per-sample shape).
 
     ``kind``: ``same`` (channel c on channel c), ``all`` (every channel on every one), ``groups`` (``n`` groups:
-    output group g on input group g), ``shuffle``/``unshuffle`` (PixelShuffle/PixelUnshuffle by ``n``).
+    output group g on input group g), ``window`` (channels ``[c - n//2, c + (n-1)//2]``), ``slice`` (channel c
+    on channel ``c + n``, none outside the input), ``broadcast`` (every channel on channel 0),
+    ``shuffle``/``unshuffle`` (PixelShuffle/PixelUnshuffle by ``n``).
     """
 
     kind: str

@@ -10,11 +10,14 @@ torch operation, with its module and source line, where the batch went wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Loc
+from .guard import ModelError
 from .trace import caller, flatten, run
 
 
@@ -169,4 +172,164 @@ def check_independence(model: Any, make: Callable[[int], list[Any]], batch: int 
     return []
 
 
-__all__ = ["BatchProblem", "Culprit", "check_batch", "check_independence"]
+def _run(torch: Any, model: Any, inputs: Sequence[Any]) -> Any:
+    """A plain forward pass (no hooks); None when it raises (the forward-pass check reports crashes).
+
+    It runs under the model-code guard: past the time limit, or when the model calls sys.exit, the
+    check stops with the model's failure (exit 1), located."""
+    from .guard import running
+
+    try:
+        with running(f"the forward pass at batch {_batch_of(inputs)}"), torch.no_grad():
+            return (model(*inputs),)
+    except ModelError:  # sys.exit, the time limit: the model's failure, not a crash to report elsewhere
+        raise
+    except Exception:
+        return None
+
+
+def _batch_of(inputs: Sequence[Any]) -> str:
+    shape = getattr(inputs[0], "shape", None) if inputs else None
+    return str(shape[0]) if shape else "?"
+
+
+def _walk(torch: Any, values: Sequence[Any], batches: Sequence[int], path: str = "",
+          depth: int = 0) -> Iterator[tuple[str, Sequence[Any] | None]]:  # fmt: skip
+    """(path, the tensors there) for every tensor of outputs of the same structure, run at ``batches``;
+    a list whose length is the batch size in every run is a per-image list: (path, None)."""
+    if all(isinstance(v, torch.Tensor) for v in values):
+        yield path, values
+        return
+    a = values[0]
+    if depth > 8:
+        return
+    if isinstance(a, tuple) and hasattr(a, "_fields"):
+        for k in a._fields:
+            yield from _walk(torch, [getattr(v, k, None) for v in values], batches, f"{path}.{k}", depth + 1)
+    elif all(isinstance(v, (list, tuple)) for v in values):
+        if [len(v) for v in values] == list(batches) and len(set(batches)) > 1:
+            yield path, None
+            return
+        for i, items in enumerate(zip(*values)):
+            yield from _walk(torch, items, batches, f"{path}[{i}]", depth + 1)
+    elif all(isinstance(v, Mapping) for v in values):
+        for k in a:
+            if all(k in v for v in values):
+                yield from _walk(torch, [v[k] for v in values], batches, f"{path}[{k!r}]", depth + 1)
+    elif dataclasses.is_dataclass(a) and not isinstance(a, type):
+        for f in dataclasses.fields(a):
+            yield from _walk(torch, [getattr(v, f.name, None) for v in values], batches, f"{path}.{f.name}", depth + 1)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The batch-size and sample-independence checks, from shared forward passes."""
+
+    batch: tuple[BatchProblem, ...]
+    mixing: tuple[BatchProblem, ...]
+    notes: tuple[str, ...]  # per-image lists, data-dependent sizes: what was not compared, and why
+
+
+def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[int, int] = (2, 3),
+                  first: Any = None, values: bool = True) -> BatchResult:  # fmt: skip
+    """Both batch checks: ``first`` (what the model returned for ``make(b1)``, run here when not given), a run
+    at b1 with sample 0 replaced, and a run at b2.
+
+    The two b1 runs also tell data-dependent sizes (a detector's box count) from batch dimensions: a
+    dim that changes with the data is never taken for the batch. A list with one entry per image is
+    a per-image output. Only a failure costs more passes (with hooks again, to name the culprit).
+    The b2 run is on meta tensors (torch's shape rules, no arithmetic) when a real one would take longer
+    than torch's meta normalisation layers take to import torch._dynamo (about a second), and real
+    otherwise, or when the model cannot run on meta tensors.
+    """
+    from ..verify.torchload import import_torch
+
+    torch = import_torch()
+    b1, b2 = batches
+    one = make(b1)
+    if first is None:
+        got = _run(torch, model, one)
+        if got is None:
+            return BatchResult((), (), ())
+        first = got[0]
+    other = [t.clone() for t in one]
+    for t, alt in zip(other, make(b1 + 1)):
+        t[0] = alt[-1]  # another random sample (integers stay in range)
+    start = time.perf_counter()
+    second = _run(torch, model, other)
+    real = (time.perf_counter() - start) * b2 / b1  # what a real pass at b2 would take
+    big = None
+    if second is not None and real > _META_COST:
+        big = _on_meta(torch, model, make(b2))
+    if second is not None and big is None:
+        big = _run(torch, model, make(b2))
+    if second is None or big is None:
+        return BatchResult((), (), ())
+    leaves = list(_walk(torch, [first, second[0], big[0]], [b1, b1, b2]))
+    notes: list[str] = []
+    per_image = [p for p, ts in leaves if ts is None]
+    notes += [f"{'output' + p if p else 'the output'} is a list with one entry per image" for p in per_image]
+    for path, ts in leaves:
+        if ts is None:
+            continue
+        a, c, b = ts
+        out = f"output{path}" if path else "the output"
+        moving = {k for k, (x, z) in enumerate(zip(a.shape, c.shape)) if x != z} if a.dim() == c.dim() else set()
+        if moving:
+            notes.append(f"{out} has a size that depends on the data (dim {', '.join(map(str, sorted(moving)))}: "
+                         f"{tuple(a.shape)} and {tuple(c.shape)} for two random batches of {b1}); not compared")  # fmt: skip
+            continue
+        differ = [k for k, (x, y) in enumerate(zip(a.shape, b.shape)) if x != y]
+        if a.dim() == b.dim() and len(differ) == 1 and (a.shape[differ[0]], b.shape[differ[0]]) == (b1, b2):
+            continue
+        return BatchResult(tuple(check_batch(model, make, batches)), (), tuple(notes))
+    if not values:  # a model on the meta device: shapes only, no values to compare
+        return BatchResult((), (), tuple(notes))
+    return BatchResult((), tuple(_mixing(torch, model, make, first, second[0], b1, per_image)), tuple(notes))
+
+
+_META_COST = 1.0  # seconds: importing torch._dynamo, which torch's meta BatchNorm/LayerNorm kernels do
+
+
+def _on_meta(torch: Any, model: Any, inputs: Sequence[Any]) -> Any:
+    """A forward pass on meta tensors (shapes only); None when the model cannot run there."""
+    from .guard import running
+    from .trace import preserved
+
+    try:
+        with running(f"the forward pass at batch {_batch_of(inputs)}"), preserved(model, torch, torch.device("meta")), \
+                torch.no_grad():  # fmt: skip
+            return (model(*[t.to("meta") for t in inputs]),)
+    except ModelError:
+        raise
+    except Exception:
+        return None
+
+
+def _mixing(torch: Any, model: Any, make: Callable[[int], list[Any]], one: Any, two: Any, batch: int,
+            per_image: Sequence[str]) -> list[BatchProblem]:  # fmt: skip
+    """Samples 1.. of every output must not change when sample 0 of the input does."""
+    for (path, a), (_, b) in zip(flatten(torch, one), flatten(torch, two)):
+        if a.shape != b.shape or a.dim() == 0:
+            continue
+        image = next((p for p in per_image if path.startswith(p + "[")), None)
+        if image is not None:
+            if path[len(image) + 1 :].startswith("0]"):
+                continue
+            if _close(torch, a, b):
+                continue
+        elif a.shape[0] != batch or _close(torch, a[1:], b[1:]):
+            continue
+        return check_independence(model, make, batch) or [BatchProblem(
+            "mixing", f"samples mix: changing sample 0 of the input changes {'output' + path if path else 'the output'}",
+            None)]  # fmt: skip
+    return []
+
+
+def _close(torch: Any, a: Any, b: Any) -> bool:
+    if a.is_floating_point():
+        return bool(torch.allclose(a.double(), b.double(), rtol=1e-5, atol=1e-6))
+    return bool(torch.equal(a, b))
+
+
+__all__ = ["BatchProblem", "BatchResult", "Culprit", "check_batch", "check_batches", "check_independence"]

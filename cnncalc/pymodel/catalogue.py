@@ -35,13 +35,20 @@ def layer_args(module: Any, with_inferred: bool = True) -> dict[str, Any] | None
         return None
     out: dict[str, Any] = {"type": t.name}
     names = [*t.args, *(t.inferred if with_inferred else ())]
+    read = getattr(t, "read_module", None)
+    extra: dict[str, Any] = read(module) if read is not None else {}
     for name in names:
-        if not hasattr(module, name):
+        if not hasattr(module, name) and name not in extra:
             continue
         arg = t.args.get(name)
-        value = getattr(module, name)
-        if arg is not None and arg.kind == "bool" and not isinstance(value, bool):
-            value = value is not None  # bias: a Parameter or None
+        value = extra[name] if name in extra else getattr(module, name)
+        if (
+            arg is not None
+            and arg.kind == "bool"
+            and not isinstance(value, bool)
+            and not (value is None and arg.nullable)
+        ):
+            value = value is not None  # bias: a Parameter or None (align_corners=None stays None)
         value = _plain(value)
         if value is None and (arg is None or not arg.nullable):
             continue
@@ -70,33 +77,34 @@ class Derived:
     rule: str  # the output-size formula
 
 
-def one_layer_yaml(layer: dict[str, Any], in_shape: Sequence[int], name: str) -> str:
-    """A one-layer architecture file for ``layer`` on a per-sample input (cnncalc's own YAML)."""
-    import yaml
-
-    doc = {"cnncalc": 1, "name": name, "input": list(in_shape), "layers": [{**layer, "id": "m"}]}
-    return str(yaml.safe_dump(doc, default_flow_style=None, sort_keys=False))
-
-
 def derive(module: Any, name: str, in_shape: Sequence[int]) -> Derived | None:
     """The catalogue derivation of one call on ``in_shape`` (per sample); raises CnnCalcError when impossible."""
-    from ..analysis.cost import cost
-    from ..analysis.shapes import analyze
-    from ..graph import expand
-    from ..parse.spec import parse_text
-
     layer = layer_args(module)
     if layer is None:
         return None
+    key = (repr(layer), tuple(in_shape))
+    if key not in _DERIVED:
+        try:
+            _DERIVED[key] = _derive(layer, tuple(in_shape))
+        except CnnCalcError as e:
+            _DERIVED[key] = e
+    got = _DERIVED[key]
+    if isinstance(got, CnnCalcError):
+        raise CnnCalcError(got.message.replace("'m'", repr(name)), None, got.hint) from None
+    return got
+
+
+_DERIVED: dict[tuple[str, tuple[int, ...]], Derived | CnnCalcError] = {}
+"""Each distinct (arguments, input shape) is derived once per process: a ResNet-50 repeats most of its calls."""
+
+
+def _derive(layer: dict[str, Any], in_shape: tuple[int, ...]) -> Derived:
+    from .fxshapes import Shaper
+
     t = CATALOGUE[layer["type"]]
-    try:
-        spec = parse_text(one_layer_yaml(layer, in_shape, name), f"{t.name} {name!r}")
-        analysis = analyze(expand(spec, {}))
-    except CnnCalcError as e:
-        raise CnnCalcError(e.message.replace("'m'", repr(name)), None, e.hint) from None
-    r = analysis.layers[0]
-    rule = t.formulas().get("output", "")
-    return Derived(tuple(r.shape), int(r.params), int(r.buffers), int(cost(analysis).macs[0]), rule)
+    r = Shaper(f"{t.name} 'm'", in_shape, {}).add("m", layer, ["input"])
+    macs = r.node.layer.macs(r.args, [in_shape], r.shape)
+    return Derived(tuple(r.shape), int(r.params), int(r.buffers), int(macs), t.formulas().get("output", ""))
 
 
 def inferred_mismatch(module: Any, in_shape: Sequence[int]) -> tuple[str, int, int] | None:

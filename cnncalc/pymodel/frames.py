@@ -55,7 +55,9 @@ def is_library(filename: str) -> bool:
 def _library_roots() -> tuple[str, ...]:
     import sysconfig
 
-    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib", "scripts")}
+    launcher = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None  # "-c" or "" is no launcher: not the cwd
+    roots.add(str(launcher.resolve().parent) if launcher is not None and launcher.is_file() else "/nonexistent")
     roots.add(str(Path(__file__).resolve().parents[1]))  # cnncalc itself, also when installed editable
     torch_file = getattr(sys.modules.get("torch"), "__file__", None)
     if torch_file:

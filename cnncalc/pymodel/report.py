@@ -16,7 +16,7 @@ from ..errors import CnnCalcError, Loc
 from ..report import Finding, ReportBase, Totals
 from .catalogue import Derived, derive
 from .crash import Crash, explain, no_tensor
-from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert
+from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert, trace
 from .inputs import InputSpec, make_tensors
 from .load import Target
 from .trace import Call, Counts, TensorInfo, Trace, count, preserved, run
@@ -68,6 +68,7 @@ class ModuleReport(ReportBase):
     accepted: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     conditions_machine: tuple[str, ...] = ()  # the same conditions in sympy's form, for JSON
+    result: Any = field(default=None, compare=False, repr=False)  # what the model returned (for the batch checks)
 
     @property
     def total_macs(self) -> int:
@@ -161,14 +162,14 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
     crash = explain(trace, model, input_text) if trace.error is not None else no_tensor(trace, model)
     fx, reason, accepted = None, None, None
     conditions: Any = ()
-    if symbolic and (trace.error is None or isinstance(trace.error, Exception)):  # not after sys.exit or the time limit
-        with failures(target.text, None):
+    if (symbolic or crash is not None) and (trace.error is None or isinstance(trace.error, Exception)):
+        with failures(target.text, None):  # a crash is explained with the sizes that would work; not after sys.exit
             fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     with failures(target.text, None):
         rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
                         str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted,
-                        conditions_machine=tuple(m for _, m in conditions))  # fmt: skip
+                        conditions_machine=tuple(m for _, m in conditions), result=trace.result)  # fmt: skip
 
 
 def _placed(
@@ -183,30 +184,49 @@ def _placed(
 
 
 def _symbolic(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], crashed: bool) -> tuple[Any, ...]:
-    """The fx spec at the given sizes, and the conditions / accepted sizes from the spatial dims as symbols."""
+    """The fx spec at the given sizes, and the conditions / accepted sizes from the spatial dims as symbols;
+    tracing runs the model's code, under the time limit (a trace that does not end is a reason, not a hang)."""
     from .guard import ModelError, running
 
     try:
         with running(f"tracing {target.text} with torch.fx"):
-            fx = convert(target.model, specs, values, target.text)
-            sym_specs = [auto_symbols(s) for s in specs]
-            defaults = {**values, **{n: d for s, a in zip(specs, sym_specs) for n, d in zip(a.dims, s.bind(values))
-                                     if isinstance(n, str)}}  # fmt: skip
-            conditions, accepted = accepted_sizes(convert(target.model, sym_specs, defaults, target.text))
-        return fx, None, conditions, accepted
+            return _traced(target, specs, values, crashed)
     except ModelError as e:
         return None, e.message, (), None
+
+
+def _traced(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], crashed: bool) -> tuple[Any, ...]:
+    """The fx spec at the given sizes, and the conditions / accepted sizes from the spatial dims as symbols.
+
+    The model is traced once; a spec that cannot work at the given sizes still gives the sizes that would.
+    """
+    fx, reason = None, None
+    try:
+        gm = trace(target.model) if len(specs) == 1 else None
+        fx = convert(target.model, specs, values, target.text, gm)
     except NotConvertible as e:
         return None, str(e), (), None
     except CnnCalcError as e:  # the symbolic engine refused the traced graph
-        return None, f"the traced graph cannot work: {e.message}", (), None
+        reason = f"the traced graph cannot work: {e.message}"
+    sym_specs = [auto_symbols(s) for s in specs]
+    if sym_specs == list(specs) and fx is None:
+        return None, reason, (), None
+    if sym_specs != list(specs) and not crashed and fx is not None:
+        return fx, reason, (), None  # concrete sizes that work: the valid sizes only when asked (symbols in --input)
+    defaults = {**values, **{n: d for s, a in zip(specs, sym_specs) for n, d in zip(a.dims, s.bind(values))
+                             if isinstance(n, str)}}  # fmt: skip
+    try:
+        symbolic = fx if fx is not None and sym_specs == list(specs) else \
+            convert(target.model, sym_specs, defaults, target.text, gm)  # fmt: skip
+        conditions, accepted = accepted_sizes(symbolic)
+    except (NotConvertible, CnnCalcError):
+        return fx, reason, (), None
+    return fx, reason, conditions, accepted
 
 
 def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: Sequence[tuple[int, ...]],
           specs: Sequence[InputSpec], verify_rf: bool) -> list[ModuleRow]:  # fmt: skip
-    on_meta = any(p.is_meta for p in model.parameters())  # the user keeps it without storage: so does the check
-    rfs = _receptive_fields(fx, verify_rf, "meta" if on_meta else "cpu") if fx is not None and not fx.spec.symbols \
-        else {}  # fmt: skip
+    rfs = _receptive_fields(fx, verify_rf) if fx is not None and not fx.spec.symbols else {}
     leaves = {n for n, m in model.named_modules() if not list(m.children())}
     rows: list[ModuleRow] = []
     seen: set[str] = set()
@@ -288,12 +308,16 @@ def _other_macs(module: Any, c: Call) -> int | None:
     return total
 
 
-def _receptive_fields(fx: FxSpec, verify: bool, device: str = "cpu") -> dict[tuple[str, int], Any]:
-    """Receptive fields per (module name, call number) from the symbolic engine on the traced spec."""
+def _receptive_fields(fx: FxSpec, verify: bool) -> dict[tuple[str, int], Any]:
+    """Receptive fields per (module name, call number) from the symbolic engine on the traced spec.
+
+    Derived, not run again: the hooked run is torch's word on every module's shape (``verify`` is kept
+    for callers; a second verified pass of the traced spec would only repeat it).
+    """
     from ..pipeline import shapes as derive_spec  # the engine the YAML path uses, on the traced spec
 
     try:
-        report = derive_spec(fx.spec, verify=verify, device=device)
+        report = derive_spec(fx.spec, verify=False)  # the hooked run is torch's word on every module
     except CnnCalcError:
         return {}
     out: dict[tuple[str, int], Any] = {}

@@ -10,10 +10,12 @@ module is called several times.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import Loc
@@ -185,11 +187,25 @@ def flatten(torch: Any, value: Any, path: str = "", depth: int = 0) -> list[tupl
     return out
 
 
+_OWN = str(Path(__file__).resolve().parents[1]) + "/"
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_own(filename: str) -> bool:
+    return not filename.startswith("<") and str(Path(filename).resolve()).startswith(_OWN)
+
+
 def caller(skip: int = 1) -> Loc | None:
-    """The innermost frame of the call stack outside torch, cnncalc and the standard library."""
+    """The innermost frame of the call stack outside torch, cnncalc and the standard library.
+
+    The walk stops at cnncalc's own frames (the code that called the model): a frame outside the
+    model, such as the launcher, is never the answer.
+    """
     frame = sys._getframe(skip)
     while frame is not None:
         name = frame.f_code.co_filename
+        if _is_own(name):
+            return None
         if not is_library(name):
             return frame_loc(name, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..analysis.cost import human_count
@@ -34,6 +35,12 @@ def _row_note(r: ModuleRow) -> str:
     return ""
 
 
+def _symbolic_input(shape: Sequence[int]) -> str:
+    """``3x28x28`` -> ``3xHxW``: the channels kept, the spatial sizes as symbols."""
+    letters = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}.get(len(shape) - 1)
+    return "x".join([str(shape[0]), *letters]) if shape and letters else "x".join(map(str, shape))
+
+
 def summary_lines(rep: ModuleReport) -> list[str]:
     """The lines under the table: totals, sharing, reuse, outputs, symbolic results, verification."""
     c = rep.counts
@@ -52,7 +59,10 @@ def summary_lines(rep: ModuleReport) -> list[str]:
         lines.append(f"Reused module: {name!r} is called {n} times (its parameters count once)")
     if rep.crash is None:
         lines.append(f"Output for input {rep.input_text}: {output_text(rep.outputs, rep.batch) or 'no tensor'}")
-    if rep.fx is not None or rep.conditions:
+    if rep.fx is not None and not rep.conditions and rep.accepted is None:
+        lines.append("Symbolic (torch.fx): available; for the sizes the model accepts, name them in --input "
+                     f"(--input {_symbolic_input(rep.shapes[0]) if rep.shapes else '3xHxW'})")  # fmt: skip
+    elif rep.fx is not None or rep.conditions:
         valid = ", ".join(rep.conditions) if rep.conditions else "any size"
         lines.append(f"Symbolic (torch.fx): valid when {valid}" + (f"; {rep.accepted}" if rep.accepted else ""))
     elif rep.fx_reason:

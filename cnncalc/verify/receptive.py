@@ -183,6 +183,58 @@ class Kit:
             return Twin(self.torch.cat([x.t for x in xs], dim=axis + 1), xs[0].mult)
         return Twin(self.torch.cat([self.real(x) for x in xs], dim=axis + 1))
 
+    def broadcast_sum(self, xs: Sequence[Twin], out: Sequence[int]) -> Twin:
+        """Each input broadcast to the per-sample shape ``out`` (real channels), summed."""
+        total = None
+        for x in xs:
+            t = self.real(x)
+            t = t.expand(t.shape[0], *out)
+            total = t if total is None else total + t
+        return Twin(total)
+
+    def matmul(self, a: Twin, b: Twin, out: Sequence[int]) -> Twin:
+        """``a @ b``: (i, j) on row i of ``a`` and column j of ``b`` (sums, broadcast to ``out``)."""
+        x, y = self.real(a), self.real(b)
+        rows = x.sum(dim=-1, keepdim=True).expand(x.shape[0], *out)
+        cols = y.sum(dim=-2, keepdim=True).expand(y.shape[0], *out)
+        return Twin(rows + cols)
+
+    def mix_all(self, x: Twin) -> Twin:
+        """Every output value on every input value of its sample."""
+        t = self.real(x)
+        return Twin(t.sum(dim=tuple(range(1, t.dim())), keepdim=True).expand(t.shape))
+
+    def prepend(self, x: Twin, axis: int, n: int) -> Twin:
+        """``n`` constant entries (a learned token: no input behind it) before the input along per-sample ``axis``."""
+        t = self.real(x) if axis == 0 else x.t
+        shape = list(t.shape)
+        shape[axis + 1] = n
+        pad = self.torch.zeros(shape, dtype=t.dtype)
+        return Twin(self.torch.cat([pad, t], dim=axis + 1), None if axis == 0 else x.mult)
+
+    def select(self, x: Twin, axis: int, index: int) -> Twin:
+        """One entry along per-sample ``axis``, the dim dropped."""
+        if axis == 0:
+            return Twin(self.real(x).select(1, index))
+        return Twin(x.t.select(axis + 1, index), x.mult)
+
+    def narrow(self, x: Twin, axis: int, start: int, length: int) -> Twin:
+        if axis == 0:
+            return Twin(self.real(x).narrow(1, start, length))
+        return Twin(x.t.narrow(axis + 1, start, length), x.mult)
+
+    def reduce(self, x: Twin, axes: Sequence[int], out: Sequence[int]) -> Twin:
+        """A mean over per-sample ``axes`` (amax and sum too: the twin averages), reshaped to ``out``."""
+        t = self.real(x) if 0 in axes else x.t
+        y = t.mean(dim=tuple(a + 1 for a in axes), keepdim=True)
+        mult = None if 0 in axes else x.mult
+        if mult is not None:
+            return Twin(y.reshape(y.shape[0], y.shape[1], *out[1:]), mult)
+        return Twin(y.reshape(y.shape[0], *out))
+
+    def permute(self, x: Twin, order: Sequence[int]) -> Twin:
+        return Twin(self.real(x).permute(0, *(d + 1 for d in order)))
+
     def locate(self, x: Twin, index: Sequence[int]) -> tuple[int, ...]:
         """The twin index of a real per-sample index (the channel of a merged twin channel)."""
         if x.mult is None or not index:
@@ -235,17 +287,22 @@ def check(analysis: Analysis, rf: ReceptiveFields, max_nodes: int = 16) -> tuple
         y = outs[p.layer]
         loss = loss + _selected(kit, y, b, p, states[p.layer])
     loss.backward()
-    grad = x.grad.abs().sum(dim=1)  # (batch, *spatial)
+    support = x.grad.abs().sum(dim=1) > 0  # (batch, *spatial)
+    hulls = []  # per spatial dim: for every probe, the first and last position its support reaches
+    for j in range(spatial):
+        other = tuple(1 + k for k in range(spatial) if k != j)
+        line = support.any(dim=other) if other else support  # (batch, n_j)
+        n = line.shape[1]
+        pos = torch.arange(n).expand_as(line)
+        first = torch.where(line, pos, n).amin(dim=1).tolist()
+        last = torch.where(line, pos, -1).amax(dim=1).tolist()
+        hulls.append([(a, b) if b >= 0 else None for a, b in zip(first, last)])
     mismatches = []
     for b, p in enumerate(probes):
-        support = grad[b] > 0
         node = analysis.layers[p.layer].node
         want = _derived(states[p.layer], p)
         for j in range(spatial):
-            other = tuple(k for k in range(spatial) if k != j)
-            line = support.any(dim=other) if other else support
-            idx = line.nonzero().flatten().tolist()
-            got = (idx[0], idx[-1]) if idx else None
+            got = hulls[j][b]
             wanted = want[j] if want is not None else None
             if got != wanted:
                 mismatches.append(Mismatch(node.name, node.loc, f"receptive field of {_where(p)} in spatial dim {j}",
