@@ -26,7 +26,6 @@ Scalar = str | int | float | bool | None
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 _DECIMAL_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
-_EXPONENT_FLOAT = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -187,8 +186,6 @@ def _scalar(node: yaml.ScalarNode, loc: Loc) -> Scalar:
     if node.style in ("'", '"', "|", ">"):
         return raw  # quoted: always a string
     if tag == _TAG + "str":
-        if not node.style and _EXPONENT_FLOAT.match(raw):  # 1e-5: YAML 1.1 wants 1.0e-5; people write 1e-5
-            return _scalar(yaml.ScalarNode(_TAG + "float", raw, node.start_mark, node.end_mark), loc)
         return raw
     if tag == _TAG + "null":
         return None
