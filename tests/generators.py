@@ -254,7 +254,7 @@ def layer(draw: Draw, ctx: Ctx, name: str | None = None) -> dict[str, Any]:
     _, args = SPEC[name]
     out: dict[str, Any] = {"type": name}
     for arg, (value, required) in args.items():
-        if not required and draw(st.integers(0, 2)) == 0:
+        if not required and draw(st.booleans()):
             COVERAGE[(name, arg, OMIT)] += 1
             continue
         kind, v = value(draw, ctx)

@@ -233,6 +233,8 @@ def forward(layers: list[dict[str, Any]], x: Any, positive: bool = False) -> dic
         sources = spec.pop("from", None)
         lid = spec.pop("id", f"#{i}")
         inputs = [prev] if sources is None else [outs[s] for s in ([sources] if isinstance(sources, str) else sources)]
+        if positive:
+            spec.pop("inplace", None)  # autograd needs every intermediate value
         module = build(type_name, spec, inputs).eval()
         if positive:
             with torch.no_grad():
@@ -285,7 +287,7 @@ def run(layers: list[dict[str, Any]], input_shape: list[int], batch: int = 2) ->
 def mixes_samples(layers: list[dict[str, Any]], input_shape: list[int]) -> bool:
     """Whether sample 1 of the output changes when only sample 0 of the input does (eval mode)."""
     torch.manual_seed(0)
-    x = torch.randn(2, *input_shape)
+    x = torch.randn(3, *input_shape)  # three samples: with two, batch statistics normalise to +-1 whatever they are
     y = x.clone()
     y[0] += torch.randn(*input_shape)
     with torch.no_grad():

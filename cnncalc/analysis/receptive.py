@@ -597,6 +597,12 @@ def _layer_state(engine: _Engine, r: LayerResult, states: list[State], source: S
         bad = next((b for b in brought if isinstance(b, Unknown)), None)
         return bad if bad is not None else engine.union_states(brought, out)
     x = xs[0]
+    if not ins[0] or not out:  # a scalar per sample: it is its own unit, or it turns into a tensor
+        if not ins[0] and not out:
+            return x if isinstance(x, Elems) else engine.elems(x, ())
+        if not ins[0] and isinstance(x, Elems) and len(x.data) == 1:
+            return Elems(out, x.data * _numel(out))  # broadcast from one value: every element sees what it sees
+        return Unknown(f"{layer.name} on a rank-{len(ins[0])} input is not mapped")
     source_of = layer.gather(r.args, ins, out)
     if source_of is not None:
         return engine.gathered(x, tuple(ins[0]), out, source_of)

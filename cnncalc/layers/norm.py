@@ -36,6 +36,9 @@ class BatchNorm(LayerType):
         self._need_rank(shape, self.ranks, ctx)
 
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        if self.kind == "BatchNorm" and not a["track_running_stats"] and a["eps"] <= 0:
+            raise ctx.fail(f"eps {a['eps']!r} must be positive: without running statistics torch normalises with "
+                           "the batch's, as in training, and refuses eps <= 0 there", "use eps: 1e-5", "eps")  # fmt: skip
         if self.kind == "InstanceNorm" and not a["track_running_stats"]:
             # Without running statistics it normalises each instance, in eval mode too.
             spatial = sym.product(ins[0][1:])

@@ -35,6 +35,10 @@ class Flatten(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         shape = ins[0]
         rank = len(shape) + 1
+        for key in ("start_dim", "end_dim"):
+            if not -rank <= a[key] < rank:
+                raise ctx.fail(f"{key} {a[key]} is out of range for a batched input of rank {rank}",
+                               f"use a dim in [{-rank}, {rank - 1}]; dim 0 is the batch", key)  # fmt: skip
         if a["start_dim"] % rank == 0 and a["end_dim"] % rank == 0:
             return shape  # flattening the batch dim alone changes nothing
         start = _batch_dim(a["start_dim"], rank, ctx, "start_dim")

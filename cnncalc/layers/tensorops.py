@@ -159,7 +159,7 @@ class Learned(LayerType):
         return IDENTITY if out is None or ins[0][1 + dim] == out[1 + dim] else Broadcast()
 
     def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
-        return SAME if ins[0][0] == out[0] else Channels("broadcast")
+        return SAME if not ins[0] or ins[0][0] == out[0] else Channels("broadcast")
 
     def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
         return kit.broadcast_sum(xs, out)  # the learned values are constants: only the broadcast matters
