@@ -57,7 +57,8 @@ if {symbolic!r}:
     from cnncalc.errors import CnnCalcError
     try:
         fx = convert(model, parse_inputs(["3xHxW"]), {{"H": inputs[0][1], "W": inputs[0][2]}}, "zoo")
-        out["conditions"], out["accepted"] = accepted_sizes(fx)
+        pairs, out["accepted"] = accepted_sizes(fx)
+        out["conditions"] = [text for text, _ in pairs]  # as people read them (the machine form is for JSON)
         good = set(accepted_values(fx, 512))
         out["symbolic"] = "traced"
     except NotConvertible as e:
@@ -283,7 +284,8 @@ def _row(r: dict[str, Any]) -> str:
         if brute else "-"  # fmt: skip
     ti = r["torchinfo"]
     ratio = f"{r['check']['time'] / ti['time']:.2f}" if ti["rc"] == 0 and r["check"]["rc"] in (0, 1) else "-"
-    valid = "; ".join([*ref.get("conditions", []), ref.get("accepted", "")]).strip("; ") if sym == "traced" else ""
+    conditions = [c[0] if isinstance(c, list) else c for c in ref.get("conditions", [])]  # older runs stored pairs
+    valid = "; ".join([*conditions, ref.get("accepted", "")]).strip("; ") if sym == "traced" else ""
     cells = [r["name"], " + ".join("x".join(map(str, s)) for s in r["inputs"]),
              f"{ref['params']:,}" if "params" in ref else ref.get("error", "?")[:80],
              "✓" if v["counts"] else "✗", "✓" if v["outputs"] else "✗",

@@ -287,9 +287,11 @@ def run(layers: list[dict[str, Any]], input_shape: list[int], batch: int = 2) ->
 def mixes_samples(layers: list[dict[str, Any]], input_shape: list[int]) -> bool:
     """Whether sample 1 of the output changes when only sample 0 of the input does (eval mode)."""
     torch.manual_seed(0)
-    x = torch.randn(3, *input_shape)  # three samples: with two, batch statistics normalise to +-1 whatever they are
+    # three samples: with two, batch statistics normalise to +-1 whatever they are; positive values, so that a
+    # fractional power (LP pooling) gives numbers, not NaN, which would hide a dependence
+    x = torch.rand(3, *input_shape) + 0.5
     y = x.clone()
-    y[0] += torch.randn(*input_shape)
+    y[0] += torch.rand(*input_shape) + 0.5
     with torch.no_grad():
         torch.manual_seed(1)  # the same weights for both runs
         a = list(forward(layers, x).values())[-1]
