@@ -412,6 +412,14 @@ class Summary:
         table, lines = self._parts()
         return from_rich(table, lines)
 
+    def draw(self, collapse: bool = False, direction: str = "lr", title: str | None = None) -> Any:
+        """The network diagram of this summary (``cnncalc draw``): a figure that Jupyter shows inline, with
+        ``.save("net.pdf")``, ``.svg()``, ``.png()``, ``.pdf()`` and ``.tikz()``. Needs ``cnncalc[draw]``
+        for SVG, PNG and PDF."""
+        from .render.draw import network
+
+        return network(self.report, collapse=collapse, direction=direction, title=title)
+
     def print(self) -> None:
         """Print with rich in a terminal (colours, its width); elsewhere as plain text as wide as the table."""
         from rich.console import Console

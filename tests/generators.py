@@ -93,8 +93,8 @@ def _null_or(inner: Callable[[Draw, Ctx], tuple[str, Any]]) -> Callable[[Draw, C
 
 
 def _pad(low: int) -> Callable[[Draw, Ctx], tuple[str, Any]]:
-    """torch's padding layers: one int, or (left, right, top, bottom, front, back); negative entries crop (zero and
-    constant padding; cnncalc refuses them for the mirroring kinds, a documented difference)."""
+    """torch's padding layers: one int, or (left, right, top, bottom, front, back); negative entries crop in every
+    mode (torch crops first, then pads what is left)."""
 
     def draw(d: Draw, ctx: Ctx) -> tuple[str, Any]:
         if d(st.booleans()):
@@ -159,7 +159,7 @@ def _spec() -> dict[str, tuple[str, Spec]]:
         out[f"InstanceNorm{n}d"] = (f"spatial{n}", bn)
         out[f"Dropout{n}d"] = (f"spatial{n}", {"p": _opt(_float(0.0, 1.0)), "inplace": _opt(_bool())})
         for kind in ("Zero", "Reflection", "Replication", "Circular", "Constant"):
-            pad: Spec = {"padding": _req(_pad(-1 if kind in ("Zero", "Constant") else 0))}
+            pad: Spec = {"padding": _req(_pad(-1))}
             if kind == "Constant":
                 pad |= {"value": _req(_float(-1.0, 1.0))}
             out[f"{kind}Pad{n}d"] = (f"spatial{n}", pad)

@@ -488,3 +488,43 @@ def test_readme_figures_are_what_the_script_draws() -> None:
         committed = (Path("docs/figures") / f"{name}.svg").read_text(encoding="utf-8")
         assert _content(figure.svg()) == _content(committed), f"run python docs/make_figures.py ({name})"
         assert "verified by a torch" in committed or "confirmed unit for unit" in committed or name == "convolve"
+
+
+def test_api_summary_draws_itself_with_torchs_shapes() -> None:
+    """``cnncalc.summary(model, ...).draw()`` (a notebook's figure): each label is the shape torch's forward
+    gives that module; a symbolic summary keeps its symbols on the labels."""
+    import cnncalc
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 5, padding=1)
+            self.pool = nn.MaxPool2d(3, stride=2)
+            self.head = nn.Linear(8 * 6 * 6, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.pool(torch.relu(self.conv(x))).flatten(1))
+
+    model = Net()
+    seen: dict[str, tuple[int, ...]] = {}
+
+    def record(name: str) -> Any:
+        def hook(module: Any, args: Any, output: Any) -> None:
+            seen.setdefault(name, tuple(output.shape[1:]))
+
+        return hook
+
+    hooks = [m.register_forward_hook(record(n)) for n, m in model.named_modules() if n]
+    with torch.no_grad():
+        model(torch.zeros(2, 3, 16, 16))
+    for h in hooks:
+        h.remove()
+    figure = cnncalc.summary(model, (2, 3, 16, 16)).draw(title="net")
+    assert figure._repr_svg_().lstrip().startswith("<?xml")
+    labels = shape_labels(figure.svg())
+    assert {n: label_value(t, {}) for n, t in labels.items() if n != "input"} == seen
+    convs = nn.Sequential(model.conv, nn.ReLU(), model.pool)
+    symbolic = shape_labels(cnncalc.summary(convs, (3, "H", "W"), verbose=0).draw().svg())
+    last = list(symbolic.values())[-1]
+    assert "H" in last and label_value(last, {"H": 16, "W": 20}) == seen["pool"][:2] + (8,)
