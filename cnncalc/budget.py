@@ -4,7 +4,9 @@ Two limits, set by the CLI (``--timeout``, ``--max-memory``) or the Python API f
 of one call (:func:`limits`), and read by the core where it runs a model or allocates:
 
 - ``timeout``: seconds one run of a Python model's code may take (its import and construction,
-  each forward pass, each torch.fx trace); past it, the run stops and says where it was.
+  each forward pass, each torch.fx trace); past it, the run stops and says where it was. An
+  architecture file has the same limit for all the work on it (derivation, receptive fields and
+  every torch pass): :func:`deadline` arms it and :func:`tick`, called layer by layer, stops it.
 - ``max_memory``: bytes a forward pass may allocate (parameters, buffers, activations), estimated
   before anything is allocated. A YAML network above it is verified on torch's ``meta`` device
   (shapes and counts, no storage); a Python model's inputs above it are refused.
@@ -13,11 +15,12 @@ of one call (:func:`limits`), and read by the core where it runs a model or allo
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from .errors import CnnCalcError
+from .errors import CnnCalcError, CnnCalcErrors, Loc
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds one run of a model's code may take: generous for a forward pass at batch 2 or 3 on a CPU."""
@@ -30,6 +33,7 @@ TORCH_MAX_NUMEL = 2**62
 
 _timeout: ContextVar[float | None] = ContextVar("cnncalc_timeout", default=DEFAULT_TIMEOUT)
 _max_memory: ContextVar[int] = ContextVar("cnncalc_max_memory", default=DEFAULT_MAX_MEMORY)
+_deadline: ContextVar[tuple[float, float] | None] = ContextVar("cnncalc_deadline", default=None)
 
 
 def timeout() -> float | None:
@@ -60,6 +64,35 @@ def configure(timeout: float | None = None, max_memory: int | None = None) -> No
         _timeout.set(timeout or None)
     if max_memory is not None:
         _max_memory.set(max_memory)
+
+
+@contextmanager
+def deadline() -> Iterator[None]:
+    """The time limit for the work on an architecture file, from now (nested: the outer one holds)."""
+    limit = timeout()
+    if limit is None or _deadline.get() is not None:
+        yield
+        return
+    token = _deadline.set((time.monotonic() + limit, limit))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def tick(loc: Loc | None = None, doing: str = "") -> None:
+    """Stop (bad input, exit 2) when the armed deadline has passed; ``loc`` is the layer being worked on."""
+    armed = _deadline.get()
+    if armed is None or time.monotonic() < armed[0]:
+        return
+    torch = "torch" in doing
+    error = CnnCalcError(
+        f"the network did not finish within the time limit of {armed[1]:g} s (--timeout)"
+        + (f" while {doing}, at this layer" if doing else ""),
+        loc,
+        "raise --timeout (0: no limit)" + ("; --no-verify derives without torch" if torch else ""),
+    )
+    raise CnnCalcErrors([error])  # a limit: stop here, never collected as one more error of the file
 
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import budget
 from .errors import CnnCalcError, Loc, plural
 from .report import CheckReport, Finding, shape_x
 
@@ -82,7 +83,13 @@ def _params_finding(params: int, opts: CheckOptions, loc: Loc | None) -> Finding
 def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
     from . import pipeline
 
-    spec = pipeline.load(path)  # a parse error is bad input: exit 2
+    with budget.deadline():  # the --timeout limit covers all the work on the file, every size
+        return _check_spec(path, pipeline.load(path), opts)  # a parse error is bad input: exit 2
+
+
+def _check_spec(path: str, spec: Any, opts: CheckOptions) -> CheckReport:
+    from . import pipeline
+
     names = [n for n, _, _ in spec.symbols]
     points = [{**{n: s for n in names if n not in opts.set_values}, **opts.set_values} for s in opts.sizes] or [
         dict(opts.set_values)]  # fmt: skip
@@ -110,8 +117,8 @@ def _check_yaml(path: str, opts: CheckOptions) -> CheckReport:
         findings += [out] if out else []
         params = int(report.defaults.total_params)
     if params is not None:
-        budget = _params_finding(params, opts, spec.loc)
-        findings += [budget] if budget else []
+        over = _params_finding(params, opts, spec.loc)
+        findings += [over] if over else []
     return CheckReport(path, "yaml", tuple(findings), params)
 
 
@@ -199,8 +206,8 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
         findings += [out] if out else []
     params = reports[0].counts.params if reports else None
     if params is not None:
-        budget = _params_finding(params, opts, home)
-        findings += [budget] if budget else []
+        over = _params_finding(params, opts, home)
+        findings += [over] if over else []
     if opts.against:
         from .pymodel.against import compare
 

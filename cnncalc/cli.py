@@ -186,8 +186,9 @@ def _limit_options(fn: Callable[..., None], timeout: bool = True) -> Callable[..
         return fn
     return click.option("--timeout", type=click.FloatRange(0, 86_400), default=None, metavar="SECONDS",
                         expose_value=False, callback=_set_timeout,
-                        help="Time a Python model's code may run: its import, each forward pass, each trace "
-                             "(default 30; 0: no limit). Past it: exit 1, saying where it was.")(fn)  # fmt: skip
+                        help="Time limit (default 30; 0: no limit) for all the work on an architecture file (past "
+                             "it: exit 2), and for each run of a Python model's code: its import, each forward pass, "
+                             "each trace (past it: exit 1). Either way it says where it was.")(fn)  # fmt: skip
 
 
 def _target_options(fn: Callable[..., None]) -> Callable[..., None]:
@@ -631,6 +632,7 @@ def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verif
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Run each solution in torch (and confirm torch's refusals).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_limit_options
 def solve(file: str, set_: tuple[str, ...], high: int | None, limit: int, fmt: str, verify: bool,
           traceback: bool) -> None:  # fmt: skip
     """Solve the unknown (null) symbols of FILE from its expect: entries; list every solution, verified."""

@@ -10,10 +10,12 @@ symbol appears.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from . import budget
 from . import symbolic as sym
 from .analysis.conditions import Solution, holds, solve, verification_points
 from .analysis.cost import cost
@@ -31,11 +33,29 @@ Report = ShapesReport
 """The report of an architecture file (the name ``cnncalc.Report`` keeps working)."""
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _time_limited(fn: F) -> F:
+    """An architecture file (a path) gets the --timeout limit for all the work on it (budget.deadline); a spec
+    traced from a Python model does not: its code's runs have their own limit, each (pymodel/guard.py)."""
+
+    @functools.wraps(fn)
+    def run(source: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(source, ArchSpec):
+            return fn(source, *args, **kwargs)
+        with budget.deadline():
+            return fn(source, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
 def load(source: str | Path, text: str | None = None) -> ArchSpec:
     """Parse an architecture file (or ``text``, reported as ``source``)."""
     return parse_text(text, str(source)) if text is not None else parse_file(source)
 
 
+@_time_limited
 def shapes(
     source: str | Path | ArchSpec,
     set_values: Mapping[str, int] | None = None,
@@ -212,6 +232,7 @@ def _counted(report: ShapesReport) -> ShapesReport:
     return dataclasses.replace(report, main=keras_counts(report.main), points=tuple(map(keras_counts, report.points)))
 
 
+@_time_limited
 def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, layer: str | None = None,
             verify: bool = True, device: str = "auto", only: tuple[str, ...] | None = None,
             title: str | None = None, convention: str | None = None) -> Explanation:  # fmt: skip
@@ -232,6 +253,7 @@ def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None 
     return Explanation(title, tuple(ds), verified, report, layer is None)
 
 
+@_time_limited
 def solve_file(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, high: int | None = None,
                limit: int = 100, verify: bool = True, device: str = "auto") -> SolveReport:  # fmt: skip
     """Solve the null symbols of an architecture file from its ``expect:`` entries; verify each solution."""

@@ -34,6 +34,7 @@ from fractions import Fraction
 from typing import Any
 
 from .. import symbolic as sym
+from ..budget import tick
 from ..graph.expand import INPUT
 from ..layers.window import GLOBAL, IDENTITY, Affine, Channels
 from .shapes import Analysis, LayerResult
@@ -552,6 +553,7 @@ def exact_maps(analysis: Analysis, budget: int = BUDGET) -> tuple[list[State], l
     except _OverBudget:
         source = Unknown("the input is too large to map unit by unit")
     for r in analysis.layers:
+        tick(r.node.loc, "mapping receptive fields")
         try:
             states.append(_layer_state(engine, r, states, source))
         except _OverBudget:
@@ -667,6 +669,7 @@ def receptive_fields(main: Analysis, concrete: Analysis, budget: int = BUDGET) -
     nominal: list[tuple[Any, ...] | None] = []
     out: list[NodeRF] = []
     for idx in range(len(main.layers)):
+        tick(main.layers[idx].node.loc, "deriving receptive fields")
         cf, nom = _closed_step(main, concrete, idx, closed, nominal, warnings)
         closed.append(cf)
         nominal.append(nom)

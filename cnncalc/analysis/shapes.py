@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import symbolic as sym
+from ..budget import tick
 from ..errors import Collector, Loc
 from ..graph.expand import BROKEN, INPUT, Expectation, Graph, Group, Node
 from ..layers import Args, Condition, Ctx, Shape, fmt_shape
@@ -101,6 +102,7 @@ def analyze(graph: Graph) -> Analysis:
     errors = Collector()
     failed: set[int] = {BROKEN}  # layers whose output is unknown: what they feed is not analysed
     for node in graph.nodes:
+        tick(node.loc, "deriving shapes")
         if failed.intersection(node.inputs):
             failed.add(node.index)
             results.append(results[-1] if results else _PLACEHOLDER)  # never read: the index stays aligned

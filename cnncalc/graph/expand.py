@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..budget import tick
 from ..errors import CnnCalcError, CnnCalcErrors, Collector, Frame, Loc, did_you_mean
 from ..layers import CATALOGUE, KERAS_SAME, REQUIRED, Args, LayerType, channels_first
 from ..parse.limits import MAX_BLOCK_DEPTH, MAX_NODES, MAX_REPEAT
@@ -252,6 +253,7 @@ class _Builder:
         expect: Expectation | None,
     ) -> int:
         assert item.type is not None
+        tick(item.loc, "expanding the layers")
         t = CATALOGUE[item.type]
         if self.spec.convention == "keras":
             t = KERAS_SAME.get(item.type, t)

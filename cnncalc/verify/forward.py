@@ -14,7 +14,8 @@ from typing import Any
 
 from .. import symbolic as sym
 from ..analysis.shapes import Analysis
-from ..errors import Loc, described
+from ..budget import tick
+from ..errors import CnnCalcError, Loc, described
 from ..graph.expand import INPUT
 from ..layers import fmt_shape
 from ..report import Mismatch, PointCheck
@@ -43,6 +44,7 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
     modules = []
     with torch.device("meta"):
         for r in layers:
+            tick(r.node.loc, "building the network in torch")
             try:
                 ins = [analysis.graph.input_shape if i == INPUT else layers[i].shape for i in r.node.inputs]
                 modules.append(r.node.layer.build(r.args, torch.nn, ins))
@@ -72,8 +74,13 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
             for p in m.parameters():
                 p.requires_grad_(False)
     net.eval()
-    if progress is not None:
-        net.on_node = lambda i: progress(1)
+
+    def after(i: int) -> None:
+        tick(layers[i].node.loc, "verifying with torch")
+        if progress is not None:
+            progress(1)
+
+    net.on_node = after
     x = torch.zeros((batch, *analysis.graph.input_shape), device=dev)
     import warnings
 
@@ -81,6 +88,8 @@ def verify(analysis: Analysis, device: str = "auto", batch: int = 2, progress: P
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's performance notes are not the user's problem here
             net(x)
+    except CnnCalcError:  # the time limit (budget.tick): not a disagreement
+        raise
     except Exception as e:
         if dev.type != "meta" and _out_of_memory(e):  # never a mismatch: torch did not disagree, memory ran out
             del net
@@ -156,7 +165,6 @@ def _too_large(analysis: Analysis, batch: int) -> str:
     could not even describe the tensors (their sizes overflow int64), so that nothing can be verified."""
     from .. import budget
     from ..analysis.cost import forward_bytes
-    from ..errors import CnnCalcError
 
     need, largest = forward_bytes(analysis, batch)
     if largest * 8 >= budget.TORCH_MAX_NUMEL:

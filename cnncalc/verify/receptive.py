@@ -22,6 +22,7 @@ from typing import Any
 
 from ..analysis.receptive import Elems, Frame, ReceptiveFields, State, Unit, View
 from ..analysis.shapes import Analysis
+from ..budget import tick
 from ..graph.expand import INPUT
 from ..report import Mismatch
 from .torchload import import_torch
@@ -113,9 +114,12 @@ class Kit:
         flat = [v for lo, hi in reversed(pads) for v in (lo, hi)]
         padded = self.F.pad(t, flat) if any(flat) else t
         taps = [(int(w.k) - 1) // int(w.d) + 1 for w in windows]
-        weight = self.torch.ones((t.shape[1], 1, *taps), dtype=t.dtype) / math.prod(taps)
+        b, c = int(t.shape[0]), int(t.shape[1])  # the probes as groups, as in conv
+        weight = self.torch.ones((b * c, 1, *taps), dtype=t.dtype) / math.prod(taps)
         conv = getattr(self.F, f"conv{n}d")
-        y = conv(padded, weight, None, [int(w.s) for w in windows], 0, [int(w.d) for w in windows], t.shape[1])
+        y = conv(padded.reshape(1, b * c, *padded.shape[2:]), weight, None, [int(w.s) for w in windows], 0,
+                 [int(w.d) for w in windows], b * c)  # fmt: skip
+        y = y.reshape(b, c, *y.shape[2:])
         return Twin(y[(slice(None), slice(None), *(slice(0, o) for o in out))], x.mult)
 
     def global_average(self, x: Twin) -> Twin:
@@ -133,19 +137,22 @@ class Kit:
             t, c_out, mult = x.t, 1, (out_channels,)
         else:
             t, c_out, mult = self.real(x), g, (out_channels // g,) * g
-        c_in = int(t.shape[1])
+        b, c_in = int(t.shape[0]), int(t.shape[1])
         kind = f"ConvTranspose{n}d" if transposed else f"Conv{n}d"
+        # the probes of the batch become groups of one sample: torch's CPU backward of a convolution with few
+        # channels per sample is tens of times slower than that of the same grouped convolution
         kwargs: dict[str, Any] = {"stride": a["stride"], "padding": a["padding"], "dilation": a["dilation"],
-                                  "groups": g, "bias": False}  # fmt: skip
+                                  "groups": g * b, "bias": False}  # fmt: skip
         if transposed:
             kwargs["output_padding"] = a["output_padding"]
         else:
             kwargs["padding_mode"] = a["padding_mode"]
-        module = getattr(self.nn, kind)(c_in, c_out, a["kernel_size"], **kwargs).to(t.dtype)
+        module = getattr(self.nn, kind)(c_in * b, c_out * b, a["kernel_size"], **kwargs).to(t.dtype)
         with self.torch.no_grad():
             module.weight.fill_(1.0 / module.weight[0].numel())
         module.weight.requires_grad_(False)
-        return Twin(module(t), mult)
+        y = module(t.reshape(1, b * c_in, *t.shape[2:]))
+        return Twin(y.reshape(b, c_out, *y.shape[2:]), mult)
 
     def linear(self, x: Twin, out_features: int) -> Twin:
         """A Linear on the last dim: every output feature on every input feature."""
@@ -388,6 +395,7 @@ def twin_forward(kit: Kit, analysis: Analysis, x: Twin, upto: int) -> dict[int, 
     outs: dict[int, Twin] = {INPUT: x}
     shapes = {INPUT: analysis.graph.input_shape}
     for i, r in enumerate(analysis.layers[: upto + 1]):
+        tick(r.node.loc, "checking receptive fields with torch")
         ins = [shapes[s] for s in r.node.inputs]
         xs = [outs[s] for s in r.node.inputs]
         outs[i] = r.node.layer.twin(r.args, ins, r.shape, xs, kit)
