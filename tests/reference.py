@@ -285,22 +285,23 @@ def run(layers: list[dict[str, Any]], input_shape: list[int], batch: int = 2) ->
 
 
 def mixes_samples(layers: list[dict[str, Any]], input_shape: list[int]) -> bool:
-    """Whether some other sample of the output changes when only sample k of the input does (eval mode), for
-    each k of three. Three samples: with two, batch statistics normalise to +-1 whatever they are. Each sample
-    in turn: a ReLU after batch statistics zeroes the samples below the mean (or above it), so one probe can
-    miss a dependence that the others see. Positive values, so that a fractional power (LP pooling) gives
-    numbers, not NaN, which would hide a dependence."""
-    torch.manual_seed(0)
-    x = torch.rand(3, *input_shape) + 0.5
-    with torch.no_grad():
-        torch.manual_seed(1)  # the same weights for every run
-        a = list(forward(layers, x).values())[-1]
-        for k in range(3):
-            y = x.clone()
-            y[k] += torch.rand(*input_shape) + 0.5
-            torch.manual_seed(1)
-            b = list(forward(layers, y).values())[-1]
-            others = [i for i in range(3) if i != k]
-            if not torch.allclose(a[others], b[others], atol=1e-6, rtol=1e-5, equal_nan=True):
-                return True
+    """Whether, for some weights, some other sample of the output changes when only sample k of the input does
+    (eval mode), for each k of three. Three samples: with two, batch statistics normalise to +-1 whatever they
+    are. Each sample in turn, and several weight draws: a ReLU after batch statistics zeroes the samples on one
+    side of the mean, and a second one can zero them all, so one probe or one draw can miss a dependence of the
+    architecture. Positive values, so that a fractional power (LP pooling) gives numbers, not NaN."""
+    for seed in range(8):
+        torch.manual_seed(100 + seed)
+        x = torch.rand(3, *input_shape) + 0.5
+        with torch.no_grad():
+            torch.manual_seed(seed)  # the same weights for every run of this draw
+            a = list(forward(layers, x).values())[-1]
+            for k in range(3):
+                y = x.clone()
+                y[k] += torch.rand(*input_shape) + 0.5
+                torch.manual_seed(seed)
+                b = list(forward(layers, y).values())[-1]
+                others = [i for i in range(3) if i != k]
+                if not torch.allclose(a[others], b[others], atol=1e-6, rtol=1e-5, equal_nan=True):
+                    return True
     return False

@@ -493,8 +493,9 @@ def test_readme_figures_are_what_the_script_draws() -> None:
 def test_api_summary_draws_itself_with_torchs_shapes() -> None:
     """``cnncalc.summary(model, ...).draw()`` (a notebook's figure): each label is the shape torch's forward
     gives that module; a symbolic summary keeps its symbols on the labels."""
-    import cnncalc
     from torch import nn
+
+    import cnncalc
 
     class Net(nn.Module):
         def __init__(self) -> None:
@@ -527,4 +528,4 @@ def test_api_summary_draws_itself_with_torchs_shapes() -> None:
     convs = nn.Sequential(model.conv, nn.ReLU(), model.pool)
     symbolic = shape_labels(cnncalc.summary(convs, (3, "H", "W"), verbose=0).draw().svg())
     last = list(symbolic.values())[-1]
-    assert "H" in last and label_value(last, {"H": 16, "W": 20}) == seen["pool"][:2] + (8,)
+    assert "H" in last and label_value(last, {"H": 16, "W": 20}) == (*seen["pool"][:2], 8)

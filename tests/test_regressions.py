@@ -28,6 +28,17 @@ LAYER_CASES: list[tuple[dict[str, Any], dict[str, Any], list[int]]] = [
     ({"type": "Flatten", "start_dim": 0, "end_dim": 0}, {"start_dim": 0, "end_dim": 0}, [1]),
     # A scalar scale_factor broadcasts over the spatial dims.
     ({"type": "Upsample", "scale_factor": 0.5}, {"scale_factor": 0.5}, [2, 1]),
+    # recompute_scale_factor with a size: torch refuses it at the forward pass (cnncalc crashed in its twin).
+    (
+        {"type": "Upsample", "size": 1, "recompute_scale_factor": True},
+        {"size": 1, "recompute_scale_factor": True},
+        [1, 2],
+    ),  # fmt: skip
+    (
+        {"type": "Upsample", "size": 3, "recompute_scale_factor": False},
+        {"size": 3, "recompute_scale_factor": False},
+        [1, 2],
+    ),  # fmt: skip
     # FeatureAlphaDropout takes any batched rank >= 2.
     ({"type": "FeatureAlphaDropout"}, {}, [1]),
     # Negative zero-padding crops before it pads: 1 + 2 - 2 = 1, but the crop alone would be -1.
@@ -71,3 +82,16 @@ def test_merge_of_paths_that_scale_differently_is_valid_at_listed_sizes() -> Non
     report = shapes(load("t.yaml", arch_text(layers, [2, "L"], {"L": 2})), device="cpu")
     assert report.conditions == ["L in {2}"]
     assert report.verified
+
+
+def test_a_disagreement_with_torch_skips_the_receptive_field_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The twin of a network torch contradicts proves nothing (an Upsample torch refused crashed it, exit 3).
+    from cnncalc.layers import CATALOGUE
+
+    pool = CATALOGUE["MaxPool1d"]
+    original = pool.output
+    monkeypatch.setattr(pool, "output", lambda a, ins, ctx: tuple(d + 1 for d in original(a, ins, ctx)))
+    layers = [{"type": "Conv1d", "out_channels": 2, "kernel_size": 1}, {"type": "MaxPool1d", "kernel_size": 2}]
+    report = shapes(load("t.yaml", arch_text(layers, [1, 8])), device="cpu")
+    assert report.mismatches and not report.verified
+    assert report.rf is not None and "receptive fields not checked: torch disagrees with the shapes" in report.rf.notes

@@ -192,6 +192,9 @@ class Upsample(LayerType):
         if (size is None) == (scale is None):
             raise ctx.fail("give exactly one of size and scale_factor", "size: [H, W] or scale_factor: 2")
         if size is not None:
+            if a["recompute_scale_factor"]:
+                raise ctx.fail("recompute_scale_factor is only meaningful with scale_factor, not with size",
+                               "drop recompute_scale_factor (torch refuses it with size)", "recompute_scale_factor")  # fmt: skip
             size = size if isinstance(size, tuple) else (size,) * n
             if len(size) != n:
                 raise ctx.fail(f"size has {len(size)} entries for {n} spatial dims", arg="size")
