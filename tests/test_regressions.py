@@ -33,12 +33,12 @@ LAYER_CASES: list[tuple[dict[str, Any], dict[str, Any], list[int]]] = [
         {"type": "Upsample", "size": 1, "recompute_scale_factor": True},
         {"size": 1, "recompute_scale_factor": True},
         [1, 2],
-    ),  # fmt: skip
+    ),
     (
         {"type": "Upsample", "size": 3, "recompute_scale_factor": False},
         {"size": 3, "recompute_scale_factor": False},
         [1, 2],
-    ),  # fmt: skip
+    ),
     # FeatureAlphaDropout takes any batched rank >= 2.
     ({"type": "FeatureAlphaDropout"}, {}, [1]),
     # Negative zero-padding crops before it pads: 1 + 2 - 2 = 1, but the crop alone would be -1.
