@@ -284,12 +284,14 @@ def run(layers: list[dict[str, Any]], input_shape: list[int], batch: int = 2) ->
     return results
 
 
-def mixes_samples(layers: list[dict[str, Any]], input_shape: list[int]) -> bool:
+def mixes_samples(layers: list[dict[str, Any]], input_shape: list[int]) -> bool | None:
     """Whether, for some weights, some other sample of the output changes when only sample k of the input does
-    (eval mode), for each k of three. Three samples: with two, batch statistics normalise to +-1 whatever they
-    are. Each sample in turn, and several weight draws: a ReLU after batch statistics zeroes the samples on one
-    side of the mean, and a second one can zero them all, so one probe or one draw can miss a dependence of the
-    architecture. Positive values, so that a fractional power (LP pooling) gives numbers, not NaN."""
+    (eval mode), for each k of three; None when the output never changes at all (a softmax over a size-1 dim
+    is constant), so that no dependence can be seen. Three samples: with two, batch statistics normalise to
+    +-1 whatever they are. Each sample in turn, and several weight draws: a ReLU after batch statistics zeroes
+    the samples on one side of the mean, and a second one can zero them all, so one probe or one draw can miss
+    a dependence of the architecture. Positive values, so that a fractional power (LP pooling) gives numbers."""
+    moved = False
     for seed in range(8):
         torch.manual_seed(100 + seed)
         x = torch.rand(3, *input_shape) + 0.5
@@ -304,4 +306,5 @@ def mixes_samples(layers: list[dict[str, Any]], input_shape: list[int]) -> bool:
                 others = [i for i in range(3) if i != k]
                 if not torch.allclose(a[others], b[others], atol=1e-6, rtol=1e-5, equal_nan=True):
                     return True
-    return False
+                moved = moved or not torch.allclose(a[k], b[k], atol=1e-6, rtol=1e-5, equal_nan=True)
+    return False if moved else None

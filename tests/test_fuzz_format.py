@@ -63,7 +63,8 @@ def test_random_files_agree_with_torch(case: Case) -> None:
     assert [(r.shape, r.params, r.buffers) for r in report.defaults.layers] == expected, text
     _receptive_fields_hold(layers, concrete, report, text)
     mixing = not _independence(report.defaults, "").ok
-    assert mixing == reference.mixes_samples(layers, concrete), text
+    seen = reference.mixes_samples(layers, concrete)
+    assert seen is None or mixing == seen, text  # None: the output is constant, no dependence shows
 
 
 def _receptive_fields_hold(layers: list[dict[str, Any]], concrete: list[int], report: Any, text: str) -> None:
