@@ -220,7 +220,7 @@ def _spec() -> dict[str, tuple[str, Spec]]:
     for name in ("Mean", "Sum", "Amax"):
         out[name] = ("any", {"dim": _req(lambda d, c: ("dims", None)), "keepdim": _opt(_bool())})
     out["Permute"] = ("any", {"dims": _req(lambda d, c: ("order", None))})
-    out["Narrow"] = ("any", {"dim": _req(_dim()), "start": _req(_int(0, 1)), "length": _req(_int(1, 2))})
+    out["Narrow"] = ("any", {"dim": _req(_dim()), "start": _req(_int(-3, 1)), "length": _req(_int(1, 2))})
     out["MultiheadAttention"] = ("seq", {
         "num_heads": _req(_int(1, 2)), "dropout": _opt(_float(0.0, 0.5)), "bias": _opt(_bool()),
         "add_bias_kv": _opt(_bool()), "add_zero_attn": _opt(_bool()), "kdim": _opt(_null_or(lambda d, c: ("embed", c["last"]))),

@@ -95,3 +95,27 @@ def test_a_disagreement_with_torch_skips_the_receptive_field_check(monkeypatch: 
     report = shapes(load("t.yaml", arch_text(layers, [1, 8])), device="cpu")
     assert report.mismatches and not report.verified
     assert report.rf is not None and "receptive fields not checked: torch disagrees with the shapes" in report.rf.notes
+
+
+@pytest.mark.parametrize("merge", ["Add", "Concat", "Mul"])
+def test_a_merge_may_take_the_same_input_twice(merge: str) -> None:
+    # An independent fuzzer: the torch network freed the input after its first use (KeyError, a false exit 1).
+    layers = [{"type": "ReLU", "id": "a"}, {"type": merge, "from": ["a", "a"]}]
+    report = shapes(load("t.yaml", arch_text(layers, [2, 4])), device="cpu")
+    assert report.verified and not report.mismatches
+    assert reference.run(layers, [2, 4])[-1][0] == report.defaults.output_shape
+
+
+@pytest.mark.parametrize(("start", "length", "size"), [(-3, 2, 5), (-5, 5, 5), (-1, 1, 5), (-6, 1, 5), (-1, 2, 5)])
+def test_narrow_takes_a_negative_start_from_the_end(start: int, length: int, size: int) -> None:
+    # torch.narrow reads start < 0 as size + start (and refuses start < -size); cnncalc refused every negative.
+    layers = [{"type": "Narrow", "dim": 2, "start": start, "length": length}, {"type": "Conv1d", "out_channels": 1,
+              "kernel_size": 1}]  # fmt: skip
+    try:
+        want = reference.run(layers, [3, size])
+    except reference.Rejected:
+        with pytest.raises(CnnCalcError, match=r"before the first entry|past the end"):
+            shapes(load("t.yaml", arch_text(layers, [3, size])), verify=False)
+        return
+    report = shapes(load("t.yaml", arch_text(layers, [3, size])), device="cpu")
+    assert report.verified and [r.shape for r in report.defaults.layers] == [w[0] for w in want]

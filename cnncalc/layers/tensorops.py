@@ -376,7 +376,7 @@ class Narrow(LayerType):
     """``x.narrow(dim, start, length)``: ``length`` entries from ``start`` (``x.chunk``, ``x[:, a:b]``)."""
 
     name = "Narrow"
-    args = {"dim": Arg("int"), "start": Arg("int", minimum=0), "length": Arg("int", minimum=0)}
+    args = {"dim": Arg("int"), "start": Arg("int"), "length": Arg("int", minimum=0)}
 
     def check_input(self, shape: Shape, ctx: Ctx) -> None:
         pass
@@ -384,19 +384,30 @@ class Narrow(LayerType):
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         shape = ins[0]
         j = _dim(a["dim"], len(shape) + 1, ctx, "dim")
-        end = a["start"] + a["length"]
-        ctx.require(end <= shape[j], f"entries {a['start']}..{end - 1} are past the end of dim {a['dim']} "
-                    f"(size {sym.to_text(shape[j])})", "narrow a shorter range, or check the layers before it", "start")  # fmt: skip
+        size = shape[j]
+        if a["start"] < 0:  # from the end, as torch reads it: start + size
+            ctx.require(size + a["start"] >= 0, f"start {a['start']} is before the first entry of dim {a['dim']} "
+                        f"(size {sym.to_text(size)})", "start counts from the end when negative: at least -size",
+                        "start")  # fmt: skip
+        start = self._start(a, ins)
+        end = start + a["length"]
+        ctx.require(end <= size, f"entries {sym.to_text(start)}..{sym.to_text(end - 1)} are past the end of dim "
+                    f"{a['dim']} (size {sym.to_text(size)})", "narrow a shorter range, or check the layers before it",
+                    "start")  # fmt: skip
         return (*shape[:j], a["length"], *shape[j + 1 :])
 
     def _axis(self, a: Args, ins: Sequence[Shape]) -> int:
         return int(a["dim"]) % (len(ins[0]) + 1) - 1
 
+    def _start(self, a: Args, ins: Sequence[Shape]) -> Any:
+        """The first entry kept: a negative start counts from the end (``size + start``)."""
+        return a["start"] if a["start"] >= 0 else ins[0][self._axis(a, ins)] + a["start"]
+
     def window(self, a: Args, ins: Sequence[Shape], dim: int, out: Shape | None = None) -> Any:
-        return Affine(1, 1, -a["start"]) if self._axis(a, ins) == dim + 1 else IDENTITY
+        return Affine(1, 1, -self._start(a, ins)) if self._axis(a, ins) == dim + 1 else IDENTITY
 
     def channel_rule(self, a: Args, ins: Sequence[Shape], out: Shape) -> Channels:
-        return Channels("slice", a["start"]) if self._axis(a, ins) == 0 else SAME
+        return Channels("slice", self._start(a, ins)) if self._axis(a, ins) == 0 else SAME
 
     def twin(self, a: Args, ins: Sequence[Shape], out: Shape, xs: Sequence[Any], kit: Any) -> Any:
         return kit.narrow(xs[0], self._axis(a, ins), a["start"], a["length"])

@@ -66,7 +66,7 @@ class Network(_Module):  # type: ignore[misc]
             outs[i] = out
             if self.on_node is not None:
                 self.on_node(i)
-            for s in self.inputs[i]:
+            for s in set(self.inputs[i]):  # a layer may take the same input twice (Add from [a, a])
                 if self.last_use.get(s) == i and s != -1:
                     del outs[s]
         return out
