@@ -92,6 +92,11 @@ class CnnCalcError(Exception):
         return self.format()
 
 
+class NoSymbolicForm(CnnCalcError):
+    """A layer has no exact formula in the symbols (a float scale factor that double rounding makes irregular):
+    the network is then derived at the default sizes, with a note (pipeline.shapes)."""
+
+
 class CnnCalcErrors(CnnCalcError):
     """Several independent errors of one input, reported together, each as its own located line.
 

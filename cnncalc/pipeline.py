@@ -21,7 +21,7 @@ from .analysis.conditions import Solution, holds, solve, verification_points
 from .analysis.cost import cost
 from .analysis.receptive import receptive_fields
 from .analysis.shapes import Analysis, analyze
-from .errors import CnnCalcError, CnnCalcErrors, Loc, did_you_mean
+from .errors import CnnCalcError, CnnCalcErrors, Loc, NoSymbolicForm, did_you_mean
 from .graph import expand
 from .graph.expand import Graph
 from .graph.layout import channels_last_hint
@@ -102,8 +102,9 @@ def shapes(
     except CnnCalcError as e:
         at_defaults = _broadcast_only_at_defaults(spec, declared, fixed, free, e)
         if at_defaults is not None:
+            why = "" if isinstance(e, NoSymbolicForm) else ": a size-1 dim broadcasts there"
             notes += (f"the symbolic analysis fails ({e.message}), but the default sizes "
-                      f"{', '.join(f'{k}={v}' for k, v in at_defaults.items())} work: a size-1 dim broadcasts there; "
+                      f"{', '.join(f'{k}={v}' for k, v in at_defaults.items())} work{why}; "
                       "everything is derived at those sizes",)  # fmt: skip
             report = _derived(spec, declared, {**fixed, **at_defaults}, (), verify, device, batch, extra_points,
                               progress, dtype)  # fmt: skip
@@ -122,7 +123,9 @@ def _broadcast_only_at_defaults(spec: ArchSpec, declared: Mapping[str, int | Non
                                 free: tuple[str, ...], error: CnnCalcError) -> dict[str, int] | None:  # fmt: skip
     """The default sizes, when the symbolic analysis failed on a broadcast that only the defaults make work."""
     defaults = {n: declared[n] for n in free}
-    if not free or any(v is None for v in defaults.values()) or not _uses(spec, _BROADCASTING):
+    if not free or any(v is None for v in defaults.values()):
+        return None
+    if not isinstance(error, NoSymbolicForm) and not _uses(spec, _BROADCASTING):
         return None
     try:
         analyzed(spec, {**fixed, **defaults})

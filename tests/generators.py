@@ -350,13 +350,16 @@ def _motif(draw: Draw, motif: int, ctx: Ctx, shapes: dict[str, tuple[int, ...]],
         branch = layer(draw, ctx)
         branch["from"] = src
         branch["id"] = "b" + str(len(shapes))
-        merge: dict[str, Any] = {"type": kind, "from": [last, branch["id"]]}
+        # two paths; the same output twice; or three inputs, one repeated
+        sources = draw(st.sampled_from([[last, branch["id"]], [last, last], [branch["id"], last, branch["id"]]]))
+        merge: dict[str, Any] = {"type": kind, "from": sources}
         if kind == "Concat" and draw(st.booleans()):
             kind_dim = _dim()(draw, ctx)
             merge["dim"] = kind_dim[1]
             COVERAGE[("Concat", "dim", kind_dim[0])] += 1
         else:
             COVERAGE[(kind, "", "merge")] += 1
+        COVERAGE[(kind, "from", f"{len(sources)} inputs, {len(set(sources))} distinct")] += 1
         return [branch, merge]
     if motif == 3 and len(current) >= 2:  # x @ x^T over the last two dims, then attention on a sequence
         rank = len(current) + 1

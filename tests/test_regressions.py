@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cnncalc import symbolic as sym
 from cnncalc.errors import CnnCalcError
 from cnncalc.pipeline import load, shapes
 
@@ -119,3 +122,52 @@ def test_narrow_takes_a_negative_start_from_the_end(start: int, length: int, siz
         return
     report = shapes(load("t.yaml", arch_text(layers, [3, size])), device="cpu")
     assert report.verified and [r.shape for r in report.defaults.layers] == [w[0] for w in want]
+
+
+def test_a_float_scale_factor_between_a_shift_and_a_pool_is_bounded_and_right() -> None:
+    # An independent fuzzer: 1.7 became 7656119366529843/2**52, the condition solver enumerated one period of
+    # 2**53 sizes and exhausted memory even with --no-verify. Now 17/10, and every size agrees with torch.
+    layers = [{"type": "Conv1d", "out_channels": 1, "kernel_size": 3}, {"type": "Upsample", "scale_factor": 1.7},
+              {"type": "AvgPool1d", "kernel_size": 2}]  # fmt: skip
+    report = shapes(load("t.yaml", arch_text(layers, [1, "L"], {"L": 5})), device="cpu")
+    assert report.verified and report.conditions == ["L >= 4"]
+    for size in range(1, 60):
+        try:
+            want = reference.run(layers, [1, size])[-1][0]
+        except reference.Rejected:
+            with pytest.raises(CnnCalcError):
+                shapes(load("t.yaml", arch_text(layers, [1, "L"], {"L": 5})), {"L": size}, verify=False)
+            continue
+        got = shapes(load("t.yaml", arch_text(layers, [1, "L"], {"L": 5})), {"L": size}, verify=False)
+        assert got.defaults.output_shape == want
+        assert tuple(sym.substitute(d, {"L": size}) for d in report.main.output_shape) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 9999), st.integers(0, 3), st.data())
+def test_a_scale_factors_fraction_matches_torchs_double_rounding(digits: int, places: int, data: st.DataObject) -> None:
+    """exact_scale's fraction floors like torch's ``floor(float(i) * s)`` at every size drawn (small, and the
+    whole-number products where double rounding bites); no fraction at all when none can."""
+    import math
+    from fractions import Fraction
+
+    from cnncalc.layers.reshape import exact_scale
+
+    s = digits / 10**places
+    f = exact_scale(s)
+    if f is None:  # then some size must really disagree with the decimal written, or it is too long to trust
+        written = Fraction(repr(s))
+        assert written.denominator > 2**12 or any(math.floor(i * written) != math.floor(float(i) * s)
+                                                   for i in range(written.denominator, 2**24, written.denominator))  # fmt: skip
+        return
+    sizes = data.draw(st.lists(st.integers(1, 2**31), min_size=20, max_size=20))
+    multiples = [f.denominator * m for m in data.draw(st.lists(st.integers(1, 2**20), min_size=20, max_size=20))]
+    for i in [*range(1, 200), *sizes, *multiples]:
+        assert math.floor(i * f) == math.floor(float(i) * s), (s, i)
+
+
+def test_a_scale_factor_without_an_exact_fraction_is_derived_at_the_defaults() -> None:
+    layers = [{"type": "Upsample", "scale_factor": 0.7}, {"type": "Conv1d", "out_channels": 2, "kernel_size": 3}]
+    report = shapes(load("t.yaml", arch_text(layers, [1, "L"], {"L": 10})), device="cpu")
+    assert report.verified and report.defaults.output_shape == reference.run(layers, [1, 10])[-1][0]
+    assert any("scale_factor 0.7 has no exact formula in the symbols" in n and "L=10 work;" in n for n in report.notes)

@@ -21,6 +21,7 @@ from ..layers import Condition
 
 _LIMIT = 2**31
 _FINITE_SEARCH = 256  # periods searched for isolated valid sizes
+_MAX_PERIOD = 4096  # longer periods are not enumerated: the conditions are checked as they stand
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Solution:
     """Per-symbol ranges, plus the conditions that tie several symbols together."""
 
     ranges: Mapping[str, SymbolRange]
-    coupled: tuple[Condition, ...]
+    coupled: tuple[Condition, ...]  # conditions on several symbols, or on one that no range summarises
 
     def describe(self, machine: bool = False) -> list[str]:
         """All conditions as readable text (``512 == 32·(⌊H/4⌋ − 3)``), or in sympy's form for JSON."""
@@ -98,7 +99,8 @@ def solve(conditions: Sequence[Condition], symbols: Sequence[str]) -> Solution:
     ranges = {}
     for name, conds in by_symbol.items():
         symbol = sympy.Symbol(name, integer=True, positive=True)
-        ranges[name] = _solve_one(symbol, conds)
+        ranges[name], unsolved = _solve_one(symbol, conds)
+        coupled += unsolved
     return Solution(ranges, tuple(coupled))
 
 
@@ -106,7 +108,9 @@ def _holds(cond: Condition, symbol: Any, value: int) -> bool:
     return bool(cond.expr.xreplace({symbol: value}))
 
 
-def _solve_one(symbol: Any, conds: list[Condition]) -> SymbolRange:
+def _solve_one(symbol: Any, conds: list[Condition]) -> tuple[SymbolRange, list[Condition]]:
+    """The symbol's valid values, and the conditions left as they are (checked size by size, never summarised):
+    equalities whose period is too long to enumerate (a float scale factor is a fraction over 2**23)."""
     import sympy
 
     thresholds = [c for c in conds if not isinstance(c.expr, (sympy.Eq, sympy.Ne))]
@@ -114,9 +118,13 @@ def _solve_one(symbol: Any, conds: list[Condition]) -> SymbolRange:
     minimum = 1
     for c in thresholds:
         minimum = max(minimum, _threshold(c, symbol))
+    if not equalities:  # thresholds alone: every size from the minimum on
+        return SymbolRange(symbol.name, minimum, 1, (0,)), []
     modulus = 1
-    for c in conds:
+    for c in equalities:
         modulus = lcm(modulus, _period(c.expr))
+    if modulus > _MAX_PERIOD:
+        return SymbolRange(symbol.name, minimum, 1, (0,)), equalities
 
     def ok(v: int) -> bool:
         return all(_holds(c, symbol, v) for c in equalities)
@@ -124,7 +132,7 @@ def _solve_one(symbol: Any, conds: list[Condition]) -> SymbolRange:
     residues = tuple(sorted({v % modulus for v in range(minimum, minimum + modulus) if ok(v)}))
     periodic = all((v % modulus in residues) == ok(v) for v in range(minimum + modulus, minimum + 3 * modulus))
     if residues and periodic:
-        return SymbolRange(symbol.name, minimum, modulus, residues)
+        return SymbolRange(symbol.name, minimum, modulus, residues), []
     # Merged paths that scale differently agree only at isolated sizes, all below where they diverge.
     only = tuple(v for v in range(minimum, minimum + _FINITE_SEARCH * modulus) if ok(v))
     if not only:
@@ -134,7 +142,7 @@ def _solve_one(symbol: Any, conds: list[Condition]) -> SymbolRange:
             equalities[0].loc,
             "the paths being merged scale differently with the input size",
         )
-    return SymbolRange(symbol.name, minimum, modulus, residues, only)
+    return SymbolRange(symbol.name, minimum, modulus, residues, only), []
 
 
 def _threshold(cond: Condition, symbol: Any) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 from .. import symbolic as sym
+from ..errors import NoSymbolicForm
 from . import steps
 from .base import Arg, Args, Ctx, LayerType, Shape
 from .window import ALL, GLOBAL, IDENTITY, SAME, Affine, Bins, Channels, Interp, NearestScale, Repeat
@@ -205,6 +207,12 @@ class Upsample(LayerType):
         out = []
         for i, f in zip(spatial, scale):
             o = scale_floor(i, f)
+            if o is None:
+                e = ctx.fail(f"scale_factor {f!r} has no exact formula in the symbols: torch rounds "
+                             f"{sym.to_text(i)}·{f!r} to a double before the floor, which no fraction matches at "
+                             "every size", "give the sizes with --set, or a scale factor such as 0.5 or 0.75",
+                             "scale_factor")  # fmt: skip
+                raise NoSymbolicForm(e.message, e.loc, e.hint)
             ctx.positive_size("size", o, "floor(i * scale_factor)", f"floor({sym.to_text(i)} * {f!r})")
             out.append(o)
         return (c, *out)
@@ -241,14 +249,35 @@ def _at(value: Any, dim: int) -> Any:
 
 
 def scale_floor(i: Any, factor: float) -> Any:
-    """``int(float(i) * factor)`` as torch computes it; exact multiples stay symbolic-friendly."""
+    """``floor(float(i) * factor)`` as torch computes it (in double precision); with a symbolic ``i``, the floor of
+    ``i`` times the fraction that matches torch at every size, or None when no fraction does."""
     if float(factor).is_integer():
         return i * int(factor)
-    if isinstance(i, int):
-        return int(float(i) * factor)
+    if isinstance(i, int) or getattr(i, "is_Integer", False):
+        return int(float(int(i)) * factor)
+    exact = exact_scale(factor)
+    if exact is None:
+        return None
     import sympy
 
-    return sympy.floor(i * sympy.Rational(factor))
+    return sympy.floor(i * sympy.Rational(exact.numerator, exact.denominator))
+
+
+def exact_scale(factor: float) -> Fraction | None:
+    """The fraction f with ``floor(i * f) == floor(float(i) * factor)`` for every size i, or None.
+
+    torch rounds ``i * factor`` to a double before the floor. The double's exact value is wrong where ``i * factor``
+    is meant to be an integer and lies just below it (0.3 is 0.29999...: 10 * 0.3 rounds up to 3.0000000000000004);
+    the decimal written (3/10) is right unless the double lies below it by more than a 2**-54 relative error, when
+    products that are whole numbers in decimal can round down (0.7, 1.15: about one factor in seven of 0.01..9.99).
+    """
+    written, value = Fraction(repr(factor)), Fraction(factor)
+    if written == value:  # exact in binary (0.5, 1.25): no rounding in the product up to 2**53
+        return written
+    if written.denominator > 2**12:
+        return None
+    below = written - value  # the double is below the decimal by this much
+    return written if below < 0 or below / written < Fraction(1, 2**54) else None
 
 
 class PixelShuffle(LayerType):
