@@ -105,12 +105,15 @@ def _check_spec(path: str, spec: Any, opts: CheckOptions) -> CheckReport:
             if not opts.sizes or type(e) is not CnnCalcError:
                 raise
             raise CnnCalcError(f"{e.message} (at --sizes {where})", e.loc, e.hint, e.chain) from None
-        bad = [m.message() for m in report.mismatches] + report.expect_failures
+        bad = report.failures  # each expectation not met, each disagreement: one located line each
         meta = " (on torch's meta device: a real pass is over --max-memory)" if report.device == "meta" else ""
-        findings.append(Finding("shapes verified by torch", not bad, where, "; ".join(bad) or
-                                f"{plural(len(report.main.layers), 'layer')}, output "
-                                f"{shape_x(report.defaults.output_shape)}{meta}",
-                                report.mismatches[0].loc if report.mismatches else None))  # fmt: skip
+        if bad:
+            titles = {"expect": "expected shapes"}  # else a disagreement with torch
+            findings += [Finding(titles.get(f.name, "shapes verified by torch"), False, where, f.message, f.loc)
+                         for f in bad]  # fmt: skip
+        else:
+            done = f"{plural(len(report.main.layers), 'layer')}, output {shape_x(report.defaults.output_shape)}{meta}"
+            findings.append(Finding("shapes verified by torch", True, where, done))
         findings.append(_independence(report.defaults, where))
         out = _output_finding([report.defaults.output_shape], opts, report.defaults.graph.binding, where,
                               spec.layers[-1].loc if spec.layers else None)  # fmt: skip

@@ -171,3 +171,20 @@ def test_a_scale_factor_without_an_exact_fraction_is_derived_at_the_defaults() -
     report = shapes(load("t.yaml", arch_text(layers, [1, "L"], {"L": 10})), device="cpu")
     assert report.verified and report.defaults.output_shape == reference.run(layers, [1, 10])[-1][0]
     assert any("scale_factor 0.7 has no exact formula in the symbols" in n and "L=10 work;" in n for n in report.notes)
+
+
+def test_check_reports_each_failed_expectation_once_at_its_line(tmp_path: Any) -> None:
+    # An independent tester: check printed "error: FILE:L:C: error: ..." (the prefix twice), all in one line.
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+
+    path = tmp_path / "ex.yaml"
+    path.write_text("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {type: Conv2d, out_channels: 4, kernel_size: 3, "
+                    "expect: [4, 7, 7]}\n  - {type: ReLU, expect: [4, 5, 5]}\n")  # fmt: skip
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    errors = [line.strip() for line in result.stdout.splitlines() if "error:" in line]
+    assert errors == [f"{path}:4:61: error: 'conv2d_1': expected output shape (4, 7, 7), derived (4, 6, 6)",
+                      f"{path}:5:26: error: 'relu_1': expected output shape (4, 5, 5), derived (4, 6, 6)"]  # fmt: skip
+    assert "✗ expected shapes" in result.stdout
