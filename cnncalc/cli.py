@@ -1048,6 +1048,6 @@ def layers(name: str | None) -> None:
         _echo(f"  {inferred}: inferred from the input (checked if written)")
     for arg_name, arg in t.args.items():
         default = "required" if arg.default is REQUIRED else f"default {arg.default!r}"
-        _echo(f"  {arg_name}: {arg.kind}, {default}")
+        _echo(f"  {arg_name}: {arg.kind}, {default}" + (f" ({arg.note})" if arg.note else ""))
     for key, text in t.formulas().items():
         _echo(f"  {key}: {text}")

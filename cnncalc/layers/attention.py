@@ -27,7 +27,7 @@ class MultiheadAttention(LayerType):
         "add_zero_attn": Arg("bool", False),
         "kdim": Arg("int", None, minimum=1, nullable=True),
         "vdim": Arg("int", None, minimum=1, nullable=True),
-        "batch_first": Arg("bool", False),
+        "batch_first": Arg("bool", False, note="write true: cnncalc's inputs have the batch first"),
     }
 
     def infer(self, arg: str, shape: Shape) -> Any:

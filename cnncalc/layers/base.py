@@ -50,6 +50,7 @@ class Arg:
     low: float | None = None  # a float argument's valid range (inclusive), as torch checks it: Dropout's p in [0, 1]
     high: float | None = None
     nonzero: bool = False  # an int that may be negative but not 0 (AvgPool's divisor_override)
+    note: str = ""  # what `cnncalc layers NAME` adds (a value cnncalc requires where torch has a default)
 
     def out_of_range(self, value: Any) -> str | None:
         """Why a (concrete) value is outside what torch accepts, or None."""
