@@ -1,5 +1,5 @@
 """``python -m cnncalc``."""
 
-from .cli import main
+from .cli import entry
 
-main()
+entry()

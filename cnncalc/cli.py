@@ -89,6 +89,24 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
+def entry() -> None:
+    """The ``cnncalc`` program (``python -m cnncalc``): :func:`main`, and then an exit that does not wait for
+    threads a Python target started and never ended (Python would join them for ever)."""
+    import os
+    import threading
+
+    try:
+        main()
+        code: Any = 0
+    except SystemExit as e:
+        code = e.code
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 1)
+    sys.exit(code)
+
+
 class _Main(click.Group):
     """The ``cnncalc`` group: a usage error (a bad option value, a missing argument) is one line, exit 2."""
 

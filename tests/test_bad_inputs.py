@@ -213,3 +213,15 @@ def _is_json(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@pytest.mark.parametrize("command", ["shapes", "check"])
+def test_a_thread_the_target_never_ends_does_not_keep_cnncalc_running(command: str) -> None:
+    """The program exits with its code although a Python target left a non-daemon thread spinning."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "cnncalc", command, "targets/threads_forever.py:Net", "--input", "4"],
+                          capture_output=True, text=True, timeout=120, cwd=HERE)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -54,13 +54,17 @@ def cost(analysis: Analysis, dtype: str = "float32", batch: int = 1) -> Cost:
     size = DTYPE_BYTES[dtype]
     macs, acts, params = [], [], []
     for r in analysis.layers:
-        ins = [analysis.graph.input_shape if i == INPUT else analysis.layers[i].shape for i in r.node.inputs]
+        ins = _inputs(analysis, r)
         macs.append(r.node.layer.macs(r.args, ins, r.shape))
         acts.append(sym.product(r.shape) * batch * size)
         # num_batches_tracked is int64 whatever the dtype: 8 bytes
         tracked = 1 if r.node.layer.name.startswith(("BatchNorm", "InstanceNorm")) and r.buffers != 0 else 0
         params.append((r.params + r.buffers - tracked) * size + tracked * 8)
     return Cost(dtype, batch, tuple(macs), tuple(acts), tuple(params))
+
+
+def _inputs(analysis: Analysis, r: Any) -> list[Any]:
+    return [analysis.graph.input_shape if i == INPUT else analysis.layers[i].shape for i in r.node.inputs]
 
 
 def forward_bytes(analysis: Analysis, batch: int, element: int = 4) -> tuple[int, int]:
@@ -73,7 +77,8 @@ def forward_bytes(analysis: Analysis, batch: int, element: int = 4) -> tuple[int
     layers = analysis.layers
     weights = sum(int(r.params) + int(r.buffers) for r in layers) * element
     sizes = [batch * sym.product(r.shape) for r in layers]
-    largest = max([batch * sym.product(analysis.graph.input_shape), *sizes])
+    work = [batch * int(r.node.layer.workspace(r.args, _inputs(analysis, r), r.shape)) for r in layers]
+    largest = max([batch * sym.product(analysis.graph.input_shape), *sizes, *work])
     last: dict[int, int] = {}
     for i, r in enumerate(layers):
         for s in r.node.inputs:
@@ -81,15 +86,23 @@ def forward_bytes(analysis: Analysis, batch: int, element: int = 4) -> tuple[int
     live = peak = batch * sym.product(analysis.graph.input_shape)
     for i, r in enumerate(layers):
         live += sizes[i]
-        peak = max(peak, live)
+        peak = max(peak, live + work[i])
         for s in set(r.node.inputs):
             if s != INPUT and last.get(s) == i:
                 live -= sizes[s]
     return weights + 2 * int(peak) * element, max(int(largest), *(int(r.params) for r in layers), 0)
 
 
+def scientific(n: int) -> str:
+    """A whole number of any size as ``5.12e+618`` (no float: it would overflow)."""
+    digits = str(abs(int(n)))
+    return f"{'-' if n < 0 else ''}{digits[0]}.{digits[1:3].ljust(2, '0')}e+{len(digits) - 1}"
+
+
 def human_bytes(n: int) -> str:
-    """Binary units: ``97.5 MiB`` (1 MiB = 2**20 bytes)."""
+    """Binary units: ``97.5 MiB`` (1 MiB = 2**20 bytes); beyond a thousand TiB, ``5.12e+618 B``."""
+    if n >= 2**50:
+        return f"{scientific(n)} B"
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":
@@ -99,7 +112,9 @@ def human_bytes(n: int) -> str:
 
 
 def human_count(n: int) -> str:
-    """``4.09 G`` style (decimal: 1 G = 10**9)."""
+    """``4.09 G`` style (decimal: 1 G = 10**9); beyond a thousand T, ``5.12e+618``."""
+    if abs(n) >= 10**15:
+        return scientific(n)
     for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if abs(n) >= scale:
             return f"{n / scale:.2f} {unit}"

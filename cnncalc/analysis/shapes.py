@@ -165,6 +165,10 @@ def _layer(
             values[name] = value
         args = Args(values, (*args.given, *layer.inferred), args.written)
     shape = layer.output(args, ins, ctx)
+    for d in shape:  # a zero-size dim is refused whatever the layer (a documented difference from torch)
+        if sym.is_concrete(d) and int(d) < 1:
+            raise ctx.fail(f"the output {ctx.shape(tuple(shape))} has a dim of size {sym.to_text(d)}",
+                           "cnncalc refuses empty tensors: every dim needs at least one entry")  # fmt: skip
     return LayerResult(node, args, tuple(shape), layer.params(args, ins), layer.buffers(args, ins))
 
 

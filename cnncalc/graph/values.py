@@ -26,8 +26,10 @@ def scalar_value(node: YNode, env: Env, what: str) -> Any:
     if isinstance(v, str):
         return evaluate(v, env, node.loc)
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT:
+        digits = str(abs(v))
+        shown = str(v) if len(digits) <= 40 else f"{'-' if v < 0 else ''}{digits[:12]}... ({len(digits)} digits)"
         raise CnnCalcError(
-            f"{what} = {v} is beyond the limit of 2**40", node.loc, "sizes and channel counts are far smaller"
+            f"{what} = {shown} is beyond the limit of 2**40", node.loc, "sizes and channel counts are far smaller"
         )
     return v
 
@@ -43,9 +45,7 @@ def number(node: YNode, env: Env, what: str) -> int | float:
         if not math.isfinite(parsed):
             raise CnnCalcError(f"{what} = {node.value} is not a finite number", node.loc)
         return parsed
-    value = (
-        node.value if isinstance(node, YScalar) and not isinstance(node.value, str) else scalar_value(node, env, what)
-    )
+    value = scalar_value(node, env, what)  # a YAML int too: the 2**40 limit (a float field cannot overflow)
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise CnnCalcError(f"{what} must be a number, found {describe(node)}", node.loc)
     return float(value) if isinstance(value, Fraction) else value

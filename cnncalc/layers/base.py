@@ -188,6 +188,11 @@ class LayerType:
         """The number of buffer values (running statistics)."""
         return 0
 
+    def workspace(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        """Elements per sample torch allocates inside the layer beyond its output (counted in the memory estimate
+        before a forward pass); 0 for most layers."""
+        return 0
+
     reshapes: bool = False
     """Flatten/Unflatten: the elements keep their row-major order; only the shape changes."""
 

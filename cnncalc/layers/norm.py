@@ -203,6 +203,11 @@ class LocalResponseNorm(LayerType):
         rule = self.channel_rule(a, ins, out)
         return kit.channel_window(xs[0], rule.n) if rule.kind == "window" else xs[0]
 
+    def workspace(self, a: Args, ins: Sequence[Shape], out: Shape) -> Any:
+        # torch pads the squared input by size - 1 channels, then averages over the window (two such tensors)
+        c, *spatial = ins[0]
+        return 2 * (c + a["size"] - 1) * sym.product(spatial)
+
 
 def catalogue() -> list[LayerType]:
     """Every normalisation layer type."""

@@ -160,17 +160,29 @@ def _on_meta(analysis: Analysis, batch: int, progress: Progress | None, e: BaseE
     return dataclasses.replace(check, note=why)
 
 
+def _elements(analysis: Analysis, r: Any, batch: int) -> int:
+    """The most elements of one tensor a layer makes: its output, its parameters, its work space."""
+    ins = [analysis.graph.input_shape if i == INPUT else analysis.layers[i].shape for i in r.node.inputs]
+    return max(
+        batch * int(sym.product(r.shape)), int(r.params), batch * int(r.node.layer.workspace(r.args, ins, r.shape))
+    )
+
+
 def _too_large(analysis: Analysis, batch: int) -> str:
     """Why a real forward pass is not run (its estimated memory is over the limit), or ""; an error when torch
     could not even describe the tensors (their sizes overflow int64), so that nothing can be verified."""
     from .. import budget
-    from ..analysis.cost import forward_bytes
+    from ..analysis.cost import forward_bytes, scientific
 
     need, largest = forward_bytes(analysis, batch)
     if largest * 8 >= budget.TORCH_MAX_NUMEL:
         at = ", ".join(f"{k}={v}" for k, v in analysis.graph.binding.items())
-        raise CnnCalcError(f"torch cannot verify this network{f' at {at}' if at else ''}: one of its tensors has "
-                           f"{largest:,} elements, beyond what torch can describe (2**60)", None,
+        culprit = next((r for r in analysis.layers if _elements(analysis, r, batch) * 8 >= budget.TORCH_MAX_NUMEL),
+                       None)  # fmt: skip
+        where = f"{culprit.node.name!r} makes a tensor of" if culprit else "one of its tensors has"
+        count = f"{largest:,}" if largest < 10**24 else scientific(largest)
+        raise CnnCalcError(f"torch cannot verify this network{f' at {at}' if at else ''}: {where} {count} elements, "
+                           "beyond what torch can describe (2**60)", culprit.node.loc if culprit else None,
                            "derive without torch: --no-verify; or use smaller sizes")  # fmt: skip
     limit = budget.max_memory()
     if need <= limit:

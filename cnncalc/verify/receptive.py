@@ -75,6 +75,7 @@ class Kit:
         """LocalResponseNorm: channel c on channels [c - size//2, c + (size-1)//2]."""
         t = self.real(x)
         b, c = t.shape[:2]
+        size = min(size, 2 * int(c) + 1)  # wider windows see every channel, as this one does: no huge padding
         flat = t.reshape(b, 1, c, -1)
         padded = self.F.pad(flat, (0, 0, size // 2, (size - 1) // 2))
         out = self.F.avg_pool2d(padded, (size, 1), stride=1)

@@ -164,3 +164,8 @@ EscapeClass = type("\x1b[2J\u202eEvil", (HostileNames,), {})
 
 def factory_exits():
     exit(2)
+
+
+class ReturnsEmptySlice(Base):
+    def forward(self, x):
+        return self.fc(x)[:, :0]  # a zero-size dim, traced as a Narrow of length 0
