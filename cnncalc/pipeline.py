@@ -186,6 +186,10 @@ def _derived(spec: ArchSpec, declared: Mapping[str, int | None], fixed: Mapping[
         solution = solve(main.conditions, free)
         points = verification_points(solution, {n: declared[n] for n in free}, extra_points if verify else 0)
         _check_defaults(spec, solution, declared, fixed)
+        if not points:  # conditions tie unknown (null) symbols together, and no small sizes meet them
+            raise CnnCalcError(f"no sizes were found to work out the network at: {', '.join(solution.describe())}",
+                               next((loc for n, _, loc in spec.symbols if n in free), spec.loc),
+                               "give the sizes with --set, or find the unknowns with cnncalc solve")  # fmt: skip
         analyses = tuple(analyze(expand(spec, {**fixed, **p})) for p in points)
         consistency = tuple(m for a in analyses for m in _consistency(main, a, free))
     else:

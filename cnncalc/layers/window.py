@@ -47,7 +47,10 @@ class Affine:
         return range(start, start + self.k, self.d)
 
     def sources(self, u: int, size: int) -> Iterable[int]:
-        return (v for v in self.positions(u) if 0 <= v < size)
+        """The positions inside the input, without visiting the rest of the window (a kernel may be 10**9 wide)."""
+        start = u * self.s - self.p
+        first = start if start >= 0 else start + -(start // self.d) * self.d  # the first tap at 0 or after
+        return range(first, min(start + self.k, size), self.d)
 
     @property
     def closed_form(self) -> bool:

@@ -98,6 +98,10 @@ def _number(value: Any, node: ast.AST, loc: Loc, text: str) -> Any:
 
 
 def _bounded(value: Any, loc: Loc, text: str) -> Any:
+    if getattr(value, "is_number", False) and value.is_finite is not True:  # sympy's zoo, nan: a division by 0
+        raise CnnCalcError(
+            f"expression {text!r} divides by zero", loc, "check the divisors (they may cancel, as H - H)"
+        )
     if isinstance(value, (int, Fraction)) and abs(value) > MAX_INT:  # type: ignore[operator]
         raise CnnCalcError(
             f"expression {text!r} gives a number beyond the limit of 2**40",

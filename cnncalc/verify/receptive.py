@@ -31,6 +31,10 @@ MAX_TWIN_BYTES = 1 << 30
 """The largest twin activation the check allocates (at the probe batch); beyond it fewer probes, then none."""
 
 
+class TwinTooLarge(Exception):
+    """A twin layer would allocate more than MAX_TWIN_BYTES (a kernel 10**6 wide): the check stops, with a note."""
+
+
 @dataclass
 class Twin:
     """A twin tensor (batch first); ``mult[i]`` real channels share channel i's dependencies (None: all real)."""
@@ -49,6 +53,11 @@ class Kit:
         self.torch = torch
         self.nn = torch.nn
         self.F = torch.nn.functional
+
+    def affordable(self, numel: int, what: str) -> None:
+        """Stop the check before allocating a tensor of ``numel`` float32 values over MAX_TWIN_BYTES."""
+        if numel * 4 > MAX_TWIN_BYTES:
+            raise TwinTooLarge(f"{what} would take {numel * 4:,} bytes")
 
     # -- channels
 
@@ -115,6 +124,7 @@ class Kit:
         flat = [v for lo, hi in reversed(pads) for v in (lo, hi)]
         padded = self.F.pad(t, flat) if any(flat) else t
         taps = [(int(w.k) - 1) // int(w.d) + 1 for w in windows]
+        self.affordable(int(t.shape[0]) * int(t.shape[1]) * math.prod(taps), "a pooling window's weights")
         b, c = int(t.shape[0]), int(t.shape[1])  # the probes as groups, as in conv
         weight = self.torch.ones((b * c, 1, *taps), dtype=t.dtype) / math.prod(taps)
         conv = getattr(self.F, f"conv{n}d")
@@ -148,6 +158,7 @@ class Kit:
             kwargs["output_padding"] = a["output_padding"]
         else:
             kwargs["padding_mode"] = a["padding_mode"]
+        self.affordable(b * c_out * (c_in // g) * math.prod(_per_dim(a["kernel_size"], n)), "a convolution's weights")
         module = getattr(self.nn, kind)(c_in * b, c_out * b, a["kernel_size"], **kwargs).to(t.dtype)
         with self.torch.no_grad():
             module.weight.fill_(1.0 / module.weight[0].numel())
@@ -289,7 +300,11 @@ def check(analysis: Analysis, rf: ReceptiveFields, max_nodes: int = 16) -> tuple
         return (), 0, notes
     upto = max(p.layer for p in probes)
     x = torch.ones((len(probes), *analysis.graph.input_shape), dtype=torch.float32, requires_grad=True)
-    outs = twin_forward(kit, analysis, Twin(x), upto)
+    try:
+        outs = twin_forward(kit, analysis, Twin(x), upto)
+    except TwinTooLarge as e:
+        notes.append(f"receptive fields not checked: the twin network would not fit the memory bound ({e})")
+        return (), 0, notes
     loss: Any = 0
     for b, p in enumerate(probes):
         y = outs[p.layer]
@@ -317,6 +332,10 @@ def check(analysis: Analysis, rf: ReceptiveFields, max_nodes: int = 16) -> tuple
                                            str(list(wanted) if wanted else "none"), str(list(got) if got else "none"),
                                            {}, "the input gradient"))  # fmt: skip
     return tuple(mismatches), len(probes), notes
+
+
+def _per_dim(value: Any, n: int) -> tuple[int, ...]:
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * n
 
 
 def _first_without_twin(analysis: Analysis, notes: list[str]) -> int:
