@@ -92,8 +92,10 @@ def shapes(
                 did_you_mean(name, declared)
                 or ("declared symbols: " + ", ".join(declared) if declared else "the file declares no symbols"),
             )
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise CnnCalcError(f"--set {name}={value}: sizes are positive integers", None)
+        lowest = 0 if declared[name] is None else 1  # an unknown (null) may be a padding: 0 is a value (a solution)
+        if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
+            kind = "sizes are positive integers" if lowest else "values are integers >= 0"
+            raise CnnCalcError(f"--set {name}={value}: {kind}", None)
     free = tuple(n for n in declared if n not in fixed)
     hint = channels_last_hint(spec, {**fixed, **{n: sym.symbol(n) for n in free}})
     notes: tuple[str, ...] = (hint,) if hint else ()

@@ -221,6 +221,12 @@ class _Builder:
                 out.append(inp)
             elif ref.name in scope.ids:
                 out.append(scope.ids[ref.name])
+            elif ref.name in later and later[ref.name].loc == item.loc:
+                raise CnnCalcError(
+                    f"'from' refers to {ref.name!r}, the layer itself",
+                    ref.loc,
+                    "a layer takes input from earlier layers (or input); cycles are not allowed",
+                )
             elif ref.name in later:
                 raise CnnCalcError(
                     f"'from' refers to {ref.name!r}, which is defined later (line {later[ref.name].loc.line})",

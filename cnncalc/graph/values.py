@@ -62,7 +62,8 @@ def integer(node: YNode, env: Env, what: str, minimum: int | None = None, allow_
         raise CnnCalcError(f"{what} must be an integer, found null", node.loc)
     value = scalar_value(node, env, what)
     if isinstance(value, (bool, float, str)) or value is None:
-        raise CnnCalcError(f"{what} must be an integer, found {value!r}", node.loc)
+        shown = "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value)
+        raise CnnCalcError(f"{what} must be an integer, found {shown}", node.loc)
     integral = sym.is_integer_valued(value)
     if integral is not True and not (allow_fraction and not sym.is_concrete(value)):
         text = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else value
@@ -102,9 +103,10 @@ def _convert(arg: Arg, node: YNode, env: Env, name: str, ndim: int) -> Any:
     if kind == "str":
         if isinstance(node, YScalar) and isinstance(node.value, str) and node.value in arg.choices:
             return node.value
-        found = node.value if isinstance(node, YScalar) else describe(node)
+        found = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
         raise CnnCalcError(
-            f"{what} must be one of {', '.join(repr(c) for c in arg.choices)}, found {found!r}",
+            f"{what} must be one of {', '.join(repr(c) for c in arg.choices)}, found "
+            f"{repr(found) if found is not None else describe(node)}",
             node.loc,
             did_you_mean(str(found), arg.choices),
         )

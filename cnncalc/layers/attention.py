@@ -43,7 +43,7 @@ class MultiheadAttention(LayerType):
 
     def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
         if not a["batch_first"]:
-            raise ctx.fail("batch_first is False: the batch is dim 1 of (L, N, E)",
+            raise ctx.fail("batch_first is false: the batch is dim 1 of (L, N, E)",
                            "cnncalc's inputs have the batch first; use batch_first=True", "batch_first")  # fmt: skip
         e, heads = ins[0][-1], a["num_heads"]
         ctx.require(sym.equal(sym.mod(e, heads), 0), f"embed_dim {sym.to_text(e)} is not divisible by num_heads "

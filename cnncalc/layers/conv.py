@@ -147,8 +147,9 @@ class ConvTranspose(LayerType):
         out = []
         for j, i in enumerate(spatial):
             ctx.require(
-                op[j] < max(s[j], d[j]),
-                f"output_padding {op[j]} must be smaller than either stride {s[j]} or dilation {d[j]}",
+                op[j] < sym.maximum(s[j], d[j]),
+                f"output_padding {sym.to_text(op[j])} must be smaller than either stride {sym.to_text(s[j])} or "
+                f"dilation {sym.to_text(d[j])}",
                 "output_padding only picks among the sizes a stride can produce",
                 "output_padding",
             )

@@ -34,23 +34,25 @@ class Pad(LayerType):
             if self.kind == "Reflection":
                 ctx.require(
                     sym.maximum(left, right) < i,
-                    f"reflection padding {max(left, right)} must be less than the input {name} {sym.to_text(i)}",
+                    f"reflection padding {sym.to_text(sym.maximum(left, right))} must be less than the input {name} "
+                    f"{sym.to_text(i)}",
                     "use ReplicationPad or ZeroPad, or a larger input",
                     "padding",
                 )
             if self.kind == "Circular":
                 ctx.require(
                     sym.maximum(left, right) <= i,
-                    f"circular padding {max(left, right)} wraps around the input {name} {sym.to_text(i)} more than once",
+                    f"circular padding {sym.to_text(sym.maximum(left, right))} wraps around the input {name} "
+                    f"{sym.to_text(i)} more than once",
                     "use a larger input or less padding",
                     "padding",
                 )
             if self.kind in ("Zero", "Constant"):
                 # torch crops (narrow) by the negative amounts before it pads.
-                crop = min(left, 0) + min(right, 0)
+                crop = sym.minimum(left, 0) + sym.minimum(right, 0)
                 ctx.require(
                     i + crop >= 0,
-                    f"negative padding {-crop} crops more than the input {name} {sym.to_text(i)}",
+                    f"negative padding {sym.to_text(-crop)} crops more than the input {name} {sym.to_text(i)}",
                     "torch crops before it pads; reduce the negative padding",
                     "padding",
                 )
@@ -59,7 +61,7 @@ class Pad(LayerType):
                 name,
                 o,
                 "i + left + right",
-                f"{sym.to_text(i)} + {left} + {right}",
+                f"{sym.to_text(i)} + {sym.to_text(left)} + {sym.to_text(right)}",
                 "negative padding crops; it removes the whole input here",
             )
             out[j] = o

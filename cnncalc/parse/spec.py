@@ -142,7 +142,7 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
         )
         if not isinstance(inp, YSeq) or not inp.items:
             raise CnnCalcError(
-                f"input must be a non-empty list of sizes, found {describe(inp)}",
+                f"input must be a non-empty list of sizes, found {describe(inp) if not isinstance(inp, YSeq) else 'an empty list'}",
                 inp.loc,
                 "for example input: [3, H, W] (one sample, no batch dimension)",
             )
@@ -158,7 +158,7 @@ def parse_arch(root: YNode, file: str) -> ArchSpec:
     with contextlib.suppress(_Typo), errors.attempt():
         layers_node = _required(top, "layers", typos, "missing 'layers:'",
                                 "list the layers, e.g. layers: [{type: Conv2d, out_channels: 16, kernel_size: 3}]")  # fmt: skip
-        layers = _layer_list(layers_node, blocks, "layers", errors)
+        layers = _layer_list(layers_node, blocks, "the file", errors)
     convention = "torch"
     conv_node = top.get("convention")
     with errors.attempt():

@@ -24,6 +24,7 @@ from ..layers import Condition
 from ..layers.steps import letters
 from ..parse.spec import ArchSpec, parse_text
 from .fxwriter import NotConvertible, Writer
+from .guard import ModelTimeout, stops
 from .inputs import InputSpec
 
 
@@ -94,7 +95,9 @@ def trace(model: Any) -> Any:
     try:
         with preserved(model, import_torch()):
             return torch.fx.symbolic_trace(model, concrete_args=concrete or None)
-    except Exception as e:
+    except BaseException as e:  # the model's own BaseException subclasses too; not a time limit or sys.exit
+        if not isinstance(e, Exception) and (stops(e) or isinstance(e, (SystemExit, KeyboardInterrupt, ModelTimeout))):
+            raise
         raise NotConvertible(
             f"torch.fx cannot trace it ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})"
         ) from None

@@ -14,9 +14,11 @@ counts them on the page; execution counts (``In [7]``) are not reliable, so they
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,11 +94,22 @@ def read(path: str) -> Plan:
     if Path(path).is_dir():
         raise CnnCalcError(f"{path} is a directory", None, "name a notebook, e.g. course.ipynb:Net")
     raw = read_bounded(path, path, MAX_NOTEBOOK_BYTES, "check the path (targets are FILE.ipynb:Name)")
+    hint = "open and save it in Jupyter, or check that it is a .ipynb file"
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
+        doc = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        raise CnnCalcError(f"{path} is not a readable Jupyter notebook (not JSON: {first_line(e)[:200]})", None,
+                           hint) from None  # fmt: skip
+    if not isinstance(doc, dict) or not isinstance(doc.get("cells", []), list):
+        found = "the top level is not an object" if not isinstance(doc, dict) else "its cells are not a list"
+        raise CnnCalcError(f"{path} is not a readable Jupyter notebook ({found})", None, hint)
+    try:
+        with warnings.catch_warnings():  # nbformat's notes on missing cell ids point into its own source
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
     except Exception as e:  # nbformat raises NotJSONError, ValidationError, KeyError... for a broken file
         raise CnnCalcError(f"{path} is not a readable Jupyter notebook ({type(e).__name__}: {first_line(e)[:200]})",
-                           None, "open and save it in Jupyter, or check that it is a .ipynb file") from None  # fmt: skip
+                           None, hint) from None  # fmt: skip
     cells = []
     for index, cell in enumerate(nb.cells, 1):
         if cell.get("cell_type") == "code":
