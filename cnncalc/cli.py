@@ -1047,6 +1047,7 @@ class _LayersCommand(click.Command):
 @click.argument("name", required=False)
 def layers(name: str | None) -> None:
     """List the supported layer types, or show one type's arguments and formulas (cnncalc layers NAME)."""
+    from . import symbolic as sym
     from .layers import CATALOGUE, REQUIRED
 
     if name is None:
@@ -1068,4 +1069,4 @@ def layers(name: str | None) -> None:
         default = "required" if arg.default is REQUIRED else f"default {arg.default!r}"
         _echo(f"  {arg_name}: {arg.kind}, {default}" + (f" ({arg.note})" if arg.note else ""))
     for key, text in t.formulas().items():
-        _echo(f"  {key}: {text}")
+        _echo(f"  {key}: {sym.readable_formula(text)}")

@@ -107,6 +107,30 @@ def maximum(a: Any, b: Any) -> Any:
     return sympy.Max(a, b)
 
 
+def readable_formula(text: str) -> str:
+    """A rule written in code style, as people read it: ``floor((i + 2p - 1)/s) + 1`` -> ``⌊(i + 2p − 1)/s⌋ + 1``,
+    ``ceil(x)`` -> ``⌈x⌉``, ``a * b`` -> ``a·b`` (the brackets are matched; other text is kept)."""
+    out: list[str] = []
+    closing: list[str] = []  # per open parenthesis: what closes it
+    k = 0
+    while k < len(text):
+        for word, (left, right) in (("floor(", ("⌊", "⌋")), ("ceiling(", ("⌈", "⌉")), ("ceil(", ("⌈", "⌉"))):
+            if text.startswith(word, k) and (k == 0 or not (text[k - 1].isalnum() or text[k - 1] == "_")):
+                out.append(left)
+                closing.append(right)
+                k += len(word)
+                break
+        else:
+            ch = text[k]
+            if ch == "(":
+                closing.append(")")
+            elif ch == ")" and closing:
+                ch = closing.pop()
+            out.append({"*": "·"}.get(ch, ch))
+            k += 1
+    return "".join(out).replace(" - ", " − ").replace("··", "^")
+
+
 def minimum(a: Any, b: Any) -> Any:
     """``min(a, b)`` for ints or sympy expressions."""
     if is_concrete(a) and is_concrete(b):

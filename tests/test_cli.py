@@ -145,7 +145,7 @@ def test_python_m_entry_point() -> None:
 
 def test_layers_command() -> None:
     code, out, _ = run("layers", "Conv2d")
-    assert code == 0 and "in_channels: inferred" in out and "C_out * (C_in/g) * prod(k)" in out
+    assert code == 0 and "in_channels: inferred" in out and "C_out · (C_in/g) · prod(k)" in out
     code, _, err = run("layers", "conv2d")
     assert code == 2 and "did you mean 'Conv2d'" in err
     code, out, _ = run("layers", "Conv2D")

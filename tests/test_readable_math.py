@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -135,3 +136,24 @@ def test_explain_text_and_latex() -> None:
     code, out, _ = run("explain", "examples/cifar_cnn.yaml", "--no-verify", "--format", "latex")
     assert code == 0 and "\\lfloor" in out
     assert not re.search(r"[⌊⌋⌈⌉·−]", out)  # LaTeX gets commands, never the text signs
+
+
+def test_rules_read_as_math_in_layers_errors_and_explain(tmp_path: Path) -> None:
+    """Every layer's rule as `cnncalc layers NAME` prints it, a too-small input's error and a rule in explain: no
+    ``floor(``, ``ceil(`` or ``*`` (found by a hostile sweep: the rules were printed in code style)."""
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+    from cnncalc.layers import CATALOGUE
+
+    runner = CliRunner()
+    for name in CATALOGUE:
+        out = runner.invoke(main, ["layers", name]).stdout
+        assert not re.search(r"\bfloor\(|\bceil\(|\bceiling\(| \* ", out), (name, out)
+    path = tmp_path / "small.yaml"
+    path.write_text("cnncalc: 1\ninput: [3, 4, 4]\nlayers:\n  - {type: MaxPool2d, kernel_size: 7}\n")
+    err = runner.invoke(main, ["shapes", str(path), "--no-verify"]).stderr
+    assert "⌊(4 + 2·0 − 1·(7-1) − 1)/7⌋ + 1 = 0" in err and "floor(" not in err
+    path.write_text("cnncalc: 1\ninput: [1, 8]\nlayers:\n  - {type: Upsample, scale_factor: 1.5}\n")
+    out = runner.invoke(main, ["explain", str(path), "--no-verify"]).stdout
+    assert "⌊float(i) · scale_factor⌋" in out and "floor(" not in out

@@ -99,7 +99,8 @@ class Ctx:
         """Require an output size >= 1, quoting the formula and the numbers that gave it."""
         self.require(
             value >= 1,
-            f"output {dim} is {sym.to_text(value)}, must be >= 1: {formula} = {numbers} = {sym.to_text(value)}",
+            f"output {dim} is {sym.to_text(value)}, must be >= 1: {sym.readable_formula(formula)} = "
+            f"{sym.readable_formula(numbers)} = {sym.to_text(value)}",
             hint or "the input is too small for this layer; use a larger input or less shrinking before it",
         )
 

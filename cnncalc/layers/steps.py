@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .. import symbolic as sym
 from ..formula import BUFFERS, PARAMS, Expr, Step, ceil, exact, floor, frac, num, output_dim, product, var
 
 LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -114,7 +115,8 @@ def generic(layer: Any, a: Any, ins: Sequence[Any], out: Sequence[Any]) -> list[
         steps = [Step("output shape", statement="same as the input (the layer acts on each value or position)",
                       result=tuple(out))]  # fmt: skip
     else:
-        steps = [Step("output shape", statement=rules.get("output", f"the {layer.name} rule"), result=tuple(out))]
+        rule = sym.readable_formula(rules.get("output", f"the {layer.name} rule"))
+        steps = [Step("output shape", statement=rule, result=tuple(out))]
     params = layer.params(a, ins)
     if params != 0:
         steps.append(Step("parameters", "params", statement=rules.get("params", ""), result=params, quantity=PARAMS))
