@@ -25,6 +25,7 @@ Scalar = str | int | float | bool | None
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_RESOLVER = yaml.resolver.Resolver()  # the tag a scalar has by itself, as the safe loader resolves it
 _DECIMAL_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 
 
@@ -156,7 +157,8 @@ def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode
     if isinstance(node, yaml.ScalarNode):
         return YScalar(_scalar(node, loc), loc)
     if node.tag not in (_TAG + "seq", _TAG + "map"):
-        raise CnnCalcError(f"unsupported YAML tag {node.tag!r}", loc, "architecture files use plain YAML values only")
+        shown = node.tag.replace(_TAG, "!!")
+        raise CnnCalcError(f"unsupported YAML tag {shown!r}", loc, "architecture files use plain YAML values only")
     if isinstance(node, yaml.SequenceNode):
         return YSeq(tuple(_convert(n, file, budget, depth + 1) for n in node.value), loc)
     assert isinstance(node, yaml.MappingNode)
@@ -181,8 +183,11 @@ def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode
 
 def _scalar(node: yaml.ScalarNode, loc: Loc) -> Scalar:
     tag, raw = node.tag, str(node.value)
-    if tag not in _PLAIN_TAGS:
-        raise CnnCalcError(f"unsupported YAML tag {tag!r}", loc, "architecture files use plain YAML values only")
+    plain = node.style in (None, "")
+    if tag not in _PLAIN_TAGS or tag != _RESOLVER.resolve(yaml.ScalarNode, raw, (plain, not plain)):
+        # a tag the value would not have by itself was written (!!int '1', !!str 3): plain values only
+        shown = tag.replace(_TAG, "!!")
+        raise CnnCalcError(f"unsupported YAML tag {shown!r}", loc, "architecture files use plain YAML values only")
     if node.style in ("'", '"', "|", ">"):
         return raw  # quoted: always a string
     if tag == _TAG + "str":
