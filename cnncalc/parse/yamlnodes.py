@@ -184,7 +184,7 @@ def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode
 def _scalar(node: yaml.ScalarNode, loc: Loc) -> Scalar:
     tag, raw = node.tag, str(node.value)
     plain = node.style in (None, "")
-    if tag not in _PLAIN_TAGS or tag != _RESOLVER.resolve(yaml.ScalarNode, raw, (plain, not plain)):
+    if tag not in _PLAIN_TAGS or tag != _RESOLVER.resolve(yaml.ScalarNode, raw, (plain, not plain)):  # type: ignore[no-untyped-call]
         # a tag the value would not have by itself was written (!!int '1', !!str 3): plain values only
         shown = tag.replace(_TAG, "!!")
         raise CnnCalcError(f"unsupported YAML tag {shown!r}", loc, "architecture files use plain YAML values only")
