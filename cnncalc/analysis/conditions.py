@@ -136,11 +136,13 @@ def _solve_one(symbol: Any, conds: list[Condition]) -> tuple[SymbolRange, list[C
     # Merged paths that scale differently agree only at isolated sizes, all below where they diverge.
     only = tuple(v for v in range(minimum, minimum + _FINITE_SEARCH * modulus) if ok(v))
     if not only:
-        why = "; ".join(c.why for c in equalities)
+        why = "; ".join(dict.fromkeys(c.why for c in equalities))  # one expect: gives a condition per dim
         raise CnnCalcError(
             f"no value of {symbol.name} makes the network valid: {why}",
             equalities[0].loc,
-            "the paths being merged scale differently with the input size",
+            "no input size gives the shape written in expect:; check it, or the layers before it"
+            if all(c.expect for c in equalities)
+            else "the paths being merged scale differently with the input size",
         )
     return SymbolRange(symbol.name, minimum, modulus, residues, only), []
 
