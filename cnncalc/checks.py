@@ -127,14 +127,11 @@ def _check_spec(path: str, spec: Any, opts: CheckOptions) -> CheckReport:
 
 def _independence(analysis: Any, where: str) -> Finding:
     """Whether sample i of the output depends only on sample i: the layers that mix samples in eval mode say so."""
-    from .graph.expand import INPUT
-
-    for r in analysis.layers:
-        ins = [analysis.graph.input_shape if i == INPUT else analysis.layers[i].shape for i in r.node.inputs]
-        why = r.node.layer.mixes_samples(r.args, ins)
-        if why:
-            return Finding("sample independence", False, where, f"{r.node.layer.name} {r.node.name!r}: {why}, so "
-                           "each sample's output depends on the other samples of the batch", r.node.loc)  # fmt: skip
+    found = analysis.mixing()
+    if found:
+        r, why = found
+        return Finding("sample independence", False, where, f"{r.node.layer.name} {r.node.name!r}: {why}, so "
+                       "each sample's output depends on the other samples of the batch", r.node.loc)  # fmt: skip
     return Finding("sample independence", True, where, "sample i of the output depends only on sample i")
 
 

@@ -114,6 +114,11 @@ def shapes(
             raise
         else:
             raise CnnCalcError(e.message, e.loc, hint + (f"; else: {e.hint}" if e.hint else ""), e.chain) from None
+    mixing = report.defaults.mixing()
+    if mixing:  # a trap (Softmax without dim over the batch) or a design (statistics of the batch): said, not failed
+        r, why = mixing
+        notes += (f"{r.node.name!r} ({r.node.layer.name}): {why}, so each sample's output depends on the other "
+                  "samples of the batch (cnncalc check fails on it)",)  # fmt: skip
     return dataclasses.replace(report, notes=notes) if notes else report
 
 

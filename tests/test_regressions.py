@@ -188,3 +188,21 @@ def test_check_reports_each_failed_expectation_once_at_its_line(tmp_path: Any) -
     assert errors == [f"{path}:4:61: error: 'conv2d_1': expected output shape (4, 7, 7), derived (4, 6, 6)",
                       f"{path}:5:26: error: 'relu_1': expected output shape (4, 5, 5), derived (4, 6, 6)"]  # fmt: skip
     assert "✗ expected shapes" in result.stdout
+
+
+def test_shapes_says_when_samples_mix(tmp_path: Any) -> None:
+    # An independent tester: Softmax without dim on a per-sample 2-d input normalises over the batch (torch's
+    # implicit dim); check failed on it, shapes said nothing. Now shapes notes it (exit 0), check still fails.
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+
+    path = tmp_path / "softmax.yaml"
+    path.write_text("cnncalc: 1\ninput: [3, 8]\nlayers:\n  - {type: Softmax}\n")
+    shown = CliRunner().invoke(main, ["shapes", str(path), "--no-verify"])
+    assert shown.exit_code == 0
+    assert "Note: 'softmax_1' (Softmax): Softmax with dim None on a batched rank-3 input normalises over dim 0" in (
+        shown.stdout)  # fmt: skip
+    assert CliRunner().invoke(main, ["check", str(path)]).exit_code == 1
+    path.write_text("cnncalc: 1\ninput: [3, 8]\nlayers:\n  - {type: Softmax, dim: -1}\n")
+    assert "Note:" not in CliRunner().invoke(main, ["shapes", str(path), "--no-verify"]).stdout

@@ -90,6 +90,15 @@ class Analysis:
         """All buffer values (running statistics)."""
         return sum((r.buffers for r in self.layers), 0)
 
+    def mixing(self) -> tuple[LayerResult, str] | None:
+        """The first layer whose output sample depends on other samples of the batch (in eval mode), and why."""
+        for r in self.layers:
+            ins = [self.graph.input_shape if i == INPUT else self.layers[i].shape for i in r.node.inputs]
+            why = r.node.layer.mixes_samples(r.args, ins)
+            if why:
+                return r, why
+        return None
+
 
 _PLACEHOLDER: Any = None  # stands for a failed layer's result; the analysis raises before anything reads it
 
