@@ -206,3 +206,31 @@ def test_shapes_says_when_samples_mix(tmp_path: Any) -> None:
     assert CliRunner().invoke(main, ["check", str(path)]).exit_code == 1
     path.write_text("cnncalc: 1\ninput: [3, 8]\nlayers:\n  - {type: Softmax, dim: -1}\n")
     assert "Note:" not in CliRunner().invoke(main, ["shapes", str(path), "--no-verify"]).stdout
+
+
+def test_every_integer_argument_may_be_an_expression_over_symbols() -> None:
+    """Each integer-like argument of every layer type written as ``A`` or ``A - 1`` (which may be 0): a report or
+    one located error, never an exception (89 of these crashed: a stride A - 1 divided by zero in the condition
+    solver, a symbolic dim or group count reached Python comparisons, an adaptive size A reached the maps)."""
+    from cnncalc.layers import CATALOGUE, REQUIRED
+
+    simple = {"int": "2", "size": "2", "pad": "1", "sizeopt": "2", "ints": "[1]", "float": "0.5", "floats": "2.0",
+              "bool": "true"}  # fmt: skip
+    inputs = {1: "[4, 12]", 2: "[4, 12, 12]", 3: "[4, 6, 6, 6]"}
+    cases = 0
+    for name, t in CATALOGUE.items():
+        for arg, spec in t.args.items():
+            if spec.kind not in ("int", "size", "pad", "sizeopt", "ints") or name == "Permute":
+                continue
+            others = {a: (s.choices[0] if s.kind == "str" else simple.get(s.kind, "2"))
+                      for a, s in t.args.items() if s.default is REQUIRED and a != arg}  # fmt: skip
+            for value, default in (("A", 2), ("A - 1", 1), ("A", 1)):
+                written = ", ".join(f"{k}: {v}" for k, v in {**others, arg: value}.items())
+                text = (f"cnncalc: 1\nsymbols: {{A: {default}}}\ninput: {inputs[getattr(t, 'ndim', 0) or 2]}\n"
+                        f"layers:\n  - {{type: {name}, {written}}}\n")  # fmt: skip
+                cases += 1
+                try:
+                    shapes(load("t.yaml", text), verify=False)
+                except CnnCalcError as e:
+                    assert e.loc is not None and e.loc.file == "t.yaml", (text, e)
+    assert cases > 400

@@ -105,7 +105,15 @@ def solve(conditions: Sequence[Condition], symbols: Sequence[str]) -> Solution:
 
 
 def _holds(cond: Condition, symbol: Any, value: int) -> bool:
-    return bool(cond.expr.xreplace({symbol: value}))
+    return _truth(cond, {symbol: value})
+
+
+def _truth(cond: Condition, values: Mapping[Any, int]) -> bool:
+    """The condition at these values; false where it is undefined (a stride ``A - 1`` at A = 1 divides by 0)."""
+    try:
+        return bool(cond.expr.xreplace(values))
+    except (TypeError, ZeroDivisionError):
+        return False
 
 
 def _solve_one(symbol: Any, conds: list[Condition]) -> tuple[SymbolRange, list[Condition]]:
@@ -212,4 +220,4 @@ def verification_points(solution: Solution, defaults: Mapping[str, int | None], 
 def holds(cond: Condition, point: Mapping[str, int]) -> bool:
     """Whether a condition holds at a point (every symbol in it given a value)."""
     values = {s: point[s.name] for s in cond.expr.free_symbols if s.name in point}
-    return bool(cond.expr.xreplace(values))
+    return _truth(cond, values)

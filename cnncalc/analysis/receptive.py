@@ -670,11 +670,22 @@ def receptive_fields(main: Analysis, concrete: Analysis, budget: int = BUDGET) -
     out: list[NodeRF] = []
     for idx in range(len(main.layers)):
         tick(main.layers[idx].node.loc, "deriving receptive fields")
-        cf, nom = _closed_step(main, concrete, idx, closed, nominal, warnings)
+        try:
+            cf, nom = _closed_step(main, concrete, idx, closed, nominal, warnings)
+        except (TypeError, ZeroDivisionError, AttributeError, ValueError):
+            if not _symbolic_args(main.layers[idx]):
+                raise  # a bug: with numbers every rule works
+            cf, nom = None, None  # an argument over symbols (an adaptive output size A): the exact maps only
         closed.append(cf)
         nominal.append(nom)
         out.append(_summary(main, concrete, idx, states[idx], cf, nom))
     return ReceptiveFields(tuple(out), tuple(warnings), tuple(states), tuple(notes))
+
+
+def _symbolic_args(r: LayerResult) -> bool:
+    from .shapes import _symbolic
+
+    return any(_symbolic(r.args.values.get(n)) for n in r.args.written)
 
 
 def _frame_out(analysis: Analysis, r: LayerResult) -> bool:

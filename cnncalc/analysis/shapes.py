@@ -173,12 +173,27 @@ def _layer(
                     )
             values[name] = value
         args = Args(values, (*args.given, *layer.inferred), args.written)
-    shape = layer.output(args, ins, ctx)
+    try:
+        shape = layer.output(args, ins, ctx)
+    except (TypeError, ZeroDivisionError, AttributeError, ValueError) as e:
+        symbolic = [n for n in args.written if _symbolic(args.values.get(n))]
+        if not symbolic:
+            raise  # a bug: with numbers every rule works
+        raise ctx.fail(f"{', '.join(symbolic)} {'depends' if len(symbolic) == 1 else 'depend'} on symbols in a way "
+                       f"its rule cannot follow ({type(e).__name__})", "write numbers there, or fix the symbols "
+                       "with --set", symbolic[0]) from None  # fmt: skip
     for d in shape:  # a zero-size dim is refused whatever the layer (a documented difference from torch)
         if sym.is_concrete(d) and int(d) < 1:
             raise ctx.fail(f"the output {ctx.shape(tuple(shape))} has a dim of size {sym.to_text(d)}",
                            "cnncalc refuses empty tensors: every dim needs at least one entry")  # fmt: skip
     return LayerResult(node, args, tuple(shape), layer.params(args, ins), layer.buffers(args, ins))
+
+
+def _symbolic(value: Any) -> bool:
+    """Whether an argument's value has symbols in it (an expression over symbols, or a list holding one)."""
+    if isinstance(value, (tuple, list)):
+        return any(_symbolic(v) for v in value)
+    return hasattr(value, "free_symbols") and bool(value.free_symbols)
 
 
 def _fix(layer: str, arg: str, written: Any, actual: Any, input_shape: Shape) -> str:
