@@ -241,3 +241,30 @@ def test_every_integer_argument_may_be_an_expression_over_symbols(tmp_path: Any)
                     errors = [line for line in result.stderr.splitlines() if "error:" in line]
                     assert all(line.startswith(str(path)) for line in errors if command[0] != "solve"), errors
     assert cases > 2000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_calculators_never_crash(data: st.DataObject) -> None:
+    """conv, pool and convt with any mix of numbers, auto, nonsense and --out-size: exit 0, 1 or 2, one-line
+    errors, never an internal error (convt solving for a size with no positive root was exit 3)."""
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+
+    pick = data.draw
+    command = pick(st.sampled_from(["conv", "pool", "convt"]))
+    args = [command, pick(st.sampled_from(["1", "7", "32", "32x32", "5x6", "4x4x4", "0", "-3", "3x", "auto"]))]
+    for option, values in (("-k", ["1", "2", "3", "7", "auto", "0", "99"]), ("-s", ["1", "2", "3", "auto", "0"]),
+                           ("-p", ["0", "1", "2", "auto", "same", "-1"]), ("-d", ["1", "2", "auto", "0"])):  # fmt: skip
+        if pick(st.booleans()):
+            args += [option, pick(st.sampled_from(values))]
+    if command == "convt" and pick(st.booleans()):
+        args += ["--output-padding", pick(st.sampled_from(["0", "1", "auto"]))]
+    if pick(st.booleans()):
+        args += ["--out-size", pick(st.sampled_from(["1", "16", "64", "16x16", "0", "100000"]))]
+    if command != "pool" and pick(st.booleans()):
+        args += ["-c", pick(st.sampled_from(["1", "3", "auto"])), "-f", pick(st.sampled_from(["1", "8", "auto"]))]
+    result = CliRunner().invoke(main, [*args, "--no-verify"])
+    assert result.exit_code in (0, 1, 2), (args, result.stderr)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)

@@ -67,7 +67,10 @@ def working(equation: Any, unknowns: Sequence[str], formula: str = "", low: Mapp
     if not rounds:
         if x is None or not expr.is_polynomial(x) or sympy.degree(expr, x) != 1:
             return Working(target, formula, expr, None, None, None, one)
-        value = sympy.solve(sympy.Eq(target, expr), x)[0]
+        roots = sympy.solve(sympy.Eq(target, expr), x)
+        if not roots:  # no positive size solves it (the symbol is a positive integer)
+            return Working(target, formula, expr, None, None, (), one)
+        value = roots[0]
         ok = value.is_integer and value >= smallest
         return Working(target, formula, expr, None, Bound(value, x, value, False, False),
                        (int(value),) if ok else (), one)  # fmt: skip
