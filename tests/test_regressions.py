@@ -268,3 +268,17 @@ def test_calculators_never_crash(data: st.DataObject) -> None:
     result = CliRunner().invoke(main, [*args, "--no-verify"])
     assert result.exit_code in (0, 1, 2), (args, result.stderr)
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_meta_device_inputs_are_never_allocated() -> None:
+    # An API sweep: summary(model, (1, 3, 2**40, 8), device="meta") made the input on the CPU first (exit 3 in a
+    # CLI, an allocation error in Python). On meta the input is made on meta: no values, any size.
+    import torch
+    from torch import nn
+
+    import cnncalc
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    s = cnncalc.summary(model, (1, 3, 2**40, 8), device="meta", verbose=0)
+    assert s.output_shapes == [(1, 2)] and s.total_params == sum(p.numel() for p in model.parameters())
+    assert all(p.device.type == "cpu" for p in model.parameters()) and isinstance(model[0].weight, torch.Tensor)

@@ -119,6 +119,8 @@ def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[tuple[str, str]],
         described = list(zip(solution.describe(), solution.describe(machine=True)))
     except CnnCalcError as e:
         described = [(e.message, e.message)]
+    if not names:  # no symbols (a feature vector): nothing to say about sizes
+        return described, ""
     good = accepted_values(fx, limit)
     return described, _ranges(good, " = ".join(names), limit)
 

@@ -84,6 +84,12 @@ def make_tensors(torch: Any, shapes: Sequence[tuple[int, ...]], specs: Sequence[
     out = []
     for shape, spec in zip(shapes, specs):
         full = (batch, *shape)
+        if str(device) == "meta":  # no values: made on the meta device, never in memory (a 2**40-wide input)
+            kind = {"long": torch.long, "int": torch.int, "bool": torch.bool}.get(spec.dtype)
+            if kind is None:
+                kind = dtype if spec.dtype == "float32" and dtype is not None else getattr(torch, spec.dtype)
+            out.append(torch.empty(full, dtype=kind, device="meta"))
+            continue
         if spec.dtype in ("long", "int"):
             t = torch.randint(
                 0, max(high, 1), full, generator=gen, dtype=torch.long if spec.dtype == "long" else torch.int

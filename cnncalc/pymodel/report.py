@@ -221,7 +221,7 @@ def _traced(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int
         conditions, accepted = accepted_sizes(symbolic)
     except (NotConvertible, CnnCalcError):
         return fx, reason, (), None
-    return fx, reason, conditions, accepted
+    return fx, reason, conditions, accepted or None  # "": no symbols, nothing to say about sizes
 
 
 def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: Sequence[tuple[int, ...]],
