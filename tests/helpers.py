@@ -80,3 +80,29 @@ def agree(layer: dict[str, Any], kwargs: dict[str, Any], input_shape: list[int])
 def per_dim(n: int, values: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
     """One value, or one per spatial dim, as torch's size arguments accept."""
     return st.one_of(values, st.lists(values, min_size=n, max_size=n))
+
+
+def both_verdicts(layers: list[dict[str, Any]], shape: list[Any], symbols: dict[str, int] | None,
+                  concrete: list[int]) -> tuple[Any, Any]:  # fmt: skip
+    """torch's verdict on a generated network (tests/reference.py), then cnncalc's verified report: ``(report,
+    torch's per-layer results)``, or ``(None, None)`` when both refuse it (cnncalc at a line of the file).
+    Asserts that they agree on whether the network works."""
+    from cnncalc.pipeline import load, shapes
+
+    from . import reference
+
+    text = arch_text(layers, shape, symbols)
+    try:
+        expected = reference.run(layers, concrete)
+    except reference.Rejected as e:
+        expected_error: str | None = str(e)
+    else:
+        expected_error = None
+    try:
+        report = shapes(load("net.yaml", text), device="cpu")
+    except CnnCalcError as e:
+        assert expected_error is not None, f"cnncalc rejects what torch accepts: {e}\n{text}"
+        assert e.loc is not None and e.loc.file == "net.yaml"
+        return None, None
+    assert expected_error is None, f"cnncalc accepts what torch rejects ({expected_error}):\n{text}"
+    return report, expected

@@ -28,7 +28,7 @@ check in verify/receptive.py compares with torch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -138,7 +138,7 @@ class View:
     shape: tuple[int, ...]
 
     def unit(self, index: Sequence[int]) -> Unit:
-        return self.frame.unit(_unravel(_ravel(index, self.shape), self.frame.shape))
+        return self.frame.unit(unravel(_ravel(index, self.shape), self.frame.shape))
 
 
 @dataclass
@@ -173,7 +173,7 @@ def _ravel(index: Sequence[int], shape: Sequence[int]) -> int:
     return flat
 
 
-def _unravel(flat: int, shape: Sequence[int]) -> tuple[int, ...]:
+def unravel(flat: int, shape: Sequence[int]) -> tuple[int, ...]:
     out = []
     for n in reversed(shape):
         flat, r = divmod(flat, n)
@@ -182,7 +182,7 @@ def _unravel(flat: int, shape: Sequence[int]) -> tuple[int, ...]:
 
 
 def _positions(shape: Sequence[int]) -> Iterable[tuple[int, ...]]:
-    return (_unravel(f, shape) for f in range(_numel(shape)))
+    return (unravel(f, shape) for f in range(_numel(shape)))
 
 
 def _numel(shape: Sequence[int]) -> int:
@@ -351,16 +351,7 @@ class _Engine:
         return Frame(chan, classes)
 
     def add(self, xs: Sequence[Frame]) -> Frame:
-        index: dict[tuple[int, ...], int] = {}
-        classes: list[ClassMap] = []
-        chan = []
-        for c in range(len(xs[0].chan)):
-            key = tuple(x.chan[c] for x in xs)
-            if key not in index:
-                index[key] = len(classes)
-                classes.append(self.union([x.classes[k] for x, k in zip(xs, key)]))
-            chan.append(index[key])
-        return Frame(chan, classes)
+        return _channelwise(xs, self.union)
 
     def concat_channels(self, xs: Sequence[Frame]) -> Frame:
         chan: list[int] = []
@@ -372,16 +363,7 @@ class _Engine:
 
     def concat_spatial(self, xs: Sequence[Frame], axis: int) -> Frame:
         """Concatenation along spatial dim ``axis`` (per-sample dim ``axis + 1``)."""
-        index: dict[tuple[int, ...], int] = {}
-        classes: list[ClassMap] = []
-        chan = []
-        for c in range(len(xs[0].chan)):
-            key = tuple(x.chan[c] for x in xs)
-            if key not in index:
-                index[key] = len(classes)
-                classes.append(self._concat_maps([x.classes[k] for x, k in zip(xs, key)], axis))
-            chan.append(index[key])
-        return Frame(chan, classes)
+        return _channelwise(xs, lambda maps: self._concat_maps(maps, axis))
 
     def _concat_maps(self, maps: Sequence[ClassMap], axis: int) -> ClassMap:
         shape = list(maps[0].shape)
@@ -414,9 +396,9 @@ class _Engine:
         self.spend(n)
         if isinstance(x, View):
             f = x.frame
-            return Elems(shape, [f.unit(_unravel(e, f.shape)) for e in range(n)])
+            return Elems(shape, [f.unit(unravel(e, f.shape)) for e in range(n)])
         assert isinstance(x, Frame)
-        return Elems(shape, [x.unit(_unravel(e, shape)) for e in range(n)])
+        return Elems(shape, [x.unit(unravel(e, shape)) for e in range(n)])
 
     def elem_apply(self, x: Elems, windows: Sequence[Any], rule: Channels, out: tuple[int, ...], name: str) -> State:
         """Elements through windows (one per dim after the first) and a channel rule (dim 0), to ``out``."""
@@ -451,7 +433,7 @@ class _Engine:
         """A layer that copies elements (Permute): output element at index i is input element ``source(i)``."""
         e = self.elems(x, in_shape)
         self.spend(_numel(out))
-        return Elems(out, [e.data[_ravel(source(_unravel(f, out)), in_shape)] for f in range(_numel(out))])
+        return Elems(out, [e.data[_ravel(source(unravel(f, out)), in_shape)] for f in range(_numel(out))])
 
     def union_states(self, xs: Sequence[State], out: tuple[int, ...]) -> State:
         """What an output element of a merge sees: the union over its inputs (each already brought to ``out``)."""
@@ -468,6 +450,21 @@ def _distinct(maps: Sequence[ClassMap]) -> list[ClassMap]:
         if not any(m is o for o in out):
             out.append(m)
     return out
+
+
+def _channelwise(xs: Sequence[Frame], combine: Callable[[list[ClassMap]], ClassMap]) -> Frame:
+    """Frames of equal channel counts merged channel by channel: one class per distinct tuple of input classes,
+    its map ``combine`` of theirs (Add: the union; Concat along space: the maps side by side)."""
+    index: dict[tuple[int, ...], int] = {}
+    classes: list[ClassMap] = []
+    chan = []
+    for c in range(len(xs[0].chan)):
+        key = tuple(x.chan[c] for x in xs)
+        if key not in index:
+            index[key] = len(classes)
+            classes.append(combine([x.classes[k] for x, k in zip(xs, key)]))
+        chan.append(index[key])
+    return Frame(chan, classes)
 
 
 def _used(x: Frame) -> list[ClassMap]:
@@ -902,7 +899,7 @@ def region(analysis: Analysis, idx: int, units: dict[int, tuple[int, int]],
     elif isinstance(state, (View, Elems)):
         a, b = units.get(0, (0, 0))
         for e in range(a, b + 1):
-            acc = _join_units(acc, state.unit(_unravel(e, state.shape)))
+            acc = _join_units(acc, state.unit(unravel(e, state.shape)))
     return {j: acc[j] if acc is not None else (0, -1) for j in range(spatial)}
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.receptive import Elems, Frame, ReceptiveFields, State, Unit, View
+from ..analysis.receptive import Elems, Frame, ReceptiveFields, State, Unit, View, unravel
 from ..analysis.shapes import Analysis
 from ..budget import tick
 from ..graph.expand import INPUT
@@ -368,15 +368,7 @@ def _probes(i: int, state: State, shape: Sequence[int]) -> list[_Probe]:
         return out
     n = math.prod(shape)
     picks = sorted({0, n // 2, n - 1})
-    return [_Probe(i, _unravel(e, shape)) for e in picks]
-
-
-def _unravel(flat: int, shape: Sequence[int]) -> tuple[int, ...]:
-    out = []
-    for n in reversed(shape):
-        flat, r = divmod(flat, n)
-        out.append(r)
-    return tuple(reversed(out))
+    return [_Probe(i, unravel(e, shape)) for e in picks]
 
 
 def _selected(kit: Kit, y: Twin, b: int, p: _Probe, state: State) -> Any:
