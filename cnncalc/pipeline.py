@@ -102,7 +102,7 @@ def shapes(
     try:
         report = _derived(spec, declared, fixed, free, verify, device, batch, extra_points, progress, dtype)
     except CnnCalcError as e:
-        at_defaults = _broadcast_only_at_defaults(spec, declared, fixed, free, e)
+        at_defaults = _only_at_defaults(spec, declared, fixed, free, e)
         if at_defaults is not None:
             why = "" if isinstance(e, NoSymbolicForm) else ": a size-1 dim broadcasts there"
             notes += (f"the symbolic analysis fails ({e.message}), but the default sizes "
@@ -126,9 +126,10 @@ _BROADCASTING = ("Mul", "MatMul", "Scale", "Shift")
 """Layer types whose inputs broadcast: a size that is 1 only at some input sizes has no single symbolic rule."""
 
 
-def _broadcast_only_at_defaults(spec: ArchSpec, declared: Mapping[str, int | None], fixed: Mapping[str, int],
-                                free: tuple[str, ...], error: CnnCalcError) -> dict[str, int] | None:  # fmt: skip
-    """The default sizes, when the symbolic analysis failed on a broadcast that only the defaults make work."""
+def _only_at_defaults(spec: ArchSpec, declared: Mapping[str, int | None], fixed: Mapping[str, int],
+                      free: tuple[str, ...], error: CnnCalcError) -> dict[str, int] | None:  # fmt: skip
+    """The default sizes, when the symbolic analysis failed where only numbers work (a broadcast that only the
+    defaults make, a scale factor no fraction follows: NoSymbolicForm) and the defaults do work."""
     defaults = {n: declared[n] for n in free}
     if not free or any(v is None for v in defaults.values()):
         return None

@@ -131,6 +131,13 @@ def readable_formula(text: str) -> str:
     return "".join(out).replace(" - ", " − ").replace("··", "^")
 
 
+def has_symbols(value: Any) -> bool:
+    """Whether a value has symbols in it: an expression over symbols, or a list or tuple holding one."""
+    if isinstance(value, (tuple, list)):
+        return any(has_symbols(v) for v in value)
+    return hasattr(value, "free_symbols") and bool(value.free_symbols)
+
+
 def minimum(a: Any, b: Any) -> Any:
     """``min(a, b)`` for ints or sympy expressions."""
     if is_concrete(a) and is_concrete(b):

@@ -37,7 +37,7 @@ from .. import symbolic as sym
 from ..budget import tick
 from ..graph.expand import INPUT
 from ..layers.window import GLOBAL, IDENTITY, Affine, Channels
-from .shapes import Analysis, LayerResult
+from .shapes import Analysis, LayerResult, symbolic_args
 
 BUDGET = 4_000_000
 """Map entries (unit regions) the exact maps may hold in all; beyond it, closed forms only."""
@@ -670,19 +670,13 @@ def receptive_fields(main: Analysis, concrete: Analysis, budget: int = BUDGET) -
         try:
             cf, nom = _closed_step(main, concrete, idx, closed, nominal, warnings)
         except (TypeError, ZeroDivisionError, AttributeError, ValueError):
-            if not _symbolic_args(main.layers[idx]):
+            if not symbolic_args(main.layers[idx].args):
                 raise  # a bug: with numbers every rule works
             cf, nom = None, None  # an argument over symbols (an adaptive output size A): the exact maps only
         closed.append(cf)
         nominal.append(nom)
         out.append(_summary(main, concrete, idx, states[idx], cf, nom))
     return ReceptiveFields(tuple(out), tuple(warnings), tuple(states), tuple(notes))
-
-
-def _symbolic_args(r: LayerResult) -> bool:
-    from .shapes import _symbolic
-
-    return any(_symbolic(r.args.values.get(n)) for n in r.args.written)
 
 
 def _frame_out(analysis: Analysis, r: LayerResult) -> bool:

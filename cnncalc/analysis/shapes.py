@@ -176,7 +176,7 @@ def _layer(
     try:
         shape = layer.output(args, ins, ctx)
     except (TypeError, ZeroDivisionError, AttributeError, ValueError) as e:
-        symbolic = [n for n in args.written if _symbolic(args.values.get(n))]
+        symbolic = symbolic_args(args)
         if not symbolic:
             raise  # a bug: with numbers every rule works
         raise ctx.fail(f"{', '.join(symbolic)} {'depends' if len(symbolic) == 1 else 'depend'} on symbols in a way "
@@ -189,11 +189,9 @@ def _layer(
     return LayerResult(node, args, tuple(shape), layer.params(args, ins), layer.buffers(args, ins))
 
 
-def _symbolic(value: Any) -> bool:
-    """Whether an argument's value has symbols in it (an expression over symbols, or a list holding one)."""
-    if isinstance(value, (tuple, list)):
-        return any(_symbolic(v) for v in value)
-    return hasattr(value, "free_symbols") and bool(value.free_symbols)
+def symbolic_args(args: Args) -> list[str]:
+    """The arguments written in the file whose values have symbols in them."""
+    return [n for n in args.written if sym.has_symbols(args.values.get(n))]
 
 
 def _fix(layer: str, arg: str, written: Any, actual: Any, input_shape: Shape) -> str:
