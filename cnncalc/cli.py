@@ -203,10 +203,11 @@ def _limit_options(fn: Callable[..., None], timeout: bool = True) -> Callable[..
     if not timeout:
         return fn
     return click.option("--timeout", type=click.FloatRange(0, 86_400), default=None, metavar="SECONDS",
-                        expose_value=False, callback=_set_timeout,
-                        help="Time limit (default 30; 0: no limit) for all the work on an architecture file (past "
-                             "it: exit 2), and for each run of a Python model's code: its import, each forward pass, "
-                             "each trace (past it: exit 1). Either way it says where it was.")(fn)  # fmt: skip
+                        expose_value=False, callback=_set_timeout, envvar="CNNCALC_TIMEOUT",
+                        help="Time limit (default 30, or $CNNCALC_TIMEOUT; 0: no limit) for all the work on an "
+                             "architecture file (past it: exit 2), and for each run of a Python model's code: its "
+                             "import, each forward pass, each trace (past it: exit 1). Either way it says where it "
+                             "was.")(fn)  # fmt: skip
 
 
 def _target_options(fn: Callable[..., None]) -> Callable[..., None]:
