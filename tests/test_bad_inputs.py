@@ -233,3 +233,16 @@ def test_a_thread_the_target_never_ends_does_not_keep_cnncalc_running(command: s
                           capture_output=True, text=True, timeout=HANG_SECONDS, cwd=HERE)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_default_time_limit_comes_from_the_environment_and_the_option_wins() -> None:
+    """$CNNCALC_TIMEOUT sets the default --timeout (a slow CI machine raises it); an explicit --timeout wins."""
+    deep = str(HERE / "huge" / "deep_100k.yaml")
+    result = CliRunner().invoke(main, ["shapes", deep, "--no-verify"], env={"CNNCALC_TIMEOUT": "0.5"})
+    assert result.exit_code == 2
+    assert "did not finish within the time limit of 0.5 s (--timeout)" in result.stderr
+    result = CliRunner().invoke(main, ["shapes", deep, "--no-verify", "--timeout", "1"], env={"CNNCALC_TIMEOUT": "0.5"})
+    assert result.exit_code == 2
+    assert "did not finish within the time limit of 1 s (--timeout)" in result.stderr
+    result = CliRunner().invoke(main, ["shapes", deep, "--no-verify"], env={"CNNCALC_TIMEOUT": "soon"})
+    assert result.exit_code == 2 and "$CNNCALC_TIMEOUT is 'soon'" in result.stderr and "Traceback" not in result.stderr
