@@ -178,18 +178,14 @@ def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 def _set_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
-    import os
-
     from . import budget
 
-    if value is None and os.environ.get("CNNCALC_TIMEOUT", "").strip():
-        text = os.environ["CNNCALC_TIMEOUT"]
+    if value is None:
         try:
-            value = click.FloatRange(0, 86_400).convert(text, param, ctx)
-        except click.BadParameter:
-            raise click.BadParameter(f"$CNNCALC_TIMEOUT is {text!r}: expected seconds from 0 to 86400 (0: no limit)",
-                                     param_hint="--timeout") from None  # fmt: skip
-    if value is not None:
+            budget.default_timeout()  # $CNNCALC_TIMEOUT, where set: a bad value is a usage error here
+        except CnnCalcError as e:
+            raise click.BadParameter(e.message, param_hint="--timeout") from None
+    else:
         budget.configure(timeout=value)
 
 

@@ -15,6 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from cnncalc.cli import main
+from cnncalc.errors import CnnCalcError
 
 HERE = Path(__file__).parent / "bad_inputs"
 HANG_SECONDS = 300
@@ -246,3 +247,20 @@ def test_the_default_time_limit_comes_from_the_environment_and_the_option_wins()
     assert "did not finish within the time limit of 1 s (--timeout)" in result.stderr
     result = CliRunner().invoke(main, ["shapes", deep, "--no-verify"], env={"CNNCALC_TIMEOUT": "soon"})
     assert result.exit_code == 2 and "$CNNCALC_TIMEOUT is 'soon'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_library_calls_take_the_default_time_limit_from_the_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The core (pipeline, checks, the API's own limits) reads $CNNCALC_TIMEOUT where no limit was given."""
+    from cnncalc import budget
+    from cnncalc.pipeline import shapes
+
+    monkeypatch.setenv("CNNCALC_TIMEOUT", "0.5")
+    assert budget.timeout() == 0.5
+    with budget.limits(7):
+        assert budget.timeout() == 7
+    with pytest.raises(CnnCalcError, match=r"within the time limit of 0\.5 s"):
+        shapes(HERE / "huge" / "deep_100k.yaml", verify=False)
+    monkeypatch.setenv("CNNCALC_TIMEOUT", "0")
+    assert budget.timeout() is None
+    monkeypatch.setenv("CNNCALC_TIMEOUT", "later")
+    assert budget.timeout() == budget.DEFAULT_TIMEOUT
