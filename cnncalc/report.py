@@ -169,12 +169,12 @@ class ShapesReport(ReportBase):
 
         return in_layout(tuple(shape), self.channels_last)
 
-    def readable(self, shape: Sequence[Any]) -> tuple[Any, ...]:
-        """A shape for people: in the file's layout, simplified under the file's own conditions (with
-        ``H % 4 == 0``, ``32×2·⌊H/4⌋×2·⌊W/4⌋`` reads ``32×H/2×W/2``); JSON and CSV keep :meth:`shown`."""
-        if self.solution is None:
-            return self.shown(shape)
-        return self.shown(tuple(self.solution.simplified(v) for v in shape))
+    def readable(self, shape: Sequence[Any], layout: bool = True) -> tuple[Any, ...]:
+        """A shape for people: simplified under the file's own conditions (with ``H % 4 == 0``,
+        ``32×2·⌊H/4⌋×2·⌊W/4⌋`` reads ``32×H/2×W/2``), in the file's layout unless ``layout`` is False (pictures
+        draw torch's (C, H, W)); JSON and CSV keep :meth:`shown`."""
+        out = tuple(shape) if self.solution is None else tuple(self.solution.simplified(v) for v in shape)
+        return self.shown(out) if layout else out
 
     @property
     def verified(self) -> bool | None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ...graph.expand import INPUT
 from .boxes import Box, Net
-from .scene import BBox, Line, Point, Poly, Scene, Text, rect, text_width
+from .scene import BBox, Line, Point, Poly, Scene, Text, rect, text_width, union
 
 GAP = 40.0  # between columns: room for the vertical runs of edges
 TRACK = 7.0  # between parallel edge runs
@@ -38,13 +38,33 @@ LINE = 1.3  # line height, in font sizes
 Route = tuple[list[tuple[float, float]], bool, int]
 
 INK, GREY, RED = "#222222", "#666666", "#c62828"
-FILLS = ((["#dbe8f6", "#b7cfe9", "#9dbde0"], "#4a6f9a"), (["#f9dcdc", "#f2b8b8", "#eba0a0"], RED),
-         (["#eeeeee", "#dddddd", "#cccccc"], "#777777"))  # fmt: skip
+# Per family (LayerType.family): front, top and side faces, and the outline; as PlotNeuralNet and NN-SVG colour them.
+PALETTE: dict[str, tuple[tuple[str, str, str], str]] = {
+    "input": (("#f2f2f2", "#e0e0e0", "#cccccc"), "#777777"),
+    "convolution": (("#dbe8f6", "#b7cfe9", "#9dbde0"), "#4a6f9a"),
+    "pooling": (("#f8d5e3", "#efadc8", "#e690b4"), "#a3385f"),
+    "normalisation": (("#e6def3", "#cdbde8", "#b9a3de"), "#6a4f99"),
+    "merge": (("#fff2bf", "#ffe184", "#ffd452"), "#94720a"),
+    "dense": (("#d8efd6", "#b1dfad", "#92d18d"), "#3d7a38"),
+    "up-sampling": (("#d3f0f2", "#a6dfe4", "#82d0d7"), "#2a7a82"),
+    "activation": (("#fde1c6", "#fbc38e", "#f8a862"), "#ad5d17"),
+    "reshape": (("#ebe5da", "#d8ccb8", "#c6b69b"), "#75654c"),
+    "other": (("#eeeeee", "#dddddd", "#cccccc"), "#777777"),
+}
+MISMATCH = (("#f9dcdc", "#f2b8b8", "#eba0a0"), RED)
+MIN_LENGTH, MAX_LENGTH, EXPONENT = 10.0, 150.0, 0.6
 
 
-def size_of(n: int) -> float:
-    """Box length for a spatial size or a feature count (log scale: 224 and 7 both read well)."""
-    return min(150.0, 8.0 + 16.0 * math.log2(max(n, 1)))
+def size_of(n: int, top: int = 224) -> float:
+    """Box length for a spatial size, ``top`` being the largest in the figure: a power law (``n^0.6``), so that
+    each halving shortens a box by a third (64 → 32 → 16 reads as two clear steps), never below a visible
+    minimum. A log scale made 64 and 16 look alike."""
+    return max(MIN_LENGTH, MAX_LENGTH * (max(n, 1) / max(top, n, 1)) ** EXPONENT)
+
+
+def vector_of(n: int) -> float:
+    """Bar length for a feature count (log scale: 10 and 4096 both read)."""
+    return min(120.0, 8.0 + 10.0 * math.log2(max(n, 1)))
 
 
 def thickness_of(c: int) -> float:
@@ -86,6 +106,8 @@ class Layout:
     def __init__(self, net: Net, direction: str) -> None:
         self.net, self.lr = net, direction == "lr"
         self.nodes = {b.key: Node(b) for b in net.boxes}
+        spatial = [d for b in net.boxes if len(b.shape) >= 2 for d in b.shape[1:]]
+        self.top = max(spatial, default=1)
         self.order = [b.key for b in net.boxes]
         self.consumers: dict[int, list[int]] = {k: [] for k in self.order}
         for b in net.boxes:
@@ -105,11 +127,11 @@ class Layout:
     def _geometry(self, n: Node) -> None:
         shape = n.box.shape
         if len(shape) >= 3:
-            cross, thick, depth = size_of(shape[-2]), thickness_of(shape[0]), size_of(shape[-1]) / 2
+            cross, thick, depth = size_of(shape[-2], self.top), thickness_of(shape[0]), size_of(shape[-1], self.top) / 2
         elif len(shape) == 2:
-            cross, thick, depth = size_of(shape[1]), thickness_of(shape[0]), 8.0
-        elif len(shape) == 1:  # a vector: a thin bar, shorter than a map of as many rows
-            cross, thick, depth = min(120.0, 8.0 + 10.0 * math.log2(max(shape[0], 1))), 8.0, 8.0
+            cross, thick, depth = size_of(shape[1], self.top), thickness_of(shape[0]), 8.0
+        elif len(shape) == 1:  # a vector: a thin bar
+            cross, thick, depth = vector_of(shape[0]), 8.0, 8.0
         else:
             cross, thick, depth = 10.0, 10.0, 6.0
         n.w, n.h = (thick, cross) if self.lr else (cross, thick)
@@ -265,6 +287,33 @@ class Layout:
 
     # -- edges --------------------------------------------------------------------------------------------
 
+    def entries(self, v: Node) -> dict[int, float]:
+        """Where each input enters ``v``, as a cross offset from its centre line: a merge (Concat, Add) takes
+        each input at its own point of its input face, in the order they arrive (from above first), the main
+        line straight on; any other box takes its input at the centre."""
+        ins = v.box.inputs
+        if len(ins) < 2:
+            return {s: 0.0 for s in ins}
+
+        def side(s: int) -> float:
+            u = self.nodes[s]
+            if u.row != v.row:
+                return -2e9  # from the row above
+            if v.col == u.col + 1 and u.c == v.c:
+                return 0.0
+            if v.col == u.col + 1 or (u.lane > 0 and u.lane != v.lane and not self.u_shape) or (
+                v.lane > 0 and u.lane != v.lane and not self.u_shape
+            ):
+                return u.c - v.c
+            return -1e9 - (v.col - u.col)  # a skip from the corridor above: the longer, the farther out
+
+        order = sorted(ins, key=side)
+        straight = next((k for k, s in enumerate(order) if side(s) == 0.0), None)
+        face = v.h if self.lr else v.w
+        step = max(6.0, min(14.0, (face - 4) / (len(ins) - 1)))
+        first = -(straight if straight is not None else (len(ins) - 1) / 2) * step
+        return {s: first + k * step for k, s in enumerate(order)}
+
     def route(self) -> list[Route]:
         """Every edge within a row as a flow/cross polyline, whether it is on the main line, and its row."""
         gap_use: dict[tuple[int, int], int] = {}  # (row, gap index: the gap before column g) -> runs in it
@@ -278,14 +327,18 @@ class Layout:
         out: list[Route] = []
         skips: list[tuple[Node, Node]] = []
         cross_row: list[tuple[Node, Node]] = []
+        self.entry: dict[tuple[int, int], float] = {}
         for k in self.order:
             v = self.nodes[k]
+            entry = self.entries(v)
             for s in v.box.inputs:
                 u = self.nodes[s]
+                self.entry[(s, k)] = entry[s]
                 a, b = self.port_out(u), self.port_in(v)
+                b = (b[0], b[1] + entry[s])
                 if u.row != v.row:
                     cross_row.append((u, v))
-                elif v.col == u.col + 1 and u.c == v.c:
+                elif v.col == u.col + 1 and u.c == v.c and entry[s] == 0:
                     out.append(([a, b], u.main and v.main, u.row))
                 elif v.col == u.col + 1 or (u.lane > 0 and u.lane != v.lane and not self.u_shape):
                     g = lane_in_gap(v.row, v.col)
@@ -309,6 +362,7 @@ class Layout:
             y = top - 10 - TRACK * t
             g1, g2 = lane_in_gap(u.row, u.col + 1), lane_in_gap(v.row, v.col)
             a, b = self.port_out(u), self.port_in(v)
+            b = (b[0], b[1] + self.entry[(u.box.key, v.box.key)])
             out.append(([a, (g1, a[1]), (g1, y), (g2, y), (g2, b[1]), b], False, u.row))
         self.cross_row = cross_row
         return out
@@ -319,7 +373,7 @@ class Layout:
         for k, (u, v) in enumerate(self.cross_row):
             a, b = self.port_out(u), self.port_in(v)
             a = (a[0], a[1] + offsets[u.row])
-            b = (b[0], b[1] + offsets[v.row])
+            b = (b[0], b[1] + offsets[v.row] + self.entry[(u.box.key, v.box.key)])
             g1 = self.gap_after(u.row, u.col) + GAP / 2 + TRACK * (k % 3)
             g2 = self.gap_before(v.row, v.col) + GAP / 2 - TRACK * (k % 3)
             y = bottoms[u.row] + ROW_GAP / 2 + TRACK * (k % 3)
@@ -363,9 +417,39 @@ def draw(net: Net, direction: str) -> Scene:
     for k in lay.order:
         n = lay.nodes[k]
         _cuboid(scene, lay, n, xy((n.f, n.c), n.row))
+    legend(scene, [f for b in net.boxes for f in (b.family, *b.folded) if b.ok is not False])
     scene.meta["u_shape"] = lay.u_shape
     scene.meta["rows"] = len(rows)
     return scene
+
+
+LEGEND = {"input": "input", "convolution": "convolution", "pooling": "pooling", "normalisation": "normalisation",
+          "merge": "merge (Concat, Add)", "dense": "dense", "up-sampling": "up-sampling", "activation": "activation",
+          "reshape": "reshape", "other": "other"}  # fmt: skip
+
+
+def legend(scene: Scene, families: list[str], width: float | None = None) -> None:
+    """A key below the figure: a swatch and a name for each kind of layer drawn, in :data:`FAMILIES` order,
+    wrapped to ``width`` (default: the figure's)."""
+    from ...layers.base import FAMILIES
+
+    shown = [f for f in ("input", *FAMILIES) if f in set(families) and f in PALETTE]
+    if not scene.items or not shown:
+        return
+    x0, _, x1, y1 = union([i.bbox() for i in scene.items])
+    limit = max(width if width is not None else x1 - x0, 240.0)
+    x, y = x0, y1 + 18
+    for f in shown:
+        label = LEGEND[f]
+        step = 16 + text_width(label, 10) + 14
+        if x > x0 and x + step - 14 > x0 + limit:
+            x, y = x0, y + 18
+        fills, stroke = PALETTE[f]
+        scene.add(Poly(rect(x, y - 9, x + 11, y + 2), fills[0 if f != "activation" else 2], stroke, 1.0,
+                       role="legend", data={"family": f}))  # fmt: skip
+        scene.add(Text(x + 16, y, label, 10, "start", False, GREY, role="legend-label", data={"family": f}))
+        x += step
+    scene.meta["legend"] = shown
 
 
 def _frames(lay: Layout, routes: list[Route]) -> list[tuple[BBox, str, int]]:
@@ -396,7 +480,7 @@ def _frames(lay: Layout, routes: list[Route]) -> list[tuple[BBox, str, int]]:
 
 def _cuboid(scene: Scene, lay: Layout, n: Node, anchor: Point) -> None:
     """The box (front, top and side faces) and its labels; ``anchor`` is the centre line at the flow start."""
-    fills, stroke = FILLS[1] if n.box.ok is False else FILLS[2] if n.box.key == INPUT else FILLS[0]
+    fills, stroke = MISMATCH if n.box.ok is False else PALETTE.get(n.box.family, PALETTE["other"])
     if lay.lr:
         x, y = anchor[0], anchor[1] - n.h / 2
     else:
@@ -407,7 +491,14 @@ def _cuboid(scene: Scene, lay: Layout, n: Node, anchor: Point) -> None:
                    data=data))  # fmt: skip
     scene.add(Poly(((x + w, y), (x + w + ox, y - oy), (x + w + ox, y + h - oy), (x + w, y + h)), fills[2], stroke, 1.0,
                    role="box-side", data=data))  # fmt: skip
-    scene.add(Poly(rect(x, y, x + w, y + h), fills[0], stroke, 1.0, role="box", data=data))
+    scene.add(Poly(rect(x, y, x + w, y + h), fills[0], stroke, 1.0, role="box", data={**data, "family": n.box.family}))
+    stripes = [f for f in dict.fromkeys(n.box.folded) if f in PALETTE and f != n.box.family]
+    if stripes and n.box.ok is not False:  # what is folded in (BN, ReLU): a band of its colour at the box's end
+        band = min(4.0, (w if lay.lr else h) / (2 * len(stripes) + 1))
+        for k, f in enumerate(reversed(stripes)):
+            end = (x + w if lay.lr else y + h) - (k + 0.5) * band
+            box = rect(end - band, y, end, y + h) if lay.lr else rect(x, end - band, x + w, end)
+            scene.add(Poly(box, PALETTE[f][0][2], PALETTE[f][1], 0.6, role="stripe", data={**data, "family": f}))
     if lay.lr:
         cx, ty = x + (w + ox) / 2, y + h + 6
         for text, size, bold, colour, role in n.lines:
