@@ -59,7 +59,7 @@ def size_of(n: int, top: int = 224) -> float:
     """Box length for a spatial size, ``top`` being the largest in the figure: a power law (``n^0.6``), so that
     each halving shortens a box by a third (64 → 32 → 16 reads as two clear steps), never below a visible
     minimum. A log scale made 64 and 16 look alike."""
-    return max(MIN_LENGTH, MAX_LENGTH * float(max(n, 1) / max(top, n, 1)) ** EXPONENT)
+    return max(MIN_LENGTH, MAX_LENGTH * math.pow(max(n, 1) / max(top, n, 1), EXPONENT))
 
 
 def vector_of(n: int) -> float:
