@@ -535,6 +535,9 @@ def _render(report: ShapesReport, out: Output) -> None:
 @click.option("--direction", type=click.Choice(["lr", "tb"]), default="lr", show_default=True,
               help="Layout direction: left to right, or top to bottom.")  # fmt: skip
 @click.option("--title", default=None, help="The title line (default: network, input and parameters; '' for none).")
+@click.option("--fit", default=None, metavar="WIDTH",
+              help="Fit a page or column width (16cm, 160mm, 6.3in, 450pt, 600px): scaled to it, laid out in rows "
+                   "first where scaling would set the text below 7 pt.")  # fmt: skip
 @click.option("--set", "set_", multiple=True, metavar="NAME=N",
               help="Give a symbol a value; labels of a symbolic file stay in symbols until every symbol is set.")  # fmt: skip
 @click.option("--verify/--no-verify", default=True, show_default=True,
@@ -545,7 +548,7 @@ def _render(report: ShapesReport, out: Output) -> None:
 @_convention_option
 @_target_options
 def draw(file: str, output: str | None, fmt: str | None, collapse: bool, direction: str, title: str | None,
-         set_: tuple[str, ...], verify: bool, device: str, traceback: bool, convention: str | None,
+         fit: str | None, set_: tuple[str, ...], verify: bool, device: str, traceback: bool, convention: str | None,
          inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
          kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
     """Draw TARGET for a report: one box per feature map, labelled with its verified shape and parameters.
@@ -564,10 +567,15 @@ def draw(file: str, output: str | None, fmt: str | None, collapse: bool, directi
         _writable(output, "-o")
         picked = pictures.format_of(output, fmt) if output else fmt or "svg"
         pictures.require(picked)
+        if fit is not None:
+            pictures.parse_width(fit)  # a bad width is said before any work
         if output is None and picked in ("png", "pdf") and sys.stdout.isatty():
             raise click.UsageError(f"{picked.upper()} is not for a terminal; write it to a file with -o net.{picked}")
         report = _network(file, derive, check, py)
-        figure = pictures.network(report, collapse, direction, title)
+        figure = pictures.network(report, collapse, direction, title, fit)
+        fitted = figure.scene.meta.get("render_size")
+        if fitted and not collapse and figure.scene.height > 1.5 * figure.scene.width:
+            _echo(f"note: the figure is {fitted[0]} × {fitted[1]}; --collapse draws each block as one box", err=True)
         if output is not None:
             _written(lambda: figure.save(output, picked), output, "-o")
         else:

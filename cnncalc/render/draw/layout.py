@@ -52,14 +52,14 @@ PALETTE: dict[str, tuple[tuple[str, str, str], str]] = {
     "other": (("#eeeeee", "#dddddd", "#cccccc"), "#777777"),
 }
 MISMATCH = (("#f9dcdc", "#f2b8b8", "#eba0a0"), RED)
-MIN_LENGTH, MAX_LENGTH, EXPONENT = 10.0, 150.0, 0.6
+MIN_LENGTH, MAX_LENGTH, FIT_LENGTH, EXPONENT = 10.0, 150.0, 100.0, 0.6
 
 
-def size_of(n: int, top: int = 224) -> float:
+def size_of(n: int, top: int = 224, longest: float = MAX_LENGTH) -> float:
     """Box length for a spatial size, ``top`` being the largest in the figure: a power law (``n^0.6``), so that
     each halving shortens a box by a third (64 → 32 → 16 reads as two clear steps), never below a visible
     minimum. A log scale made 64 and 16 look alike."""
-    return max(MIN_LENGTH, MAX_LENGTH * math.pow(max(n, 1) / max(top, n, 1), EXPONENT))
+    return max(MIN_LENGTH, longest * math.pow(max(n, 1) / max(top, n, 1), EXPONENT))
 
 
 def vector_of(n: int) -> float:
@@ -103,18 +103,20 @@ class Node:
 class Layout:
     """Positions and routes for one :class:`Net` in one direction."""
 
-    def __init__(self, net: Net, direction: str) -> None:
+    def __init__(self, net: Net, direction: str, wrap: float | None = None) -> None:
         self.net, self.lr = net, direction == "lr"
+        self.wrap = wrap  # fit a width: rows of at most this many pixels along the flow, even for a U
         self.nodes = {b.key: Node(b) for b in net.boxes}
         spatial = [d for b in net.boxes if len(b.shape) >= 2 for d in b.shape[1:]]
         self.top = max(spatial, default=1)
+        self.longest = MAX_LENGTH if wrap is None else FIT_LENGTH  # rows of a fitted figure: shorter boxes
         self.order = [b.key for b in net.boxes]
         self.consumers: dict[int, list[int]] = {k: [] for k in self.order}
         for b in net.boxes:
             for s in b.inputs:
                 self.consumers[s].append(b.key)
         self._rank()
-        self.u_shape = self._levels()
+        self.u_shape = self._levels() and wrap is None
         for n in self.nodes.values():
             self._geometry(n)
         self._rows()
@@ -127,9 +129,10 @@ class Layout:
     def _geometry(self, n: Node) -> None:
         shape = n.box.shape
         if len(shape) >= 3:
-            cross, thick, depth = size_of(shape[-2], self.top), thickness_of(shape[0]), size_of(shape[-1], self.top) / 2
+            cross, depth = size_of(shape[-2], self.top, self.longest), size_of(shape[-1], self.top, self.longest) / 2
+            thick = thickness_of(shape[0])
         elif len(shape) == 2:
-            cross, thick, depth = size_of(shape[1], self.top), thickness_of(shape[0]), 8.0
+            cross, thick, depth = size_of(shape[1], self.top, self.longest), thickness_of(shape[0]), 8.0
         elif len(shape) == 1:  # a vector: a thin bar
             cross, thick, depth = vector_of(shape[0]), 8.0, 8.0
         else:
@@ -175,17 +178,19 @@ class Layout:
 
     def _rows(self) -> None:
         """Wrap a long network at its outermost blocks: rows of at most MAX_FLOW pixels (a block alone may be
-        twice that before it is split), never an encoder-decoder, whose U needs one row."""
+        twice that before it is split), never an encoder-decoder, whose U needs one row. Fitting a width
+        (``wrap``), every row is at most that long: a block is split where it must be."""
         main = [self.nodes[k] for k in self.order if self.nodes[k].main]
         rows: list[int] = [0] * len(main)  # per main rank
         length = [self.extent(n)[1] - self.extent(n)[0] + GAP for n in main]
-        if not self.u_shape and sum(length) > MAX_FLOW:
+        limit = self.wrap if self.wrap is not None else MAX_FLOW
+        if not self.u_shape and sum(length) > limit:
             runs: list[list[int]] = []
             for r, n in enumerate(main):
                 if (
                     runs
                     and main[runs[-1][-1]].box.group == n.box.group
-                    and sum(length[k] for k in runs[-1]) < 2 * MAX_FLOW
+                    and sum(length[k] for k in runs[-1]) < (limit if self.wrap is not None else 2 * limit)
                 ):
                     runs[-1].append(r)
                 else:
@@ -193,11 +198,14 @@ class Layout:
             row, used = 0, 0.0
             for run in runs:
                 size = sum(length[r] for r in run)
-                if used and used + size > MAX_FLOW:
+                whole = self.wrap is None or (main[run[0]].box.group is not None and size <= limit)
+                if used and whole and used + size > limit:  # a block that fits a row starts one
                     row, used = row + 1, 0.0
                 for r in run:
+                    if self.wrap is not None and used and used + length[r] > limit:
+                        row, used = row + 1, 0.0  # a block longer than a row: split it
                     rows[r] = row
-                used += size
+                    used += length[r]
         start: dict[int, int] = {}
         for r, row in enumerate(rows):
             start.setdefault(row, r)
@@ -367,25 +375,53 @@ class Layout:
         self.cross_row = cross_row
         return out
 
+    def cross_runs(self) -> dict[int, int]:
+        """Per space between rows (named by the row above it): how many cross-row edges run along it."""
+        runs: dict[int, int] = {}
+        for u, v in self.cross_row:
+            runs[u.row] = runs.get(u.row, 0) + 1
+            if v.row - u.row > 1:
+                runs[v.row - 1] = runs.get(v.row - 1, 0) + 1
+        return runs
+
     def route_cross_rows(self, offsets: dict[int, float], bottoms: dict[int, float]) -> list[list[Point]]:
-        """Edges from one row to a later one: down the gap after the source, back along the space between rows."""
+        """Edges from one row to a later one: down the gap after the source, along the space below its row and
+        into the gap before the target; an edge that skips rows goes down the left margin between the two."""
         out = []
+        taken: dict[int, int] = {}  # space between rows -> runs in it
+        margins: list[list[tuple[int, int]]] = []  # left-margin tracks: the row spans they hold
         for k, (u, v) in enumerate(self.cross_row):
             a, b = self.port_out(u), self.port_in(v)
             a = (a[0], a[1] + offsets[u.row])
             b = (b[0], b[1] + offsets[v.row] + self.entry[(u.box.key, v.box.key)])
+
+            def run(row: int) -> float:
+                n = taken[row] = taken.get(row, -1) + 1
+                return bottoms[row] + 12 + TRACK * n
+
             g1 = self.gap_after(u.row, u.col) + GAP / 2 + TRACK * (k % 3)
             g2 = self.gap_before(v.row, v.col) + GAP / 2 - TRACK * (k % 3)
-            y = bottoms[u.row] + ROW_GAP / 2 + TRACK * (k % 3)
-            out.append([a, (g1, a[1]), (g1, y), (g2, y), (g2, b[1]), b])
+            y = run(u.row)
+            if v.row - u.row == 1:
+                out.append([a, (g1, a[1]), (g1, y), (g2, y), (g2, b[1]), b])
+                continue
+            t = 0
+            while t < len(margins) and any(lo <= v.row and u.row <= hi for lo, hi in margins[t]):
+                t += 1
+            if t == len(margins):
+                margins.append([])
+            margins[t].append((u.row, v.row))
+            x, y2 = -12 - TRACK * t, run(v.row - 1)
+            out.append([a, (g1, a[1]), (g1, y), (x, y), (x, y2), (g2, y2), (g2, b[1]), b])
         return out
 
 
-def draw(net: Net, direction: str) -> Scene:
-    """The diagram of ``net`` as a scene."""
-    lay = Layout(net, direction)
+def draw(net: Net, direction: str, wrap: float | None = None, legend_width: float | None = None) -> Scene:
+    """The diagram of ``net`` as a scene; ``wrap``: rows of at most that many pixels (fitting a width)."""
+    lay = Layout(net, direction, wrap)
     lay.place()
     routes = lay.route()
+    runs = lay.cross_runs()
     rows = sorted({n.row for n in lay.nodes.values()})
     # Per row: its extent in cross coordinates (boxes, labels, edges within it, frames with their titles).
     frames = _frames(lay, routes)
@@ -397,7 +433,7 @@ def draw(net: Net, direction: str) -> Scene:
         lo, hi = min(p[0] for p in parts), max(p[1] for p in parts)
         offsets[row] = c - lo
         bottoms[row] = c - lo + hi
-        c = bottoms[row] + ROW_GAP + TRACK * 3
+        c = bottoms[row] + ROW_GAP + TRACK * max(3, runs.get(row, 0))
     scene = lay.scene
 
     def xy(p: tuple[float, float], row: int) -> Point:
@@ -417,7 +453,7 @@ def draw(net: Net, direction: str) -> Scene:
     for k in lay.order:
         n = lay.nodes[k]
         _cuboid(scene, lay, n, xy((n.f, n.c), n.row))
-    legend(scene, [f for b in net.boxes for f in (b.family, *b.folded) if b.ok is not False])
+    legend(scene, [f for b in net.boxes for f in (b.family, *b.folded) if b.ok is not False], legend_width)
     scene.meta["u_shape"] = lay.u_shape
     scene.meta["rows"] = len(rows)
     return scene
