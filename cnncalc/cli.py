@@ -573,9 +573,9 @@ def draw(file: str, output: str | None, fmt: str | None, collapse: bool, directi
             raise click.UsageError(f"{picked.upper()} is not for a terminal; write it to a file with -o net.{picked}")
         report = _network(file, derive, check, py)
         figure = pictures.network(report, collapse, direction, title, fit)
-        fitted = figure.scene.meta.get("render_size")
-        if fitted and not collapse and figure.scene.height > 1.5 * figure.scene.width:
-            _echo(f"note: the figure is {fitted[0]} × {fitted[1]}; --collapse draws each block as one box", err=True)
+        size = figure.scene.meta.get("render_size")
+        if isinstance(size, tuple) and not collapse and figure.scene.height > 1.5 * figure.scene.width:
+            _echo(f"note: the figure is {size[0]} × {size[1]}; --collapse draws each block as one box", err=True)
         if output is not None:
             _written(lambda: figure.save(output, picked), output, "-o")
         else:
