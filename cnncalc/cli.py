@@ -909,8 +909,9 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
 @click.option("--steps", is_flag=True, help="Show each output element's sum of products.")
 @click.option("--draw", "draw_to", default=None, metavar="FILE",
               help="Also draw the padded image, kernel and output with one window and its sum (.svg, .png, .pdf, .tex).")  # fmt: skip
-@click.option("--at", default="1,1", show_default=True, metavar="i,j",
-              help="The output element --draw highlights (row and column from 1, as in the working).")  # fmt: skip
+@click.option("--at", default="0,0", show_default=True, metavar="i,j",
+              help="The output element --draw highlights (row and column from 0, as torch indexes, the working "
+                   "and the figures count).")  # fmt: skip
 @click.option("--frames", default=None, metavar="DIR",
               help="Also write one picture per output element to DIR, for slides (the format of --draw, else SVG).")  # fmt: skip
 @_explain_options
@@ -949,10 +950,10 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
 
     row, _, col = at.partition(",")
     if not (row.strip().isascii() and row.strip().isdigit() and col.strip().isascii() and col.strip().isdigit()):
-        raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 1, e.g. 2,3", param_hint="--at")
+        raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 0, e.g. 1,2", param_hint="--at")
     fmt = pictures.format_of(path) if path else "svg"
     pictures.require(fmt)
-    i, j = int(row) - 1, int(col) - 1
+    i, j = int(row), int(col)
     if path:
         _written(lambda: pictures.convolution(result, image, (i, j)).save(path, fmt), path, "--draw")
     if frames:
@@ -961,7 +962,7 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
         suffix = {"tikz": ".tex"}.get(fmt, "." + fmt)
         for i, line in enumerate(result.output):
             for j in range(len(line)):
-                pictures.convolution(result, image, (i, j)).save(folder / f"out_{i + 1:02d}_{j + 1:02d}{suffix}", fmt)
+                pictures.convolution(result, image, (i, j)).save(folder / f"out_{i:02d}_{j:02d}{suffix}", fmt)
         _echo(f"wrote {len(result.output) * len(result.output[0])} frames to {folder}", err=True)
 
 

@@ -457,12 +457,12 @@ def test_convolution_figure_sum_matches_torch(n: int, k: int, p: int, s: int, fl
 
 def test_convolve_frames_one_per_output_element(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["convolve", "--image", "1 2 3; 4 5 6; 7 8 9", "--kernel", "1 0; 0 1",
-                                       "--draw", str(tmp_path / "c.png"), "--at", "2,1", "--frames",
+                                       "--draw", str(tmp_path / "c.png"), "--at", "1,0", "--frames",
                                        str(tmp_path / "frames")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert not_blank((tmp_path / "c.png").read_bytes())
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [
-        "out_01_01.png", "out_01_02.png", "out_02_01.png", "out_02_02.png"]  # fmt: skip
+        "out_00_00.png", "out_00_01.png", "out_01_00.png", "out_01_01.png"]  # fmt: skip
 
 
 def test_figures_show_in_jupyter() -> None:
