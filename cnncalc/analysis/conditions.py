@@ -107,7 +107,9 @@ def _simplified(expr: Any, steps: tuple[tuple[str, int, int], ...]) -> Any:
     ks = {s: sympy.Symbol(f"_k_{s.name}", integer=True, nonnegative=True) for s, _, _ in used}
     inner = expr.xreplace({s: m * ks[s] + r for s, m, r in used})
     back = inner.xreplace({ks[s]: (s - r) / sympy.Integer(m) for s, m, r in used})
-    out = sympy.factor_terms(sympy.together(sympy.expand(back)))
+    out = sympy.expand(back)
+    if not out.as_coeff_Add()[0].is_integer:  # H/3 − 4/3 reads better as (H − 4)/3
+        out = sympy.together(out)
     if _roundings(out) >= _roundings(expr):
         return expr
     for k in range(1, 4):  # the same value at valid sizes (each symbol m·k + r), or the original

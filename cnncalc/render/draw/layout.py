@@ -317,10 +317,14 @@ class Layout:
 
         order = sorted(ins, key=side)
         straight = next((k for k, s in enumerate(order) if side(s) == 0.0), None)
-        face = v.h if self.lr else v.w
-        step = max(6.0, min(14.0, (face - 4) / (len(ins) - 1)))
-        first = -(straight if straight is not None else (len(ins) - 1) / 2) * step
-        return {s: first + k * step for k, s in enumerate(order)}
+        half = (v.h if self.lr else v.w) / 2 - 1  # ports stay on the face
+        if straight is not None:  # the main line straight on, the others beside it
+            reach = max(straight, len(ins) - 1 - straight)
+            step = min(14.0, half / reach)
+            if step >= 6.0:
+                return {s: (k - straight) * step for k, s in enumerate(order)}
+        step = min(14.0, 2 * half / (len(ins) - 1))  # a small face: spread evenly over it
+        return {s: (k - (len(ins) - 1) / 2) * step for k, s in enumerate(order)}
 
     def route(self) -> list[Route]:
         """Every edge within a row as a flow/cross polyline, whether it is on the main line, and its row."""
