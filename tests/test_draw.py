@@ -661,15 +661,17 @@ def svg_size(svg: str) -> tuple[str, str, list[float]]:
     return root.get("width", ""), root.get("height", ""), [float(v) for v in root.get("viewBox", "").split()]
 
 
-@pytest.mark.parametrize(("path", "collapse"), [("examples/unet.yaml", False), ("examples/unet.yaml", True),
-                                                ("examples/cifar_cnn.yaml", False), ("examples/resnet50.yaml", True)])  # fmt: skip
+@pytest.mark.parametrize(("path", "collapse", "direction"), [
+    ("examples/unet.yaml", False, "lr"), ("examples/unet.yaml", True, "lr"), ("examples/unet.yaml", False, "tb"),
+    ("examples/cifar_cnn.yaml", False, "lr"), ("examples/resnet50.yaml", True, "lr")])  # fmt: skip
 @pytest.mark.parametrize("width", ["16cm", "85mm", "6.3in", "450pt", "600px"])
-def test_fit_prints_the_width_asked_with_text_of_7pt_or_more(path: str, collapse: bool, width: str, tmp_path: Path) -> None:
+def test_fit_prints_the_width_asked_with_text_of_7pt_or_more(path: str, collapse: bool, direction: str,
+                                                             width: str) -> None:  # fmt: skip
     from cnncalc.render.draw.page import PX_PER, parse_width
 
     report = report_of(path)
-    natural = pictures.network(report, collapse)
-    figure = pictures.network(report, collapse, fit=width)
+    natural = pictures.network(report, collapse, direction)
+    figure = pictures.network(report, collapse, direction, fit=width)
     svg = figure.svg()
     w, h, box = svg_size(svg)
     assert w == width
@@ -679,7 +681,7 @@ def test_fit_prints_the_width_asked_with_text_of_7pt_or_more(path: str, collapse
     smallest = min(float(i.attrs["font-size"]) for i in items(svg) if i.kind == "text")
     assert smallest * scale >= 7 * 96 / 72 - 1e-6  # 7 pt when printed at that width
     assert collisions(svg) == []
-    if natural.scene.width * 10 / (7 * 96 / 72) > target:  # too wide to scale alone: laid out in rows
+    if natural.scene.width * 10 / (7 * 96 / 72) > target and direction == "lr":  # too wide to scale alone: rows
         assert figure.scene.meta["rows"] > 1
     png = figure.png()
     assert abs(png_pixels(png).size[0] - 2 * target) <= 2

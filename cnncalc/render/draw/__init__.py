@@ -60,6 +60,10 @@ def network(report: Any, collapse: bool = False, direction: str = "lr", title: s
         return scene.finish()
 
     scene = laid_out(None)
+    if direction == "tb":  # the flow runs down the page: rows would stand side by side, so one column instead
+        if scene.width > limit:
+            scene = laid_out(float("inf"))
+        return Figure(fitted(scene, width), title or net.title)
     wrap = limit - 2 * Scene.margin - GAP
     for _ in range(6):  # rows, until the widest one (with its lanes and labels) fits
         if scene.width <= limit or wrap < 100:
