@@ -603,7 +603,7 @@ def test_boxes_are_coloured_by_their_layers_family_with_a_legend(path: str) -> N
     assert CATALOGUE["Conv2d"].family != CATALOGUE["MaxPool2d"].family
 
 
-MERGES = [p for p in EXAMPLES if any(r.node.layer.merge for r in report_of(p).main.layers)]
+MERGES = [p for p in EXAMPLES if re.search(r"\b(Add|Concat)\b", Path(p).read_text())]  # no derivation to collect
 
 
 @pytest.mark.parametrize("path", MERGES)
@@ -766,7 +766,7 @@ def test_a_32x32_receptive_field_has_no_moire_and_no_line_crosses_a_label(tmp_pa
     assert drawn_cells(svg)["input"] == {(r, c) for r in range(9, 23) for c in range(9, 23)}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(2, 12), st.data())
 def test_simplified_shapes_equal_the_raw_ones_at_every_valid_size(modulus: int, data: st.DataObject) -> None:
     """Solution.simplified against the expression it rewrites, at sizes m·k + r (the only valid ones)."""
