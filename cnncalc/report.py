@@ -261,7 +261,12 @@ class Row:
     macs_at_defaults: Any = 0
     activation_bytes: Any = 0
     index: int | None = None  # the layer's index in the analysis (None for a summary row)
-    readable: tuple[Any, ...] = ()  # ``shape`` simplified under the file's conditions (ShapesReport.readable)
+    simplified: tuple[Any, ...] | None = None  # ``shape`` simplified under the file's conditions
+
+    @property
+    def readable(self) -> tuple[Any, ...]:
+        """The shape people read (ShapesReport.readable): simplified where the file's conditions allow."""
+        return self.simplified if self.simplified is not None else self.shape
 
 
 def rows(report: ShapesReport) -> list[Row]:
@@ -296,7 +301,7 @@ def rows(report: ShapesReport) -> list[Row]:
                 g.group.name, g.group.name, g.group.type, g.group.loc.line, g.group.loc.col, g.group.depth, True, (),
                 report.shown(g.shape), report.shown(cg.shape) if symbolic else None, g.params,
                 cg.params if symbolic else None, g.buffers,
-                all(main.layers[j].node.trainable for j in members), verified, readable=report.readable(g.shape),
+                all(main.layers[j].node.trainable for j in members), verified, simplified=report.readable(g.shape),
             ))  # fmt: skip
     return out
 
