@@ -178,8 +178,17 @@ def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 def _set_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    import os
+
     from . import budget
 
+    if value is None and os.environ.get("CNNCALC_TIMEOUT", "").strip():
+        text = os.environ["CNNCALC_TIMEOUT"]
+        try:
+            value = click.FloatRange(0, 86_400).convert(text, param, ctx)
+        except click.BadParameter:
+            raise click.BadParameter(f"$CNNCALC_TIMEOUT is {text!r}: expected seconds from 0 to 86400 (0: no limit)",
+                                     param_hint="--timeout") from None  # fmt: skip
     if value is not None:
         budget.configure(timeout=value)
 
@@ -204,9 +213,10 @@ def _limit_options(fn: Callable[..., None], timeout: bool = True) -> Callable[..
         return fn
     return click.option("--timeout", type=click.FloatRange(0, 86_400), default=None, metavar="SECONDS",
                         expose_value=False, callback=_set_timeout,
-                        help="Time limit (default 30; 0: no limit) for all the work on an architecture file (past "
-                             "it: exit 2), and for each run of a Python model's code: its import, each forward pass, "
-                             "each trace (past it: exit 1). Either way it says where it was.")(fn)  # fmt: skip
+                        help="Time limit (default 30, or $CNNCALC_TIMEOUT; 0: no limit) for all the work on an "
+                             "architecture file (past it: exit 2), and for each run of a Python model's code: its "
+                             "import, each forward pass, each trace (past it: exit 1). Either way it says where it "
+                             "was.")(fn)  # fmt: skip
 
 
 def _target_options(fn: Callable[..., None]) -> Callable[..., None]:

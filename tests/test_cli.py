@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cnncalc.cli import main
@@ -120,6 +121,7 @@ def test_concrete_file_does_not_import_sympy() -> None:
     assert_not_imported("sympy", ["shapes", "examples/resnet50.yaml", "--no-verify", "--format", "json"])
 
 
+@pytest.mark.slow
 def test_meta_device_verifies_shapes() -> None:
     code, out, _ = run("shapes", "examples/resnet18.yaml", "--device", "meta", "--format", "json")
     assert code == 0
@@ -152,6 +154,7 @@ def test_layers_command() -> None:
     assert code == 0 and "filters: int, required" in out and "torch: Conv2d" in out
 
 
+@pytest.mark.slow
 def test_progress_reports_every_layer_at_every_point() -> None:
     from cnncalc.pipeline import shapes
 

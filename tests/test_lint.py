@@ -18,6 +18,7 @@ import pytest
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
 )
+@pytest.mark.slow
 def test_lint(cmd: list[str]) -> None:
     if shutil.which(cmd[0]) is None and not (sys.prefix and shutil.which(cmd[0], path=f"{sys.prefix}/bin")):
         pytest.skip(f"{cmd[0]} is not installed (pip install -e '.[dev]')")
