@@ -183,7 +183,7 @@ def _set_timeout(ctx: click.Context, param: click.Parameter, value: float | None
     from . import budget
 
     if value is None and os.environ.get("CNNCALC_TIMEOUT", "").strip():
-        text = os.environ["CNNCALC_TIMEOUT"]
+        text: Any = os.environ["CNNCALC_TIMEOUT"]  # click converts the text (typed float)
         try:
             value = click.FloatRange(0, 86_400).convert(text, param, ctx)
         except click.BadParameter:
