@@ -738,6 +738,7 @@ def test_both_unit_figures_count_from_0_and_say_so(tmp_path: Path) -> None:
     x = torch.tensor([[1.0, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]])[None, None]
     value = int(torch.nn.functional.conv2d(x, torch.tensor([[1.0, 0], [0, 2]])[None, None])[0, 0, 1, 2])
     assert f"out[1,2] = 7·1 + 8·0 + 11·0 + 12·2 = {value}" in svg
+    assert sorted(i.text for i in items(svg) if i.role == "index") == ["0", "0", "1", "1", "2"]  # 2×3 output
     assert f"out[1,2] = 7*1 + 8*0 + 11*0 + 12*2 = {value}" in result.stdout  # the working counts the same way
 
 

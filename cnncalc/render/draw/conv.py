@@ -86,6 +86,11 @@ def draw_convolution(conv: Convolution, image: Matrix, at: tuple[int, int], titl
     otop = (len(padded) - rows) * cell / 2
     _grid(scene, conv.output, x, otop, cell, {(i, j): RESULT}, "output")
     _outline(scene, x + j * cell, otop + i * cell, 1, 1, cell)
+    for c in range(cols):  # the output's indices, from 0: above its columns, right of its rows
+        scene.add(Text(x + (c + 0.5) * cell, otop - 5, str(c), 9, "middle", False, "#888888", role="index"))
+    for r in range(rows):
+        scene.add(Text(x + cols * cell + 5, otop + (r + 0.5) * cell + 3, str(r), 9, "start", False, "#888888",
+                       role="index"))  # fmt: skip
     y = len(padded) * cell + 16
     labels = [(0.0, len(padded[0]) * cell, f"image {len(image)}×{len(image[0])}" + (f", zero padding {p}" if p else "")),
               (len(padded[0]) * cell + 34, kw * cell, "kernel" + (" (flipped)" if conv.flip else "")),
