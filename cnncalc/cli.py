@@ -541,6 +541,9 @@ def _render(report: ShapesReport, out: Output) -> None:
 @click.option("--direction", type=click.Choice(["lr", "tb"]), default="lr", show_default=True,
               help="Layout direction: left to right, or top to bottom.")  # fmt: skip
 @click.option("--title", default=None, help="The title line (default: network, input and parameters; '' for none).")
+@click.option("--fit", default=None, metavar="WIDTH",
+              help="Fit a page or column width (16cm, 160mm, 6.3in, 450pt, 600px): scaled to it, laid out in rows "
+                   "first where scaling would set the text below 7 pt.")  # fmt: skip
 @click.option("--set", "set_", multiple=True, metavar="NAME=N",
               help="Give a symbol a value; labels of a symbolic file stay in symbols until every symbol is set.")  # fmt: skip
 @click.option("--verify/--no-verify", default=True, show_default=True,
@@ -551,7 +554,7 @@ def _render(report: ShapesReport, out: Output) -> None:
 @_convention_option
 @_target_options
 def draw(file: str, output: str | None, fmt: str | None, collapse: bool, direction: str, title: str | None,
-         set_: tuple[str, ...], verify: bool, device: str, traceback: bool, convention: str | None,
+         fit: str | None, set_: tuple[str, ...], verify: bool, device: str, traceback: bool, convention: str | None,
          inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
          kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
     """Draw TARGET for a report: one box per feature map, labelled with its verified shape and parameters.
@@ -570,10 +573,15 @@ def draw(file: str, output: str | None, fmt: str | None, collapse: bool, directi
         _writable(output, "-o")
         picked = pictures.format_of(output, fmt) if output else fmt or "svg"
         pictures.require(picked)
+        if fit is not None:
+            pictures.parse_width(fit)  # a bad width is said before any work
         if output is None and picked in ("png", "pdf") and sys.stdout.isatty():
             raise click.UsageError(f"{picked.upper()} is not for a terminal; write it to a file with -o net.{picked}")
         report = _network(file, derive, check, py)
-        figure = pictures.network(report, collapse, direction, title)
+        figure = pictures.network(report, collapse, direction, title, fit)
+        size = figure.scene.meta.get("render_size")
+        if isinstance(size, tuple) and not collapse and figure.scene.height > 1.5 * figure.scene.width:
+            _echo(f"note: the figure is {size[0]} × {size[1]}; --collapse draws each block as one box", err=True)
         if output is not None:
             _written(lambda: figure.save(output, picked), output, "-o")
         else:
@@ -907,8 +915,9 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
 @click.option("--steps", is_flag=True, help="Show each output element's sum of products.")
 @click.option("--draw", "draw_to", default=None, metavar="FILE",
               help="Also draw the padded image, kernel and output with one window and its sum (.svg, .png, .pdf, .tex).")  # fmt: skip
-@click.option("--at", default="1,1", show_default=True, metavar="i,j",
-              help="The output element --draw highlights (row and column from 1, as in the working).")  # fmt: skip
+@click.option("--at", default="0,0", show_default=True, metavar="i,j",
+              help="The output element --draw highlights (row and column from 0, as torch indexes, the working "
+                   "and the figures count).")  # fmt: skip
 @click.option("--frames", default=None, metavar="DIR",
               help="Also write one picture per output element to DIR, for slides (the format of --draw, else SVG).")  # fmt: skip
 @_explain_options
@@ -947,10 +956,10 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
 
     row, _, col = at.partition(",")
     if not (row.strip().isascii() and row.strip().isdigit() and col.strip().isascii() and col.strip().isdigit()):
-        raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 1, e.g. 2,3", param_hint="--at")
+        raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 0, e.g. 1,2", param_hint="--at")
     fmt = pictures.format_of(path) if path else "svg"
     pictures.require(fmt)
-    i, j = int(row) - 1, int(col) - 1
+    i, j = int(row), int(col)
     if path:
         _written(lambda: pictures.convolution(result, image, (i, j)).save(path, fmt), path, "--draw")
     if frames:
@@ -959,7 +968,7 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
         suffix = {"tikz": ".tex"}.get(fmt, "." + fmt)
         for i, line in enumerate(result.output):
             for j in range(len(line)):
-                pictures.convolution(result, image, (i, j)).save(folder / f"out_{i + 1:02d}_{j + 1:02d}{suffix}", fmt)
+                pictures.convolution(result, image, (i, j)).save(folder / f"out_{i:02d}_{j:02d}{suffix}", fmt)
         _echo(f"wrote {len(result.output) * len(result.output[0])} frames to {folder}", err=True)
 
 
