@@ -638,7 +638,9 @@ def test_box_heights_make_a_halving_visible() -> None:
     for node, faces in box_polys(pictures.network(report).svg()).items():
         front = next(f for f in faces if f.role == "box")
         if node in sizes:
-            heights.setdefault(sizes[node], set()).add(round(max(p[1] for p in front.points) - min(p[1] for p in front.points), 1))
+            heights.setdefault(sizes[node], set()).add(
+                round(max(p[1] for p in front.points) - min(p[1] for p in front.points), 1)
+            )
     assert {64, 32, 16} <= set(heights) and all(len(h) == 1 for h in heights.values())
     h64, h32, h16 = (heights[n].pop() for n in (64, 32, 16))
     assert h64 / h32 >= 1.4 and h32 / h16 >= 1.4 and h64 / h16 >= 2.2
@@ -804,7 +806,9 @@ def test_shapes_are_simplified_under_the_files_conditions_wherever_they_are_show
     assert "| up2 | ConvTranspose2d | 32×H/2×W/2 |" in markdown
     import json
 
-    doc = json.loads(CliRunner().invoke(main, ["shapes", "examples/unet.yaml", "--no-verify", "--format", "json"]).stdout)
+    doc = json.loads(
+        CliRunner().invoke(main, ["shapes", "examples/unet.yaml", "--no-verify", "--format", "json"]).stdout
+    )
     up2 = next(r for r in doc["layers"] if r["name"] == "up2")
     assert up2["output_shape"] == [32, "2*floor(H/4)", "2*floor(W/4)"]  # machines keep sympy's exact form
     cifar = shape_labels(pictures.network(report_of("examples/cifar_cnn.yaml")).svg())  # only H % 2 == 0 there

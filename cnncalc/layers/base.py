@@ -145,8 +145,17 @@ class NoTwin(Exception):
     """A layer whose receptive field the gradient check cannot reproduce; the message says why."""
 
 
-FAMILIES = ("convolution", "pooling", "normalisation", "merge", "dense", "up-sampling", "activation", "reshape",
-            "other")
+FAMILIES = (
+    "convolution",
+    "pooling",
+    "normalisation",
+    "merge",
+    "dense",
+    "up-sampling",
+    "activation",
+    "reshape",
+    "other",
+)
 """The kinds of layer a figure colours apart, in the order its legend lists them."""
 
 

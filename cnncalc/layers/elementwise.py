@@ -65,6 +65,7 @@ class Softmax(LayerType):
     """Softmax / LogSoftmax over ``dim`` (batch-inclusive, as in torch)."""
 
     family = "activation"
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.args = {"dim": Arg("int", None, nullable=True)}

@@ -209,6 +209,7 @@ class GlobalPool(LayerType):
     """Keras ``GlobalAveragePoolingND`` / ``GlobalMaxPoolingND``: (C, *spatial) -> (C,)."""
 
     family = "pooling"
+
     def __init__(self, kind: str, ndim: int) -> None:
         self.kind, self.ndim = kind, ndim
         self.name = f"Global{'Average' if kind == 'Avg' else 'Max'}Pooling{ndim}D"

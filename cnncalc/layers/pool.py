@@ -40,6 +40,7 @@ class Pool(LayerType):
     """MaxPoolNd, AvgPoolNd and LPPoolNd (window pools with kernel, stride, padding)."""
 
     family = "pooling"
+
     def __init__(self, kind: str, ndim: int) -> None:
         self.kind, self.ndim = kind, ndim
         self.name = f"{kind}Pool{ndim}d"
@@ -145,6 +146,7 @@ class AdaptivePool(LayerType):
     """AdaptiveAvgPoolNd and AdaptiveMaxPoolNd: the output size is what is asked for."""
 
     family = "pooling"
+
     def __init__(self, kind: str, ndim: int) -> None:
         self.kind, self.ndim = kind, ndim
         self.name = f"Adaptive{kind}Pool{ndim}d"

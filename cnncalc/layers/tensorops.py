@@ -277,6 +277,7 @@ class Reduce(LayerType):
     """``x.mean(dim, keepdim)`` (and ``sum``, ``amax``): the reduced dims go, or stay as 1."""
 
     family = "pooling"  # a mean, sum or max over dims: a global pooling
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.args = {"dim": Arg("ints"), "keepdim": Arg("bool", False)}

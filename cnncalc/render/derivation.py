@@ -147,7 +147,9 @@ def to_latex(expl: Explanation) -> str:
     for d, ok in zip(ds, verified):
         out.append(rf"\subsection*{{{tex_escape(d.name)}: \texttt{{{tex_escape(d.call)}}}}}")
         ins = ", ".join(shape_text(expl.report.readable(s)) for s in d.in_shapes)
-        out.append(tex_escape(f"Input {ins} -> output {shape_text(expl.report.readable(d.out_shape))} ({_verified(ok)})."))
+        out.append(
+            tex_escape(f"Input {ins} -> output {shape_text(expl.report.readable(d.out_shape))} ({_verified(ok)}).")
+        )
         out.append(r"\begin{itemize}")
         for s in d.steps:
             if s.formula is None:

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from ...convolve import Convolution, Matrix
 
 
-def network(report: Any, collapse: bool = False, direction: str = "lr", title: str | None = None,
-            fit: str | float | None = None) -> Figure:
+def network(
+    report: Any, collapse: bool = False, direction: str = "lr", title: str | None = None, fit: str | float | None = None
+) -> Figure:
     """The network diagram of a ShapesReport (YAML, or a Python model traced by torch.fx) or a ModuleReport.
 
     One box per feature map (height and depth follow H and C on a log scale), each labelled with its

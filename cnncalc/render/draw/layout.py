@@ -309,8 +309,10 @@ class Layout:
                 return -2e9  # from the row above
             if v.col == u.col + 1 and u.c == v.c:
                 return 0.0
-            if v.col == u.col + 1 or (u.lane > 0 and u.lane != v.lane and not self.u_shape) or (
-                v.lane > 0 and u.lane != v.lane and not self.u_shape
+            if (
+                v.col == u.col + 1
+                or (u.lane > 0 and u.lane != v.lane and not self.u_shape)
+                or (v.lane > 0 and u.lane != v.lane and not self.u_shape)
             ):
                 return u.c - v.c
             return -1e9 - (v.col - u.col)  # a skip from the corridor above: the longer, the farther out
