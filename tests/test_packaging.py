@@ -70,6 +70,10 @@ def test_version_command(flag: str, tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "cnncalc", flag], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     torch = torch_version()
+    if torch:  # the version read from the metadata is the torch that verification imports
+        imported = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], capture_output=True,
+                                  text=True, cwd=tmp_path)  # fmt: skip
+        assert imported.stdout.strip() == torch, imported.stderr
     tail = f"verifies with torch {torch}" if torch else "torch is not installed"
     assert out.stdout.startswith(f"cnncalc {cnncalc.__version__} ({tail}")
     assert out.stdout.count("\n") == 1 and out.stderr == ""
