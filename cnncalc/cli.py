@@ -314,8 +314,26 @@ class PyTarget:
                                    "an architecture file declares its input")  # fmt: skip
 
 
+def version_text() -> str:
+    """``cnncalc 0.1.0 (verifies with torch 2.13.0+cpu)``: torch's version from its metadata, torch not imported."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        torch = f"verifies with torch {version('torch')}"
+    except PackageNotFoundError:
+        torch = "torch is not installed: it is needed to verify (pip install torch)"
+    return f"cnncalc {__version__} ({torch})"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="cnncalc")
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show cnncalc's version and the torch version it verifies with, and exit.")  # fmt: skip
 def main() -> None:
     """Layer-by-layer output sizes and parameter counts of CNNs, derived symbolically and proven with torch."""
 

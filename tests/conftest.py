@@ -44,6 +44,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which cnncalc the suite tests: the source tree, or (in .ci/run) the installed wheel."""
+    import cnncalc
+
+    return f"cnncalc {cnncalc.__version__} from {os.path.dirname(cnncalc.__file__)}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With CNNCALC_TEST_INSTALLED=1 (.ci/run), refuse to test anything but an installed cnncalc."""
+    if os.environ.get("CNNCALC_TEST_INSTALLED") == "1":
+        import sysconfig
+
+        import cnncalc
+
+        where = os.path.realpath(cnncalc.__file__)
+        sites = {os.path.realpath(sysconfig.get_path(k)) for k in ("purelib", "platlib")}
+        if not any(where.startswith(site + os.sep) for site in sites):
+            raise pytest.UsageError(f"CNNCALC_TEST_INSTALLED=1 but cnncalc is imported from {where}, not from {sites}")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="Rewrite tests/golden/* from the current output.")
 

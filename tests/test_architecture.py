@@ -9,7 +9,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).parent.parent / "cnncalc"
+import cnncalc
+
+PACKAGE = Path(cnncalc.__file__).parent  # the source tree, or the installed wheel in .ci/run
 
 CORE = ("cnncalc.parse", "cnncalc.graph", "cnncalc.layers", "cnncalc.analysis", "cnncalc.verify", "cnncalc.pymodel",
         "cnncalc.pipeline", "cnncalc.report", "cnncalc.checks", "cnncalc.symbolic", "cnncalc.formula",
