@@ -26,12 +26,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 os.environ.setdefault("CNNCALC_TIMEOUT", "600")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: a deep test (fuzzers, harnesses, lint), left out by -m 'not slow'")
-    if config.getoption("markexpr", "") == "not slow" and "HYPOTHESIS_PROFILE" not in os.environ:
-        settings.load_profile("quick")
-
-
 # The tests run over every example (draw, verify, golden) meet the large networks in the full suite only: the quick
 # subset keeps each such test, on the small examples, and the one hostile file that takes seconds by design.
 BIG = ("resnet18", "resnet50", "resnet20_cifar", "alexnet", "vgg16", "unet", "alias_bomb")
@@ -52,7 +46,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With CNNCALC_TEST_INSTALLED=1 (.ci/run), refuse to test anything but an installed cnncalc."""
+    """The slow marker, the quick subset's hypothesis profile; with CNNCALC_TEST_INSTALLED=1 (.ci/run), refuse to
+    test anything but an installed cnncalc."""
+    config.addinivalue_line("markers", "slow: a deep test (fuzzers, harnesses, lint), left out by -m 'not slow'")
+    if config.getoption("markexpr", "") == "not slow" and "HYPOTHESIS_PROFILE" not in os.environ:
+        settings.load_profile("quick")
     if os.environ.get("CNNCALC_TEST_INSTALLED") == "1":
         import sysconfig
 
