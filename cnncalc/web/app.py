@@ -732,6 +732,7 @@ def create_app(config: Config | None = None) -> Starlette:
     static = StaticFiles(directory=str(resources.files("cnncalc.web") / "static"))
     routes = [
         Route("/", index),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/api/examples", list_examples),
         Route("/api/examples/{path:path}", example),
         route("/api/shapes", shapes),
