@@ -40,7 +40,7 @@ EXIT_OK, EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 MAX_JSON_BYTES = 64 * 2**10
 """A calculator's request is a few numbers."""
 
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}(?:/[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}){0,3}")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,79}(?:/[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,79}){0,3}")
 _FIGURES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "tikz": "application/x-tex"}
 _EXPORTS = {"json": "application/json", "markdown": "text/markdown", "csv": "text/csv",
             "latex": "application/x-tex", **_FIGURES}  # fmt: skip
@@ -540,136 +540,113 @@ def _int(request: Request, key: str, low: int, high: int) -> int | None:
     return int(value)
 
 
-def _field(doc: dict[str, Any], key: str, kind: type, default: Any = None, low: int = 1) -> Any:
-    value = doc.get(key, default)
-    if value is None or value == "":
-        return default
-    if kind is int:
-        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-            value = int(value.strip())
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 1_000_000_000_000:
-            raise _bad(f"{key}: expected an integer >= {low}")
-        return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise _bad(f"{key}: expected true or false")
-        return value
-    if not isinstance(value, str) or len(value) > 2000:
-        raise _bad(f"{key}: expected text")
-    return value.strip()
+_CALCULATORS = ("conv", "pool", "convt", "params", "convolve")
+_REFUSED = ("--timeout", "--max-memory", "--draw", "--frames", "--traceback", "--help", "-h")
+"""Options the page may not give: the server's limits hold, and nothing is written to its disk."""
+
+
+def _parsed(args: Any) -> tuple[str, dict[str, Any]]:
+    """A calculator's command line, parsed by the CLI's own click command: its values, or the CLI's usage error."""
+    import click
+
+    from .. import cli
+
+    if not isinstance(args, list) or not args or not all(isinstance(a, str) and len(a) <= 4096 for a in args):
+        raise _bad('expected {"args": ["conv", "227x227", "-k", "11", ...]}: a calculator\'s command line')
+    if len(args) > 64:
+        raise _bad("too many arguments")
+    name = args[0]
+    if name not in _CALCULATORS:
+        raise _bad(f"{name!r} is not a calculator; the page answers {', '.join(_CALCULATORS)}")
+    for a in args[1:]:
+        if a.split("=", 1)[0] in _REFUSED:
+            raise _bad(f"{a.split('=', 1)[0]} is not for the page (the server's limits hold; figures come back "
+                       "in the answer)")  # fmt: skip
+    command = cli.main.commands[name]
+    parent = click.Context(cli.main, info_name="cnncalc")
+    try:
+        with command.make_context(name, list(args[1:]), parent=parent) as ctx:
+            return name, dict(ctx.params)
+    except click.exceptions.Exit:
+        raise _bad(f"cnncalc {name} --help: see the command line") from None
+    except click.ClickException as e:
+        line = one_line(cli._usage_line(e))
+        raise Problem({"exit": EXIT_INPUT, "errors": [{"line": 0, "column": 0, "text": line}], "stderr": [line]},
+                      422) from None  # fmt: skip
+
+
+def _answer(name: str, p: dict[str, Any]) -> dict[str, Any]:
+    """Run a parsed calculator as the CLI's command does (render/answers.py), the page's way: {exit, out, stderr}."""
+    from ..render.answers import Calculator, params_answer, window_answer
+
+    if name == "params":
+        a = params_answer(p["kind"], p["kernel"], p["c_in"], p["c_out"], p["groups"], p["bias"], p["dims"], p["fmt"],
+                          p["verify"], p["convention"])  # fmt: skip
+    else:
+        q: dict[str, str | None] = {n: p[n] for n in ("kernel_size", "stride", "padding", "dilation", "output_padding")
+                                    if n in p}
+        extra = None
+        kind = {"conv": "Conv", "convt": "ConvTranspose"}.get(name, "AvgPool" if p.get("avg") else "MaxPool")
+        if name == "pool":
+            if p["avg"]:
+                if q.pop("dilation") is not None:
+                    from ..errors import Loc
+
+                    raise CnnCalcError("average pooling has no dilation", Loc("cnncalc pool", 0, 0),
+                                       "drop -d or use max pooling")  # fmt: skip
+            extra = {"ceil_mode": True} if p["ceil"] else None
+        calc = Calculator(kind, name, p["size"], q, p["out"], extra, p.get("c_in"), p.get("c_out"), p["high"])
+        a = window_answer(calc, p["fmt"], p["verify"])
+    return {"exit": a.code, "out": visible(a.out), "stderr": [one_line(x) for x in a.err]}
+
+
+def _convolution(p: dict[str, Any]) -> dict[str, Any]:
+    """``cnncalc convolve`` as the CLI runs it, with the figure of output ``--at`` in the answer (SVG text)."""
+    import click
+
+    from ..convolve import convolve as compute
+    from ..convolve import parse_matrix, torch_check
+    from ..render import convolution
+    from ..render import draw as pictures
+
+    padding, checked = p["padding"], p["verify"]
+    img, ker = parse_matrix(p["image"], "--image"), parse_matrix(p["kernel"], "--kernel")
+    if padding != "same" and not (padding.isascii() and padding.isdigit() and int(padding) <= 64):
+        raise CnnCalcError(f"--padding {padding!r}: expected a number from 0 to 64, or same", None)
+    result = compute(img, ker, padding if padding == "same" else int(padding), p["stride"], p["flip"])
+    problem = torch_check(img, ker, result) if checked else None
+    check = ("Not verified (--no-verify)." if not checked else
+             "Verified: torch.nn.functional.conv2d gives the same matrix." if problem is None else
+             f"MISMATCH: {problem}")  # fmt: skip
+    writer = {"text": convolution.to_text, "markdown": convolution.to_markdown, "latex": convolution.to_latex}
+    out = writer[p["fmt"]](img, ker, result, p["steps"], check)
+    row, _, col = p["at"].partition(",")
+    if not (row.strip().isascii() and row.strip().isdigit() and col.strip().isascii() and col.strip().isdigit()):
+        raise click.BadParameter(f"{p['at']!r}: expected ROW,COLUMN from 1, e.g. 2,3", param_hint="--at")
+    try:
+        pictures.require("svg")
+    except CnnCalcError:
+        svg = None
+    else:
+        svg = visible(str(pictures.convolution(result, img, (int(row) - 1, int(col) - 1)).render("svg")))
+    rows = len(result.output)
+    return {"exit": EXIT_OK if problem is None else EXIT_CHECK, "out": visible(out), "stderr": [], "svg": svg,
+            "rows": rows, "columns": len(result.output[0]) if rows else 0}  # fmt: skip
 
 
 async def calculate(server: Server, request: Request) -> Response:
-    """``cnncalc conv|pool|convt SIZE ...`` and ``cnncalc params KIND ...``: {exit, out, stderr}, the CLI's text."""
-    from ..render.answers import Calculator, params_answer, window_answer
+    """``cnncalc conv|pool|convt|params|convolve ...`` as {"args": [...]}: {exit, out, stderr} (+ svg), the CLI's text.
 
+    The command line is parsed by the CLI's own click command (the same values, the same usage errors); the answer
+    is render/answers.py's, which the CLI echoes."""
     doc = await _json(request)
-    kind = doc.get("kind")
-    fmt = _field(doc, "format", str, "text")
-    if fmt not in ("text", "markdown", "latex"):
-        raise _bad("format: expected text, markdown or latex")
-    checked = _field(doc, "verify", bool, True)
-    if kind == "params":
-        layer = _field(doc, "layer", str, "conv")
-        if layer not in ("conv", "convt", "linear", "batchnorm"):
-            raise _bad("layer: expected conv, convt, linear or batchnorm")
-        args = (layer, _field(doc, "kernel", str), _field(doc, "c_in", int), _field(doc, "c_out", int),
-                _field(doc, "groups", int, 1), _field(doc, "bias", bool, True), _field(doc, "dims", int, 2))  # fmt: skip
-        if args[2] is None:
-            raise _bad("params needs the input channels (c_in)")
-        convention = _field(doc, "convention", str)
-        if convention not in (None, "torch", "keras"):
-            raise _bad("convention: expected torch or keras")
-
-        def answer() -> Any:
-            return params_answer(*args, fmt=fmt, verify=checked, convention=convention)  # type: ignore[arg-type]
-
-    elif kind in ("conv", "pool", "convt"):
-        size = _field(doc, "size", str)
-        if not size:
-            raise _bad("the input size is missing (SIZE, e.g. 227x227)")
-        names = {"conv": ("kernel_size", "stride", "padding", "dilation"),
-                 "pool": ("kernel_size", "stride", "padding") + (() if doc.get("avg") else ("dilation",)),
-                 "convt": ("kernel_size", "stride", "padding", "dilation", "output_padding")}[kind]  # fmt: skip
-        quantities = {n: _field(doc, n, str) for n in names}
-        if kind == "pool" and doc.get("avg") and _field(doc, "dilation", str):
-            raise _failure(CnnCalcError("average pooling has no dilation", None, "drop -d or use max pooling")
-                           .at(_command_loc("pool")))  # fmt: skip
-        extra = {"ceil_mode": True} if kind == "pool" and _field(doc, "ceil", bool, False) else None
-        layer_kind = {"conv": "Conv", "convt": "ConvTranspose"}.get(kind) or (
-            "AvgPool" if _field(doc, "avg", bool, False) else "MaxPool")
-        c_in, c_out = (None, None) if kind == "pool" else (_field(doc, "c_in", int), _field(doc, "c_out", int))
-        calc = Calculator(layer_kind, kind, size, quantities, _field(doc, "out", str), extra, c_in, c_out,
-                          _field(doc, "max", int))  # fmt: skip
-
-        def answer() -> Any:
-            return window_answer(calc, fmt, checked)
-
-    else:
-        raise _bad("kind: expected conv, pool, convt or params")
+    name, params = _parsed(doc.get("args"))
 
     def work(progress: Progress | None) -> dict[str, Any]:
-        a = answer()
-        return {"exit": a.code, "out": visible(a.out), "stderr": [one_line(x) for x in a.err]}
+        return _convolution(params) if name == "convolve" else _answer(name, params)
 
-    if checked:
+    if params.get("verify", True):
         return JSONResponse(await server.torch(work, _client(request) + ":calc"))
-    return JSONResponse(await server.derive(lambda: work(None)))
-
-
-def _command_loc(command: str) -> Any:
-    from ..errors import Loc
-
-    return Loc(f"cnncalc {command}", 0, 0)
-
-
-async def convolve(server: Server, request: Request) -> Response:
-    """``cnncalc convolve --image ... --kernel ... [--steps] [--draw f.svg --at i,j]``: {exit, out, stderr, svg}."""
-    doc = await _json(request)
-    image, kernel = _field(doc, "image", str, ""), _field(doc, "kernel", str, "")
-    padding = str(doc.get("padding", "0")).strip()
-    stride = _field(doc, "stride", int, 1)
-    flip, steps, checked = (_field(doc, "flip", bool, False), _field(doc, "steps", bool, False),
-                            _field(doc, "verify", bool, True))  # fmt: skip
-    fmt = _field(doc, "format", str, "text")
-    if fmt not in ("text", "markdown", "latex"):
-        raise _bad("format: expected text, markdown or latex")
-    at = _field(doc, "at", str, "1,1")
-    if stride > 64:
-        raise _bad("stride: expected 1 to 64")
-
-    def work(progress: Progress | None) -> dict[str, Any]:
-        from ..convolve import convolve as compute
-        from ..convolve import parse_matrix, torch_check
-        from ..render import convolution
-        from ..render import draw as pictures
-
-        img, ker = parse_matrix(image, "--image"), parse_matrix(kernel, "--kernel")
-        if padding != "same" and not (padding.isascii() and padding.isdigit() and int(padding) <= 64):
-            raise CnnCalcError(f"--padding {padding!r}: expected a number from 0 to 64, or same", None)
-        result = compute(img, ker, padding if padding == "same" else int(padding), stride, flip)
-        problem = torch_check(img, ker, result) if checked else None
-        check = ("Not verified (--no-verify)." if not checked else
-                 "Verified: torch.nn.functional.conv2d gives the same matrix." if problem is None else
-                 f"MISMATCH: {problem}")  # fmt: skip
-        writer = {"text": convolution.to_text, "markdown": convolution.to_markdown, "latex": convolution.to_latex}
-        out = writer[fmt](img, ker, result, steps, check)
-        row, _, col = at.partition(",")
-        if not (row.strip().isascii() and row.strip().isdigit() and col.strip().isascii() and col.strip().isdigit()):
-            import click
-
-            raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 1, e.g. 2,3", param_hint="--at")
-        try:
-            pictures.require("svg")
-        except CnnCalcError:
-            svg = None
-        else:
-            svg = visible(str(pictures.convolution(result, img, (int(row) - 1, int(col) - 1)).render("svg")))
-        return {"exit": EXIT_OK if problem is None else EXIT_CHECK, "out": visible(out), "stderr": [], "svg": svg,
-                "rows": len(result.output), "columns": len(result.output[0]) if result.output else 0}  # fmt: skip
-
-    if checked:
-        return JSONResponse(await server.torch(work, _client(request) + ":convolve"))
     return JSONResponse(await server.derive(lambda: work(None)))
 
 
@@ -745,7 +722,6 @@ def create_app(config: Config | None = None) -> Starlette:
         route("/api/explain", explain),
         route("/api/solve", solve),
         route("/api/calc", calculate),
-        route("/api/convolve", convolve),
         Mount("/static", static),
     ]
     @contextlib.asynccontextmanager

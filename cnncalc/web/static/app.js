@@ -326,38 +326,45 @@ async function working(kind) {
 
 // -- calculators ---------------------------------------------------------------------------------------------------
 
+function shellWord(a) {
+  return /^[A-Za-z0-9_.,=x×:\/-]+$/.test(a) ? a : `"${a.replace(/(["\\$`])/g, "\\$1")}"`;
+}
+
+function commandLine(args) {
+  return "cnncalc " + args.map(shellWord).join(" ");
+}
+
 function calcRequest() {
+  // the calculator's command line, exactly as typed in a terminal: the server parses it with the CLI's own options
   const kind = $("calc-kind").value;
   const v = (id) => $("calc-" + id).value.trim();
   const fmt = $("calc-format").value;
+  const args = [kind];
   if (kind === "params") {
-    const req = {kind, layer: $("calc-layer").value, kernel: v("kernel") || null, c_in: v("p_in") || null,
-                 c_out: v("p_out") || null, groups: v("groups") || 1, bias: $("calc-bias").checked, format: fmt};
-    const cmd = ["cnncalc params", req.layer];
-    if (req.kernel) cmd.push("-k", req.kernel);
-    if (req.c_in) cmd.push("-c", req.c_in);
-    if (req.c_out) cmd.push("-f", req.c_out);
-    if (String(req.groups) !== "1") cmd.push("--groups", req.groups);
-    if (!req.bias) cmd.push("--no-bias");
-    return [req, cmd.join(" ")];
-  }
-  const req = {kind, size: v("size"), format: fmt};
-  const cmd = ["cnncalc", kind, req.size || "SIZE"];
-  const flags = {kernel_size: "-k", stride: "-s", padding: "-p", dilation: "-d", output_padding: "--output-padding"};
-  for (const [name, flag] of Object.entries(flags)) {
-    if (name === "output_padding" && kind !== "convt") continue;
-    const x = v(name);
-    if (x) { req[name] = x; cmd.push(flag, x); }
-  }
-  if (v("out")) { req.out = v("out"); cmd.push("--out-size", req.out); }
-  if (kind !== "pool") {
-    if (v("c_in")) { req.c_in = v("c_in"); cmd.push("-c", req.c_in); }
-    if (v("c_out")) { req.c_out = v("c_out"); cmd.push("-f", req.c_out); }
+    args.push($("calc-layer").value);
+    if (v("kernel")) args.push("-k", v("kernel"));
+    if (v("p_in")) args.push("-c", v("p_in"));
+    if (v("p_out")) args.push("-f", v("p_out"));
+    if (v("groups") && v("groups") !== "1") args.push("--groups", v("groups"));
+    if (!$("calc-bias").checked) args.push("--no-bias");
   } else {
-    if ($("calc-ceil").checked) { req.ceil = true; cmd.push("--ceil"); }
-    if ($("calc-avg").checked) { req.avg = true; cmd.push("--avg"); }
+    args.push(v("size") || "SIZE");
+    const flags = {kernel_size: "-k", stride: "-s", padding: "-p", dilation: "-d", output_padding: "--output-padding"};
+    for (const [name, flag] of Object.entries(flags)) {
+      if (name === "output_padding" && kind !== "convt") continue;
+      if (v(name)) args.push(flag, v(name));
+    }
+    if (v("out")) args.push("--out-size", v("out"));
+    if (kind !== "pool") {
+      if (v("c_in")) args.push("-c", v("c_in"));
+      if (v("c_out")) args.push("-f", v("c_out"));
+    } else {
+      if ($("calc-ceil").checked) args.push("--ceil");
+      if ($("calc-avg").checked) args.push("--avg");
+    }
   }
-  return [req, cmd.join(" ")];
+  if (fmt !== "text") args.push("--format", fmt);
+  return [args, commandLine(args)];
 }
 
 function calcFields() {
@@ -372,47 +379,51 @@ function calcFields() {
 
 async function calculate(ev) {
   ev.preventDefault();
-  const [req, cmd] = calcRequest();
+  const [args, cmd] = calcRequest();
   $("calc-command").textContent = cmd;
   $("calc-out").textContent = "working it out, checking with torch…";
   showErrors("calc-errors", null, []);
-  const r = await fetch("/api/calc?client=" + client, {method: "POST", body: JSON.stringify(req),
-                                                        headers: {"Content-Type": "application/json"}});
-  const a = await r.json().catch(() => ({stderr: ["error: no answer"]}));
+  const a = await calc(args);
   $("calc-out").textContent = a.out || "";
   showErrors("calc-errors", null, (a.stderr || (a.error ? [a.error] : [])).map((text) => ({line: 0, column: 0, text})));
   document.body.dataset.calc = String(a.exit);
+}
+
+async function calc(args) {
+  const r = await fetch("/api/calc?client=" + client, {method: "POST", body: JSON.stringify({args}),
+                                                        headers: {"Content-Type": "application/json"}});
+  const a = await r.json().catch(() => ({stderr: ["error: no answer"]}));
+  a.ok = r.ok;
+  return a;
 }
 
 // -- the convolution stepper ---------------------------------------------------------------------------------------
 
 const conv = {rows: 0, columns: 0, i: 0, j: 0};
 
-function convRequest(at, check) {
-  return {image: $("conv-image").value, kernel: $("conv-kernel").value, padding: $("conv-padding").value.trim() || "0",
-          stride: $("conv-stride").value.trim() || 1, flip: $("conv-flip").checked, steps: $("conv-steps").checked,
-          at: `${at[0] + 1},${at[1] + 1}`, verify: check};
-}
-
-async function convolve(at, check) {
-  const r = await fetch("/api/convolve?client=" + client, {method: "POST", body: JSON.stringify(convRequest(at, check)),
-                                                            headers: {"Content-Type": "application/json"}});
-  return [r, await r.json().catch(() => ({stderr: ["error: no answer"]}))];
+function convArgs(at, check) {
+  const args = ["convolve", "--image", $("conv-image").value.trim(), "--kernel", $("conv-kernel").value.trim()];
+  const pad = $("conv-padding").value.trim() || "0";
+  const stride = $("conv-stride").value.trim() || "1";
+  if (pad !== "0") args.push("--padding", pad);
+  if (stride !== "1") args.push("--stride", stride);
+  if ($("conv-flip").checked) args.push("--flip");
+  if ($("conv-steps").checked) args.push("--steps");
+  const shown = args.slice();
+  if (at[0] || at[1]) args.push("--at", `${at[0] + 1},${at[1] + 1}`);
+  if (!check) args.push("--no-verify");
+  return [args, commandLine(shown)];
 }
 
 async function runConvolution(ev) {
   if (ev) ev.preventDefault();
-  const flags = [`--image "${$("conv-image").value}"`, `--kernel "${$("conv-kernel").value}"`];
-  if ($("conv-padding").value.trim() !== "0") flags.push("--padding " + $("conv-padding").value.trim());
-  if ($("conv-stride").value.trim() !== "1") flags.push("--stride " + $("conv-stride").value.trim());
-  if ($("conv-flip").checked) flags.push("--flip");
-  if ($("conv-steps").checked) flags.push("--steps");
-  $("conv-command").textContent = "cnncalc convolve " + flags.join(" ");
+  const [args, cmd] = convArgs([0, 0], true);
+  $("conv-command").textContent = cmd;
   conv.i = 0; conv.j = 0;
-  const [r, a] = await convolve([0, 0], true);
+  const a = await calc(args);
   showErrors("conv-errors", null, (a.stderr || (a.error ? [a.error] : [])).map((text) => ({line: 0, column: 0, text})));
   $("conv-out").textContent = a.out || "";
-  if (!r.ok) { $("conv-figure").innerHTML = ""; conv.rows = 0; stepButtons(); return; }
+  if (!a.ok) { $("conv-figure").innerHTML = ""; conv.rows = 0; stepButtons(); return; }
   conv.rows = a.rows; conv.columns = a.columns;
   $("conv-figure").innerHTML = a.svg || "";
   stepButtons();
@@ -431,8 +442,8 @@ async function step(by) {
   k = Math.max(0, Math.min(conv.rows * conv.columns - 1, k));
   conv.i = Math.floor(k / conv.columns); conv.j = k % conv.columns;
   stepButtons();
-  const [r, a] = await convolve([conv.i, conv.j], false);
-  if (r.ok) $("conv-figure").innerHTML = a.svg || "";
+  const a = await calc(convArgs([conv.i, conv.j], false)[0]);
+  if (a.ok) $("conv-figure").innerHTML = a.svg || "";
 }
 
 // -- start ---------------------------------------------------------------------------------------------------------
