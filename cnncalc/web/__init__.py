@@ -40,6 +40,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # from here on connections wait in the backlog, so the printed address already answers
     except OSError as e:
         sock.close()
         raise CnnCalcError(f"--port {port}: cannot listen on {host}:{port} ({e.strerror or e})", None,

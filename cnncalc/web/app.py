@@ -213,6 +213,9 @@ def _name(request: Request) -> str:
 
 def _values(request: Request) -> dict[str, int]:
     """``set=H=64`` (repeated): the symbol values, read as ``--set`` reads them."""
+    import click
+
+    from .. import cli
     from ..cli import _parse_set
 
     items = tuple(request.query_params.getlist("set"))
@@ -220,7 +223,9 @@ def _values(request: Request) -> dict[str, int]:
         raise _bad("too many set= values")
     try:
         return _parse_set(items)
-    except Exception as e:
+    except click.ClickException as e:  # worded as `cnncalc shapes --set` words it
+        e.ctx = click.Context(cli.main.commands["shapes"], info_name="shapes",  # type: ignore[attr-defined]
+                              parent=click.Context(cli.main, info_name="cnncalc"))  # fmt: skip
         raise _failure(e) from None
 
 
