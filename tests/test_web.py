@@ -25,12 +25,12 @@ from click.testing import CliRunner
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from cnncalc.cli import main  # noqa: E402
-from cnncalc.parse.limits import MAX_FILE_BYTES  # noqa: E402
-from cnncalc.web.app import Config, create_app  # noqa: E402
-from cnncalc.web.jobs import Busy, Jobs  # noqa: E402
+from cnncalc.cli import main
+from cnncalc.parse.limits import MAX_FILE_BYTES
+from cnncalc.web.app import Config, create_app
+from cnncalc.web.jobs import Busy, Jobs
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
