@@ -163,6 +163,16 @@ def test_no_python_target(client: TestClient) -> None:
 # -- the hostile corpus -------------------------------------------------------------------------------------------
 
 
+def _same_lines(got: list[str], expected: list[str]) -> None:
+    """The CLI's lines; a time limit reached may stop at another layer on a busy machine, so only its words count."""
+    timed_out = "did not finish within the time limit"
+    if any(timed_out in line for line in expected):
+        assert len(got) == len(expected) and all(timed_out in line for line in got), got
+        assert [g.split(":")[0] for g in got] == [e.split(":")[0] for e in expected]
+    else:
+        assert got == expected
+
+
 def _corpus_case(client: TestClient, rel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(BAD)
     code, out, err = cli("shapes", rel, "--format", "json", "--no-verify", "--timeout", "2")
@@ -170,7 +180,7 @@ def _corpus_case(client: TestClient, rel: str, monkeypatch: pytest.MonkeyPatch) 
     assert r.status_code in (200, 422), r.text
     assert "Traceback" not in r.text
     if code == 2:
-        assert r.json()["stderr"] == err
+        _same_lines(r.json()["stderr"], err)
     else:
         assert r.content == out.encode("utf-8")
         assert json.loads(r.headers["x-cnncalc-stderr"]) == err
@@ -227,28 +237,29 @@ def test_case_selection_covers_the_page() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", WEB_CASES, ids=[" ".join(c["args"])[:60] for c in WEB_CASES])
-def test_hostile_cases_through_the_api(limited_client: TestClient, case: dict[str, Any],
+def test_hostile_cases_through_the_api(client: TestClient, limited_client: TestClient, case: dict[str, Any],
                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.chdir(BAD)
     command, params = _web_case(case)  # type: ignore[misc]
     path = BAD / params["name"]
     if not path.is_file():
         pytest.skip("not a file the page could hold")
-    code, out, err = cli(*case["args"], *([] if "--timeout" in case["args"] else ["--timeout", "2"]))
+    c = limited_client if "--timeout" in case["args"] else client  # the CLI's default limit, or --timeout 2
+    code, out, err = cli(*case["args"])
     assert code == case["exit"]
     if command == "shapes":
-        r = post(limited_client, "/api/shapes", path, params["name"], set=params["set"],
+        r = post(c, "/api/shapes", path, params["name"], set=params["set"],
                  verify="1" if params.get("verify") != "0" else "0")  # fmt: skip
         assert r.status_code in (200, 422), r.text
         if code == 2:
-            assert r.json()["stderr"] == err
+            _same_lines(r.json()["stderr"], err)
         else:
             assert r.headers["x-cnncalc-exit"] == str(code)
         return
-    r = post(limited_client, f"/api/{command}", path, params["name"], set=params["set"], verify=params.get("verify", "1"))
+    r = post(c, f"/api/{command}", path, params["name"], set=params["set"], verify=params.get("verify", "1"))
     assert r.status_code in (200, 422), r.text
     body = r.json()
-    assert body["stderr"] == err
+    _same_lines(body["stderr"], err)
     if code != 2:
         assert body["out"] == out and body["exit"] == code
 

@@ -211,8 +211,8 @@ def _name(request: Request) -> str:
     return name
 
 
-def _values(request: Request) -> dict[str, int]:
-    """``set=H=64`` (repeated): the symbol values, read as ``--set`` reads them."""
+def _values(request: Request, command: str = "shapes") -> dict[str, int]:
+    """``set=H=64`` (repeated): the symbol values, read as ``cnncalc COMMAND --set`` reads them."""
     import click
 
     from .. import cli
@@ -223,8 +223,8 @@ def _values(request: Request) -> dict[str, int]:
         raise _bad("too many set= values")
     try:
         return _parse_set(items)
-    except click.ClickException as e:  # worded as `cnncalc shapes --set` words it
-        e.ctx = click.Context(cli.main.commands["shapes"], info_name="shapes",  # type: ignore[attr-defined]
+    except click.ClickException as e:  # worded as `cnncalc COMMAND --set` words it
+        e.ctx = click.Context(cli.main.commands[command], info_name=command,  # type: ignore[attr-defined]
                               parent=click.Context(cli.main, info_name="cnncalc"))  # fmt: skip
         raise _failure(e) from None
 
@@ -395,7 +395,7 @@ def _figure_of(report: Any, request: Request) -> Any:
 
 async def draw(server: Server, request: Request) -> Response:
     """``cnncalc draw FILE -o net.svg`` (format=svg|png|pdf|tikz; verify=0 for ``--no-verify``): the same bytes."""
-    src, values = await _source(request), _values(request)
+    src, values = await _source(request), _values(request, "draw")
     convention = _choice(request, "convention", ("torch", "keras"), None)
     fmt = _choice(request, "format", tuple(_FIGURES), "svg") or "svg"
     checked = _flag(request, "verify", True)
@@ -428,7 +428,7 @@ async def receptive_field(server: Server, request: Request) -> Response:
     from ..analysis.unitfield import find_unit, unit_field
     from ..render import draw as pictures
 
-    src, values = await _source(request), _values(request)
+    src, values = await _source(request), _values(request, "rf")
     convention = _choice(request, "convention", ("torch", "keras"), None)
     fmt = _choice(request, "format", tuple(_FIGURES), "svg") or "svg"
     unit = request.query_params.get("unit") or None
@@ -499,7 +499,7 @@ async def explain(server: Server, request: Request) -> Response:
     from ..pipeline import explain as derive_steps
     from ..render.derivation import render
 
-    src, values = await _source(request), _values(request)
+    src, values = await _source(request), _values(request, "explain")
     convention = _choice(request, "convention", ("torch", "keras"), None)
     fmt = _choice(request, "format", ("text", "markdown", "latex"), "text") or "text"
     layer = request.query_params.get("layer") or None
@@ -520,7 +520,7 @@ async def solve(server: Server, request: Request) -> Response:
     from ..pipeline import solve_file
     from ..render import solution
 
-    src, values = await _source(request), _values(request)
+    src, values = await _source(request), _values(request, "solve")
     fmt = _choice(request, "format", ("text", "json"), "text")
     checked = _flag(request, "verify", True)
     high = _int(request, "max", 1, 1_000_000)
