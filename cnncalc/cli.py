@@ -1019,13 +1019,20 @@ def serve(host: str, port: int, open_browser: bool, workers: int, queue_size: in
     'cnncalc[web]'). --timeout and --max-memory hold for each request."""
 
     def run() -> int:
+        import os
+        import subprocess
+
         from . import budget, web
 
         web.require()
-        from .web.app import Config
-
-        config = Config(budget.timeout(), budget.max_memory(), workers, queue_size)
-        web.serve(host, port, open_browser, config)
-        return EXIT_OK
+        argv = [sys.executable, "-m", "cnncalc.web", "--host", host, "--port", str(port), "--workers", str(workers),
+                "--queue", str(queue_size), "--timeout", str(budget.timeout() or 0),
+                "--max-memory", str(budget.max_memory())] + (["--open"] if open_browser else []) + (
+                ["--traceback"] if traceback else [])  # fmt: skip
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.name == "posix":  # the server program takes this process's place (Ctrl+C and signals reach it)
+            os.execv(sys.executable, argv)
+        return subprocess.call(argv)
 
     _guard(run, traceback)
