@@ -193,6 +193,7 @@ async function refresh() {
     showErrors("errors", "source", errors);
     $("derive-status").textContent = `${errors.length} error${errors.length === 1 ? "" : "s"}`;
     $("derive-status").className = "bad";
+    $("table").classList.add("stale");
     stopVerifying();
     document.body.dataset.state = "errors";
     return;
@@ -205,6 +206,7 @@ async function refresh() {
   $("derive-status").className = "";
   renderSymbols(answer.document);
   renderTable(answer.table, true);
+  $("table").classList.remove("stale");
   document.body.dataset.state = "derived";
   drawDiagram(seq, false);
   verify(seq, body);
