@@ -72,7 +72,7 @@ def wait_for(c: TestClient, job: str) -> dict[str, Any]:
 def test_shapes_is_the_cli_document(client: TestClient, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(EXAMPLES)
     code, out, err = cli("shapes", name, "--format", "json", "--no-verify")
-    r = post(client, "/api/shapes", EXAMPLES / name, name)
+    r = post(client, "/api/shapes", EXAMPLES / name, name, verify="0")
     assert r.status_code == 200
     assert r.content == out.encode("utf-8")
     assert r.headers["x-cnncalc-exit"] == str(code)
@@ -84,7 +84,7 @@ def test_shapes_is_the_cli_document(client: TestClient, name: str, monkeypatch: 
 def test_every_example_is_the_cli_document(client: TestClient, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(EXAMPLES)
     code, out, err = cli("shapes", name, "--format", "json", "--no-verify")
-    r = post(client, "/api/shapes", EXAMPLES / name, name)
+    r = post(client, "/api/shapes", EXAMPLES / name, name, verify="0")
     assert (r.status_code == 200) == (code != 2)
     if code == 2:
         assert r.json()["stderr"] == err
@@ -111,7 +111,7 @@ def test_set_is_the_cli_set(client: TestClient, monkeypatch: pytest.MonkeyPatch)
     for values in (["H=64"], ["H=64", "W=96"], ["H=33"], ["H=0"], ["H=x"], ["Q=3"]):
         code, out, err = cli("shapes", "cifar_cnn.yaml", "--format", "json", "--no-verify",
                              *[a for v in values for a in ("--set", v)])  # fmt: skip
-        r = post(client, "/api/shapes", EXAMPLES / "cifar_cnn.yaml", "cifar_cnn.yaml", set=values)
+        r = post(client, "/api/shapes", EXAMPLES / "cifar_cnn.yaml", "cifar_cnn.yaml", set=values, verify="0")
         if code == 2:
             assert r.status_code == 422
             assert r.json()["stderr"] == err, values
@@ -127,7 +127,7 @@ def test_errors_are_located_as_the_cli_says(client: TestClient, tmp_path: Path, 
     monkeypatch.chdir(tmp_path)
     code, _, err = cli("shapes", "arch.yaml", "--no-verify")
     assert code == 2 and len(err) == 2
-    r = client.post("/api/shapes", content=text.encode())
+    r = client.post("/api/shapes", params={"verify": "0"}, content=text.encode())
     body = r.json()
     assert r.status_code == 422 and body["exit"] == 2
     assert body["stderr"] == err
@@ -183,7 +183,7 @@ def _corpus_case(rel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     limit = "2" if rel in SLOW_ON_PURPOSE else "120"
     code, out, err = cli("shapes", rel, "--format", "json", "--no-verify", "--timeout", limit)
     with TestClient(create_app(Config(timeout=float(limit)))) as c:
-        r = post(c, "/api/shapes", BAD / rel, rel)
+        r = post(c, "/api/shapes", BAD / rel, rel, verify="0")
     assert r.status_code in (200, 422), r.text
     assert "Traceback" not in r.text
     if code == 2:
@@ -359,7 +359,7 @@ def test_verification_job_gives_the_verified_document(client: TestClient, monkey
     assert state["document"] == json.loads(out)
     assert state["done"] == state["total"] > 0
     assert all(c == "✓" for c in state["table"]["columns"][-1]["cells"])
-    r = post(client, "/api/shapes", EXAMPLES / "cifar_cnn.yaml", "cifar_cnn.yaml", verify="1")
+    r = post(client, "/api/shapes", EXAMPLES / "cifar_cnn.yaml", "cifar_cnn.yaml")  # verified, as the CLI's default
     assert r.content == out.encode("utf-8")
 
 
@@ -419,6 +419,25 @@ def test_full_queue_is_503_not_a_hang() -> None:
         assert wait_for(c, first.json()["job"])["state"] == "done"
 
 
+def test_a_tab_s_newer_verification_cancels_its_older_one() -> None:
+    jobs = Jobs(workers=1, capacity=4)
+    gate = threading.Event()
+    blocker = jobs.submit(lambda p: gate.wait(60))
+    text = (EXAMPLES / "lenet5.yaml").read_bytes()
+    with TestClient(create_app(Config(jobs=jobs))) as c:
+        older = c.post("/api/verify", params={"client": "tab"}, content=text).json()["job"]
+        newer = c.post("/api/verify", params={"client": "tab"}, content=text).json()["job"]
+        other = c.post("/api/verify", params={"client": "another-tab"}, content=text).json()["job"]
+        gate.set()
+        assert blocker.finished.wait(60)
+        gone = wait_for(c, older)
+        assert gone["state"] == "cancelled" and gone["status"] == 409
+        assert wait_for(c, newer)["state"] == "done"
+        assert wait_for(c, other)["state"] == "done"
+        assert c.delete(f"/api/jobs/{newer}").json()["state"] == "done"
+        assert c.get("/api/jobs/j999").status_code == 404
+
+
 def test_timeout_of_the_server_holds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every request has the CLI's --timeout: the same located line as ``cnncalc shapes --timeout``."""
     monkeypatch.chdir(BAD)
@@ -426,7 +445,7 @@ def test_timeout_of_the_server_holds(monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = cli("shapes", rel, "--no-verify", "--timeout", "0.5")
     assert code == 2
     with TestClient(create_app(Config(timeout=0.5))) as c:
-        r = post(c, "/api/shapes", BAD / rel, rel)
+        r = post(c, "/api/shapes", BAD / rel, rel, verify="0")
     assert r.status_code == 422
     assert "did not finish within the time limit of 0.5 s (--timeout)" in r.json()["stderr"][0]
     assert r.json()["stderr"][0].split(": error:")[0] == err[0].split(": error:")[0] or "deep_100k" in err[0]

@@ -300,12 +300,12 @@ def _failures(report: Any) -> tuple[int, list[str]]:
 
 
 async def shapes(server: Server, request: Request) -> Response:
-    """``cnncalc shapes FILE --format json`` (``--no-verify`` unless verify=1): the same document."""
+    """``cnncalc shapes FILE --format json`` (verify=0: ``--no-verify``): the same document."""
     from ..render.formats import to_json
 
     src, values = await _source(request), _values(request)
     convention = _choice(request, "convention", ("torch", "keras"), None)
-    if _flag(request, "verify", False):
+    if _flag(request, "verify", True):
         report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request))
     else:
         report = await server.derive(lambda: server.report(src, values, convention, False))
