@@ -555,3 +555,24 @@ def test_serve_without_starlette_is_one_line(monkeypatch: pytest.MonkeyPatch) ->
     assert code == 2 and out == ""
     assert err == ["error: cnncalc serve needs the Python package starlette, which is not installed; hint: "
                    "pip install 'cnncalc[web]'"]  # fmt: skip
+
+
+def _fresh(code: str) -> None:
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT, timeout=600)
+
+
+def test_other_commands_never_import_the_web_packages() -> None:
+    _fresh("import sys\nfrom cnncalc.cli import main\ntry:\n    main(['shapes', 'examples/lenet5.yaml', '--no-verify'])\n"
+           "except SystemExit as e:\n    assert e.code == 0\n"
+           "assert not {'starlette', 'uvicorn', 'cnncalc.web'} & set(sys.modules), 'a web package was imported'\n")  # fmt: skip
+
+
+def test_the_live_table_does_not_import_torch() -> None:
+    """Deriving as you type needs no torch: only verification imports it."""
+    _fresh("import sys\nfrom starlette.testclient import TestClient\nfrom cnncalc.web.app import create_app\n"
+           "c = TestClient(create_app())\n"
+           "r = c.post('/api/table', content=open('examples/resnet18.yaml', 'rb').read())\n"
+           "assert r.status_code == 200, r.text\n"
+           "r = c.post('/api/draw', params={'verify': '0'}, content=open('examples/resnet18.yaml', 'rb').read())\n"
+           "assert r.status_code == 200, r.text\n"
+           "assert 'torch' not in sys.modules, 'torch was imported'\n")  # fmt: skip
