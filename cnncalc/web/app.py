@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ class Server:
         self.jobs = config.jobs or Jobs(config.workers, config.queue)
         self.derive_limiter = anyio.CapacityLimiter(max(1, config.derive_threads))
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # -- running work ------------------------------------------------------------------------------------------
 
@@ -155,14 +157,17 @@ class Server:
 
         device = device or self.config.device
         key = (src.file, src.raw, tuple(sorted(values.items())), convention, device)
-        if verify and key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+        if verify:
+            with self._cache_lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
         report = shapes(src, values, verify=verify, device=device, batch=2, progress=progress, convention=convention)
         if verify:
-            self._cache[key] = report
-            while len(self._cache) > self.config.cache:
-                self._cache.popitem(last=False)
+            with self._cache_lock:
+                self._cache[key] = report
+                while len(self._cache) > self.config.cache:
+                    self._cache.popitem(last=False)
         return report
 
 
@@ -245,9 +250,11 @@ def _flag(request: Request, key: str, default: bool) -> bool:
     return value in ("1", "true")
 
 
-def _client(request: Request) -> str:
+def _client(request: Request, purpose: str = "") -> str:
+    """The tab's id and what the work is for: a newer request for the same purpose supersedes the older one."""
     value = request.query_params.get("client", "")
-    return value[:64] if value.isascii() else ""
+    value = value[:64] if value.isascii() else ""
+    return f"{value}:{purpose}" if value and purpose else value
 
 
 async def _source(request: Request) -> FileText:
@@ -306,7 +313,7 @@ async def shapes(server: Server, request: Request) -> Response:
     src, values = await _source(request), _values(request)
     convention = _choice(request, "convention", ("torch", "keras"), None)
     if _flag(request, "verify", True):
-        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request))
+        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request, "shapes"))
     else:
         report = await server.derive(lambda: server.report(src, values, convention, False))
     code, lines = _failures(report)
@@ -404,6 +411,7 @@ async def draw(server: Server, request: Request) -> Response:
 
 async def _picture(server: Server, request: Request, src: FileText, values: dict[str, int], convention: str | None,
                    fmt: str, checked: bool, filename: str | None) -> Response:  # fmt: skip
+    purpose = "export" if filename else "draw"
     from ..render import draw as pictures
 
     def picture(report: Any) -> tuple[bytes, int, list[str]]:
@@ -413,7 +421,7 @@ async def _picture(server: Server, request: Request, src: FileText, values: dict
         return (data.encode("utf-8") if isinstance(data, str) else data), code, lines
 
     if checked:
-        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request))
+        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request, purpose))
     else:
         report = await server.derive(lambda: server.report(src, values, convention, False))
     data, code, lines = await server.derive(lambda: picture(report))
@@ -453,7 +461,7 @@ async def receptive_field(server: Server, request: Request) -> Response:
         return (data.encode("utf-8") if isinstance(data, str) else data), code, lines
 
     if checked:
-        data, code, lines = await server.torch(work, _client(request) + ":rf")
+        data, code, lines = await server.torch(work, _client(request, "rf"))
     else:
         data, code, lines = await server.derive(lambda: work(None))
     headers = {"X-Cnncalc-Exit": str(code), "X-Cnncalc-Stderr": json.dumps([one_line(x) for x in lines][:40])}
@@ -480,14 +488,14 @@ async def export(server: Server, request: Request) -> Response:
             code, lines = _failures(expl.report)
             return render(expl, "latex"), code, lines
 
-        text, code, lines = await (server.torch(steps, _client(request) + ":export") if checked
+        text, code, lines = await (server.torch(steps, _client(request, "export")) if checked
                                    else server.derive(lambda: steps(None)))  # fmt: skip
         return _text(text, _EXPORTS[fmt], code, lines, filename)
     from ..render import formats
 
     writer = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv}[fmt]
     if checked:
-        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request))
+        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request, "export"))
     else:
         report = await server.derive(lambda: server.report(src, values, convention, False))
     code, lines = _failures(report)
@@ -511,7 +519,7 @@ async def explain(server: Server, request: Request) -> Response:
         return {"exit": code, "out": visible(render(expl, fmt)), "stderr": [one_line(x) for x in lines]}
 
     if checked:
-        return JSONResponse(await server.torch(work, _client(request) + ":explain"))
+        return JSONResponse(await server.torch(work, _client(request, "explain")))
     return JSONResponse(await server.derive(lambda: work(None)))
 
 
@@ -532,7 +540,7 @@ async def solve(server: Server, request: Request) -> Response:
         return {"exit": EXIT_OK if report.ok else EXIT_CHECK, "out": visible(text), "stderr": []}
 
     if checked:
-        return JSONResponse(await server.torch(work, _client(request) + ":solve"))
+        return JSONResponse(await server.torch(work, _client(request, "solve")))
     return JSONResponse(await server.derive(lambda: work(None)))
 
 
@@ -651,7 +659,7 @@ async def calculate(server: Server, request: Request) -> Response:
         return _convolution(params) if name == "convolve" else _answer(name, params)
 
     if params.get("verify", True):
-        return JSONResponse(await server.torch(work, _client(request) + ":calc"))
+        return JSONResponse(await server.torch(work, _client(request, "calc")))
     return JSONResponse(await server.derive(lambda: work(None)))
 
 
