@@ -489,6 +489,20 @@ def _export(client: TestClient, name: str, fmt: str, tmp_path: Path, monkeypatch
     assert _same_pdf(r.content, expected) if fmt == "pdf" else r.content == expected
 
 
+@pytest.mark.parametrize("fmt", ["svg", "json"])
+def test_exports_at_chosen_sizes_are_the_cli_files(client: TestClient, fmt: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The page's sliders are --set: an export at H=64 is the CLI's file with --set H=64."""
+    monkeypatch.chdir(EXAMPLES)
+    if fmt == "svg":
+        cli("draw", "cifar_cnn.yaml", "--set", "H=64", "-o", str(tmp_path / "net.svg"))
+        expected = (tmp_path / "net.svg").read_bytes()
+    else:
+        expected = cli("shapes", "cifar_cnn.yaml", "--set", "H=64", "--format", "json")[1].encode("utf-8")
+    r = post(client, "/api/export", EXAMPLES / "cifar_cnn.yaml", "cifar_cnn.yaml", format=fmt, set=["H=64"])
+    assert r.status_code == 200 and r.content == expected
+
+
 def test_receptive_field_figure_is_the_cli_figure(client: TestClient, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.chdir(EXAMPLES)
