@@ -99,9 +99,6 @@ def _failure(e: BaseException) -> Problem:
     if isinstance(e, MemoryError):
         line = "error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify"
         return Problem({"exit": EXIT_INPUT, "errors": [{"line": 0, "column": 0, "text": line}], "stderr": [line]}, 422)
-    if isinstance(e, RecursionError):
-        line = "error: the input nests too deeply; hint: flatten it"
-        return Problem({"exit": EXIT_INPUT, "errors": [{"line": 0, "column": 0, "text": line}], "stderr": [line]}, 422)
     line = one_line(f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and "
                     "report it)")  # fmt: skip
     return Problem({"exit": EXIT_INTERNAL, "errors": [], "stderr": [line]}, 500)
