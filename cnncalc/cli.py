@@ -53,28 +53,26 @@ def _guard(fn: Callable[[], int], traceback: bool) -> NoReturn:
     """Run ``fn``; turn errors into one line and an exit code unless --traceback."""
     try:
         code = fn()
-    except CnnCalcError as e:
-        if traceback:
-            raise
-        _fail(e.format(), getattr(e, "exit_code", EXIT_INPUT))  # a model that failed while it ran: 1
-    except click.ClickException as e:  # a bad option value found while running: usage, exit 2
-        if traceback:
-            raise
-        _fail(_usage_line(e), EXIT_INPUT)
     except (KeyboardInterrupt, BrokenPipeError):
         sys.exit(130)
-    except MemoryError:  # bounded by estimates first; this is the last line of defence
+    except Exception as e:
         if traceback:
             raise
-        _fail("error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify", EXIT_INPUT)
-    except Exception as e:  # a bug in cnncalc; the user still gets one line
-        if traceback:
-            raise
-        _fail(
-            f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and report it)",
-            EXIT_INTERNAL,
-        )
+        _fail(*failure_line(e))
     sys.exit(code)
+
+
+def failure_line(e: Exception) -> tuple[str, int]:
+    """What ``_guard`` prints for an exception, and the exit code (the web page answers with the same)."""
+    if isinstance(e, CnnCalcError):
+        return e.format(), getattr(e, "exit_code", EXIT_INPUT)  # a model that failed while it ran: 1
+    if isinstance(e, click.ClickException):  # a bad option value found while running: usage, exit 2
+        return _usage_line(e), EXIT_INPUT
+    if isinstance(e, MemoryError):  # bounded by estimates first; this is the last line of defence
+        return "error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify", EXIT_INPUT
+    # a bug in cnncalc; the user still gets one line
+    return (f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and report it)",
+            EXIT_INTERNAL)  # fmt: skip
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, int]:

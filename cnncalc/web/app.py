@@ -84,24 +84,17 @@ def error_body(e: CnnCalcError) -> dict[str, Any]:
 
 
 def _failure(e: BaseException) -> Problem:
-    """Any exception of the work as the CLI's words (cli._guard): bad input 422, a bug 500, never a traceback."""
-    import click
-
+    """Any exception of the work in the CLI's words (``cli.failure_line``): bad input 422, a bug 500, no traceback."""
     if isinstance(e, Problem):
         return e
     if isinstance(e, CnnCalcError):
         return Problem(error_body(e), 422)
-    if isinstance(e, click.ClickException):
-        from ..cli import _usage_line
+    from ..cli import failure_line
 
-        line = one_line(_usage_line(e))
-        return Problem({"exit": EXIT_INPUT, "errors": [{"line": 0, "column": 0, "text": line}], "stderr": [line]}, 422)
-    if isinstance(e, MemoryError):
-        line = "error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify"
-        return Problem({"exit": EXIT_INPUT, "errors": [{"line": 0, "column": 0, "text": line}], "stderr": [line]}, 422)
-    line = one_line(f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and "
-                    "report it)")  # fmt: skip
-    return Problem({"exit": EXIT_INTERNAL, "errors": [], "stderr": [line]}, 500)
+    text, code = failure_line(e) if isinstance(e, Exception) else (f"internal error: {type(e).__name__}", EXIT_INTERNAL)
+    lines = [one_line(line) for line in text.split("\n")]
+    errors = [{"line": 0, "column": 0, "text": line} for line in lines] if code != EXIT_INTERNAL else []
+    return Problem({"exit": code, "errors": errors, "stderr": lines}, 500 if code == EXIT_INTERNAL else 422)
 
 
 class Server:
