@@ -53,28 +53,26 @@ def _guard(fn: Callable[[], int], traceback: bool) -> NoReturn:
     """Run ``fn``; turn errors into one line and an exit code unless --traceback."""
     try:
         code = fn()
-    except CnnCalcError as e:
-        if traceback:
-            raise
-        _fail(e.format(), getattr(e, "exit_code", EXIT_INPUT))  # a model that failed while it ran: 1
-    except click.ClickException as e:  # a bad option value found while running: usage, exit 2
-        if traceback:
-            raise
-        _fail(_usage_line(e), EXIT_INPUT)
     except (KeyboardInterrupt, BrokenPipeError):
         sys.exit(130)
-    except MemoryError:  # bounded by estimates first; this is the last line of defence
+    except Exception as e:
         if traceback:
             raise
-        _fail("error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify", EXIT_INPUT)
-    except Exception as e:  # a bug in cnncalc; the user still gets one line
-        if traceback:
-            raise
-        _fail(
-            f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and report it)",
-            EXIT_INTERNAL,
-        )
+        _fail(*failure_line(e))
     sys.exit(code)
+
+
+def failure_line(e: Exception) -> tuple[str, int]:
+    """What ``_guard`` prints for an exception, and the exit code (the web page answers with the same)."""
+    if isinstance(e, CnnCalcError):
+        return e.format(), getattr(e, "exit_code", EXIT_INPUT)  # a model that failed while it ran: 1
+    if isinstance(e, click.ClickException):  # a bad option value found while running: usage, exit 2
+        return _usage_line(e), EXIT_INPUT
+    if isinstance(e, MemoryError):  # bounded by estimates first; this is the last line of defence
+        return "error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify", EXIT_INPUT
+    # a bug in cnncalc; the user still gets one line
+    return (f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and report it)",
+            EXIT_INTERNAL)  # fmt: skip
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, int]:
@@ -743,89 +741,30 @@ def _channel_options(fn: Callable[..., None]) -> Callable[..., None]:
                         help="Input channels: the answer then has the parameters and MACs.")(fn)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Calculator:
-    """What a size calculator was asked: the layer kind, its quantities, and how to answer."""
+def _calculator(kind: str, command: str, size: str, quantities: Mapping[str, str | None], out: str | None,
+                extra: Mapping[str, bool] | None = None, c_in: int | None = None, c_out: int | None = None,
+                high: int | None = None) -> Any:  # fmt: skip
+    from .render.answers import Calculator
 
-    kind: str
-    command: str
-    size: str
-    quantities: Mapping[str, str | None]
-    out: str | None
-    extra: Mapping[str, bool] | None = None
-    c_in: int | None = None
-    c_out: int | None = None
-    high: int | None = None
+    return Calculator(kind, command, size, quantities, out, extra, c_in, c_out, high)
 
 
-def _calculate(c: _Calculator, fmt: str, verify: bool, traceback: bool) -> None:
+def _calculate(c: Any, fmt: str, verify: bool, traceback: bool) -> None:
+    """A size calculator's answer (render/answers.py, shared with the web page), echoed."""
+
     def run() -> int:
-        from .calculators import window_layer
+        from .render.answers import window_answer
 
-        calc = window_layer(c.kind, c.size, c.quantities, c.out, c.extra, c.c_in, c.c_out, f"cnncalc {c.command}")
-        try:
-            return _answer(c, calc, fmt, verify)
-        except CnnCalcError as e:
-            raise calc.relocate(e) from None
+        return _echo_answer(window_answer(c, fmt, verify))
 
-    _guard(lambda: _in_command(c.command, run), traceback)
+    _guard(run, traceback)
 
 
-def _in_command(command: str, run: Callable[[], int]) -> int:
-    """Errors without a location (a bad SIZE) read ``cnncalc conv: error: ...`` too."""
-    from .errors import Loc
-
-    try:
-        return run()
-    except CnnCalcError as e:
-        raise e.at(Loc(f"cnncalc {command}", 0, 0)) from None
-
-
-def _answer(c: _Calculator, calc: Any, fmt: str, verify: bool) -> int:
-    import dataclasses
-
-    from .calculators import macs_step, parse_sizes
-    from .parse.spec import parse_text
-    from .pipeline import explain as derive_steps
-    from .pipeline import solve_file
-    from .render import solution
-    from .render.derivation import render
-
-    spec = parse_text(calc.text, calc.command)
-    values: dict[str, int] = {}
-    if calc.unknowns:
-        report = solve_file(spec, {}, c.high, verify=verify)
-        _echo(solution.to_text(report, "", calc, next_step=False))
-        first = next((cand for cand in report.solved.candidates if cand.accepted), None)
-        if first is None:
-            unknowns = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in report.solved.unknowns)
-            _echo(f"{calc.command}: error: no {unknowns} gives {calc.label()}; hint: --max N searches further",
-                       err=True)  # fmt: skip
-            return EXIT_CHECK
-        for line in report.disagreements:
-            _echo(f"{calc.command}: error: {calc.reason(line)}", err=True)
-        values = dict(first.values)
-        _echo(f"Working for {', '.join(f'{k} = {v}' for k, v in values.items())}:")
-    channels = c.c_in is not None or c.c_out is not None
-    n = len(parse_sizes(c.size, "SIZE"))
-    shown = f"{c.c_in or 1}×{c.size.replace('x', '×')}" if channels else c.size
-    only = ("output", "parameters") if channels else ("output L", "output D", "output H", "output W")
-    expl = derive_steps(spec, values, None, verify=verify, only=only, title=f"{c.kind}{n}d on input {shown}")
-    if channels:
-        r, cost = expl.report.main.layers[0], expl.report.cost_at_defaults
-        ins = expl.report.main.graph.input_shape
-        if cost is not None and c.kind.startswith("Conv"):
-            macs = macs_step(c.kind, r.args["kernel_size"], ins[0], r.shape[0], r.args["groups"], ins[1:], r.shape[1:],
-                             cost.macs[0])  # fmt: skip
-            d = expl.derivations[0]
-            expl = dataclasses.replace(expl, derivations=(dataclasses.replace(d, steps=(*d.steps, macs)),))
-    expl = dataclasses.replace(expl, whole=channels)
-    _echo(render(expl, fmt), nl=False)
-    for f in expl.report.failures:
-        found = expl.report.main.output_shape
-        e = calc.failed_expectation(found) if f.name == "expect" else calc.relocate(CnnCalcError(f.message, f.loc))
-        _echo(e.format(), err=True)
-    return EXIT_OK if expl.report.ok else EXIT_CHECK
+def _echo_answer(answer: Any) -> int:
+    _echo(answer.out, nl=False)
+    for line in answer.err:
+        _echo(line, err=True)
+    return int(answer.code)
 
 
 @main.command(epilog=_SIZE_HELP)
@@ -841,7 +780,7 @@ def conv(size: str, kernel_size: str | None, stride: str | None, padding: str | 
     cnncalc conv 224 --out-size 112 -k 7 -s 2 solves for the padding.
     """
     q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
-    _calculate(_Calculator("Conv", "conv", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
+    _calculate(_calculator("Conv", "conv", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
 
 
 conv = _size_options(conv, ("kernel_size", "stride", "padding", "dilation"))  # type: ignore[assignment]
@@ -861,7 +800,7 @@ def pool(size: str, kernel_size: str | None, stride: str | None, padding: str | 
     quantities = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
     if not avg:
         quantities["dilation"] = dilation
-    calc = _Calculator("AvgPool" if avg else "MaxPool", "pool", size, quantities, out,
+    calc = _calculator("AvgPool" if avg else "MaxPool", "pool", size, quantities, out,
                        {"ceil_mode": True} if ceil else None, high=high)  # fmt: skip
     _calculate(calc, fmt, verify, traceback)
 
@@ -879,7 +818,7 @@ def convt(size: str, kernel_size: str | None, stride: str | None, padding: str |
     """Output size of a transposed convolution on SIZE, with the formula; with -c and -f its parameters and MACs."""
     q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation,
          "output_padding": output_padding}  # fmt: skip
-    _calculate(_Calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
+    _calculate(_calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
 
 
 convt = _size_options(convt, ("kernel_size", "stride", "padding", "dilation", "output_padding"))  # type: ignore[assignment]
@@ -903,24 +842,11 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
     """Parameter count of one layer, with the working: (k*k*C_in/g + 1)*C_out for a convolution."""
 
     def run() -> int:
-        from .calculators import params_layer
-        from .parse.spec import parse_text
-        from .pipeline import explain as derive_steps
-        from .render.derivation import render
+        from .render.answers import params_answer
 
-        calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims, convention == "keras")
-        try:
-            spec = parse_text(calc.text, calc.command)
-            expl = derive_steps(spec, {}, None, verify=verify, only=("parameters", "buffers"),
-                                title=f"parameters of {kind}", convention=convention)  # fmt: skip
-        except CnnCalcError as e:
-            raise calc.relocate(e) from None
-        _echo(render(expl, fmt), nl=False)
-        for f in expl.report.failures:
-            _echo(calc.relocate(CnnCalcError(f.message, f.loc)).format(), err=True)
-        return EXIT_OK if expl.report.ok else EXIT_CHECK
+        return _echo_answer(params_answer(kind, kernel, c_in, c_out, groups, bias, dims, fmt, verify, convention))
 
-    _guard(lambda: _in_command(f"params {kind}", run), traceback)
+    _guard(run, traceback)
 
 
 @main.command()
@@ -1103,3 +1029,41 @@ def layers(name: str | None) -> None:
         _echo(f"  {arg_name}: {arg.kind}, {default}" + (f" ({arg.note})" if arg.note else ""))
     for key, text in t.formulas().items():
         _echo(f"  {key}: {sym.readable_formula(text)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default serves this machine only (the page runs torch for whoever "
+                   "reaches it).")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: a free one, printed).")  # fmt: skip
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Torch verifications run at once; more wait in a queue.")  # fmt: skip
+@click.option("--queue", "queue_size", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Verifications that may wait; past it the page says busy.")  # fmt: skip
+@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_limit_options
+def serve(host: str, port: int, open_browser: bool, workers: int, queue_size: int, traceback: bool) -> None:
+    """A local web page: an editor for architecture files with the derived table as you type, verified with torch
+    in the background, the figures, the calculators and the exports (needs the web extra: pip install
+    'cnncalc[web]'). --timeout and --max-memory hold for each request."""
+
+    def run() -> int:
+        import os
+        import subprocess
+
+        from . import budget, web
+
+        web.require()
+        argv = [sys.executable, "-m", "cnncalc.web", "--host", host, "--port", str(port), "--workers", str(workers),
+                "--queue", str(queue_size), "--timeout", str(budget.timeout() or 0),
+                "--max-memory", str(budget.max_memory())] + (["--open"] if open_browser else []) + (
+                ["--traceback"] if traceback else [])  # fmt: skip
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.name == "posix":  # the server program takes this process's place (Ctrl+C and signals reach it)
+            os.execv(sys.executable, argv)
+        return subprocess.call(argv)
+
+    _guard(run, traceback)
