@@ -142,7 +142,9 @@ def test_cuda_unavailable_is_a_clean_error() -> None:
 
 def test_python_m_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "cnncalc", "--version"], check=True, capture_output=True, text=True)
-    assert out.stdout.startswith("cnncalc, version")
+    import cnncalc
+
+    assert out.stdout.startswith(f"cnncalc {cnncalc.__version__} (verifies with torch ")
 
 
 def test_layers_command() -> None:

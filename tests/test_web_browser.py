@@ -208,11 +208,11 @@ def test_convolution_stepper(page: Any, tmp_path: Path) -> None:
     out = cli("convolve", "--image", image, "--kernel", kernel, "--padding", "1", "--steps")[1]
     assert page.eval_on_selector("#conv-out", "e => e.textContent") == out
     page.click("#conv-next")
-    page.wait_for_function("document.querySelector('#conv-at').textContent.startsWith('output (1, 2)')", timeout=WAIT)
-    cli("convolve", "--image", image, "--kernel", kernel, "--padding", "1", "--at", "1,2", "--draw",
+    page.wait_for_function("document.querySelector('#conv-at').textContent.startsWith('output (0, 1)')", timeout=WAIT)
+    cli("convolve", "--image", image, "--kernel", kernel, "--padding", "1", "--at", "0,1", "--draw",
         str(tmp_path / "c.svg"))  # fmt: skip
     expected = (tmp_path / "c.svg").read_text(encoding="utf-8")
-    for _ in range(600):  # bounded: the figure of output (1, 2) replaces that of (1, 1)
+    for _ in range(600):  # bounded: the figure of output (0, 1) replaces that of (0, 0)
         if svg_texts(page, "#conv-figure svg") == file_texts(expected):
             break
         time.sleep(0.1)

@@ -625,13 +625,13 @@ def _convolution(p: dict[str, Any]) -> dict[str, Any]:
     out = writer[p["fmt"]](img, ker, result, p["steps"], check)
     row, _, col = p["at"].partition(",")
     if not (row.strip().isascii() and row.strip().isdigit() and col.strip().isascii() and col.strip().isdigit()):
-        raise click.BadParameter(f"{p['at']!r}: expected ROW,COLUMN from 1, e.g. 2,3", param_hint="--at")
+        raise click.BadParameter(f"{p['at']!r}: expected ROW,COLUMN from 0, e.g. 1,2", param_hint="--at")
     try:
         pictures.require("svg")
     except CnnCalcError:
         svg = None
     else:
-        svg = visible(str(pictures.convolution(result, img, (int(row) - 1, int(col) - 1)).render("svg")))
+        svg = visible(str(pictures.convolution(result, img, (int(row), int(col))).render("svg")))
     rows = len(result.output)
     return {"exit": EXIT_OK if problem is None else EXIT_CHECK, "out": visible(out), "stderr": [], "svg": svg,
             "rows": rows, "columns": len(result.output[0]) if rows else 0}  # fmt: skip

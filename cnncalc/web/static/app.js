@@ -412,7 +412,7 @@ function convArgs(at, check) {
   if ($("conv-flip").checked) args.push("--flip");
   if ($("conv-steps").checked) args.push("--steps");
   const shown = args.slice();
-  if (at[0] || at[1]) args.push("--at", `${at[0] + 1},${at[1] + 1}`);
+  if (at[0] || at[1]) args.push("--at", `${at[0]},${at[1]}`);
   if (!check) args.push("--no-verify");
   return [args, commandLine(shown)];
 }
@@ -436,7 +436,7 @@ function stepButtons() {
   const k = conv.i * conv.columns + conv.j;
   $("conv-prev").disabled = !conv.rows || k <= 0;
   $("conv-next").disabled = !conv.rows || k >= last;
-  $("conv-at").textContent = conv.rows ? `output (${conv.i + 1}, ${conv.j + 1}) of ${conv.rows}×${conv.columns}` : "";
+  $("conv-at").textContent = conv.rows ? `output (${conv.i}, ${conv.j}) of ${conv.rows}×${conv.columns}, counted from 0` : "";
 }
 
 async function step(by) {
