@@ -18,8 +18,17 @@ CORE = ("cnncalc.parse", "cnncalc.graph", "cnncalc.layers", "cnncalc.analysis", 
         "cnncalc.errors", "cnncalc.calculators", "cnncalc.convolve")  # fmt: skip
 """Packages and modules that return data: they never import a renderer, the CLI, click or rich."""
 
-FORMATTING = ("cnncalc.render", "cnncalc.cli", "cnncalc.api", "cnncalc.testing", "cnncalc.web", "click", "rich",
-              "starlette", "uvicorn")
+FORMATTING = (
+    "cnncalc.render",
+    "cnncalc.cli",
+    "cnncalc.api",
+    "cnncalc.testing",
+    "cnncalc.web",
+    "click",
+    "rich",
+    "starlette",
+    "uvicorn",
+)
 
 
 def modules() -> dict[str, Path]:

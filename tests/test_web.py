@@ -119,7 +119,9 @@ def test_set_is_the_cli_set(client: TestClient, monkeypatch: pytest.MonkeyPatch)
             assert r.content == out.encode("utf-8"), values
 
 
-def test_errors_are_located_as_the_cli_says(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_errors_are_located_as_the_cli_says(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = ("cnncalc: 1\nname: two-errors\ninput: [3, 32, 32]\nlayers:\n"
             "  - {type: Conv2d, out_channels: 8, kernel_size: 3, strid: 2}\n"
             "  - {type: Linaer, out_features: 10}\n")  # fmt: skip
@@ -303,8 +305,16 @@ HOMEWORK_COMMANDS = [
     ["conv", "224", "--out-size", "112", "-k", "7", "-s", "2"],
     ["params", "conv", "-k", "5", "-c", "3", "-f", "32"],
     ["convt", "16", "-k", "4", "-s", "2", "-p", "1", "--format", "latex"],
-    ["convolve", "--image", "1 0 2 3 1; 3 2 0 7 0; 0 6 1 1 4", "--kernel", "-1 0 1; -2 0 2; -1 0 1", "--padding", "1",
-     "--steps"],
+    [
+        "convolve",
+        "--image",
+        "1 0 2 3 1; 3 2 0 7 0; 0 6 1 1 4",
+        "--kernel",
+        "-1 0 1; -2 0 2; -1 0 1",
+        "--padding",
+        "1",
+        "--steps",
+    ],
     ["pool", "8", "-k", "2", "--avg", "-d", "2"],
     ["conv", "32", "-k", "3", "-c", "0"],
 ]
@@ -461,7 +471,9 @@ def _same_pdf(a: bytes, b: bytes) -> bool:
 
 
 @pytest.mark.parametrize("fmt", ["svg", "tikz", "json", "markdown"])
-def test_exports_are_the_cli_files(client: TestClient, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exports_are_the_cli_files(
+    client: TestClient, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _export(client, "cifar_cnn.yaml", fmt, tmp_path, monkeypatch)
 
 

@@ -128,7 +128,9 @@ class Server:
         try:
             return self.jobs.submit(lambda progress: self.limited(work, progress), client)
         except Busy as e:
-            raise Problem({"exit": EXIT_INPUT, "error": f"busy: {e}; try again in a moment", "stderr": []}, 503) from None
+            raise Problem(
+                {"exit": EXIT_INPUT, "error": f"busy: {e}; try again in a moment", "stderr": []}, 503
+            ) from None
 
     async def torch(self, work: Callable[[Progress], Any], client: str = "") -> Any:
         """Queue work that needs torch and wait for it (the request's own timeout bounds the wait)."""
@@ -303,7 +305,9 @@ async def shapes(server: Server, request: Request) -> Response:
     src, values = await _source(request), _values(request)
     convention = _choice(request, "convention", ("torch", "keras"), None)
     if _flag(request, "verify", True):
-        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request, "shapes"))
+        report = await server.torch(
+            lambda p: server.report(src, values, convention, True, p), _client(request, "shapes")
+        )
     else:
         report = await server.derive(lambda: server.report(src, values, convention, False))
     code, lines = _failures(report)
@@ -321,8 +325,15 @@ def table_view(report: Any) -> dict[str, Any]:
     cols = columns(report)
     return {
         "title": visible(f"{report.main.graph.name} · input {shape_text(report.shown(report.main.graph.input_shape))}"),
-        "columns": [{"header": plain(c.header), "justify": c.justify, "footer": plain(c.footer),
-                     "cells": [plain(x) for x in c.cells]} for c in cols],
+        "columns": [
+            {
+                "header": plain(c.header),
+                "justify": c.justify,
+                "footer": plain(c.footer),
+                "cells": [plain(x) for x in c.cells],
+            }
+            for c in cols
+        ],
         "nodes": [r.name for r in _rows(report)],
         "notes": [plain(t) for t in notes(report)],
     }
@@ -411,7 +422,9 @@ async def _picture(server: Server, request: Request, src: FileText, values: dict
         return (data.encode("utf-8") if isinstance(data, str) else data), code, lines
 
     if checked:
-        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request, purpose))
+        report = await server.torch(
+            lambda p: server.report(src, values, convention, True, p), _client(request, purpose)
+        )
     else:
         report = await server.derive(lambda: server.report(src, values, convention, False))
     data, code, lines = await server.derive(lambda: picture(report))
@@ -485,7 +498,9 @@ async def export(server: Server, request: Request) -> Response:
 
     writer = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv}[fmt]
     if checked:
-        report = await server.torch(lambda p: server.report(src, values, convention, True, p), _client(request, "export"))
+        report = await server.torch(
+            lambda p: server.report(src, values, convention, True, p), _client(request, "export")
+        )
     else:
         report = await server.derive(lambda: server.report(src, values, convention, False))
     code, lines = _failures(report)
@@ -586,8 +601,9 @@ def _answer(name: str, p: dict[str, Any]) -> dict[str, Any]:
         a = params_answer(p["kind"], p["kernel"], p["c_in"], p["c_out"], p["groups"], p["bias"], p["dims"], p["fmt"],
                           p["verify"], p["convention"])  # fmt: skip
     else:
-        q: dict[str, str | None] = {n: p[n] for n in ("kernel_size", "stride", "padding", "dilation", "output_padding")
-                                    if n in p}
+        q: dict[str, str | None] = {
+            n: p[n] for n in ("kernel_size", "stride", "padding", "dilation", "output_padding") if n in p
+        }
         extra = None
         kind = {"conv": "Conv", "convt": "ConvTranspose"}.get(name, "AvgPool" if p.get("avg") else "MaxPool")
         if name == "pool":
@@ -727,6 +743,7 @@ def create_app(config: Config | None = None) -> Starlette:
         route("/api/calc", calculate),
         Mount("/static", static),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
