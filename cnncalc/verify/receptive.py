@@ -362,7 +362,8 @@ def _probes(i: int, state: State, shape: Sequence[int]) -> list[_Probe]:
     if isinstance(state, Frame):
         grid = shape[1:]
         centre = tuple(d // 2 for d in grid)
-        out = [_Probe(i, centre), _Probe(i, (0,) * len(grid))]
+        last = tuple(d - 1 for d in grid)  # the far border, where resampling clamps its source index
+        out = [_Probe(i, p) for p in dict.fromkeys((centre, (0,) * len(grid), last))]
         if len(set(state.chan)) > 1:  # channels with their own regions: one channel alone too
             out.append(_Probe(i, centre, len(state.chan) - 1))
         return out
