@@ -694,6 +694,8 @@ def _size_options(fn: Callable[..., None], kinds: tuple[str, ...]) -> Callable[.
                               help=text + " auto (or a quoted '?') = solve for it from --out-size.")(fn)  # fmt: skip
     fn = click.option("--max", "high", type=click.IntRange(1, 1_000_000), default=None,
                       help="Search an unknown up to this value (default: twice the input size).")(fn)  # fmt: skip
+    fn = click.option("--verbose", is_flag=True,
+                      help="With --out-size: list every solution (default: the first 8, and refused ones counted).")(fn)  # fmt: skip
     return click.option("--out-size", "--out", "out", default=None, metavar="N|HxW",
                         help="The output size: solve for the quantity not given (the kernel size if -k is missing; "
                              "else the stride or the padding, whichever alone is missing; with both missing they "
@@ -724,6 +726,7 @@ class _Calculator:
     c_in: int | None = None
     c_out: int | None = None
     high: int | None = None
+    verbose: bool = False  # every refused solution, not their count
 
 
 def _calculate(c: _Calculator, fmt: str, verify: bool, traceback: bool) -> None:
@@ -762,8 +765,10 @@ def _answer(c: _Calculator, calc: Any, fmt: str, verify: bool) -> int:
     spec = parse_text(calc.text, calc.command)
     values: dict[str, int] = {}
     if calc.unknowns:
-        report = solve_file(spec, {}, c.high, verify=verify)
-        _echo(solution.to_text(report, "", calc, next_step=False))
+        report = solve_file(spec, {}, c.high, verify=verify, order=calc.order)
+        _echo(solution.to_text(report, "", calc, next_step=False, refused="list" if c.verbose else
+                               "--verbose lists every one", more="give -k, -s or -p to narrow them",
+                               shown=None if c.verbose else 8))  # fmt: skip
         first = next((cand for cand in report.solved.candidates if cand.accepted), None)
         if first is None:
             unknowns = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in report.solved.unknowns)
@@ -802,14 +807,14 @@ def _answer(c: _Calculator, calc: Any, fmt: str, verify: bool) -> int:
 @_explain_options
 def conv(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
          out: str | None, high: int | None, c_in: int | None, c_out: int | None, fmt: str, verify: bool,
-         traceback: bool) -> None:  # fmt: skip
+         traceback: bool, verbose: bool) -> None:  # fmt: skip
     """Output size of a convolution on SIZE, with the formula; with -c and -f also its parameters and MACs.
 
     cnncalc conv 227x227 -k 11 -s 4 -c 3 -f 96 gives 96x55x55 and 34,944 parameters;
     cnncalc conv 224 --out-size 112 -k 7 -s 2 solves for the padding.
     """
     q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
-    _calculate(_Calculator("Conv", "conv", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
+    _calculate(_Calculator("Conv", "conv", size, q, out, None, c_in, c_out, high, verbose), fmt, verify, traceback)
 
 
 conv = _size_options(conv, ("kernel_size", "stride", "padding", "dilation"))  # type: ignore[assignment]
@@ -822,7 +827,7 @@ conv = _size_options(conv, ("kernel_size", "stride", "padding", "dilation"))  # 
 @_explain_options
 def pool(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
          out: str | None, high: int | None, ceil: bool, avg: bool, fmt: str, verify: bool,
-         traceback: bool) -> None:  # fmt: skip
+         traceback: bool, verbose: bool) -> None:  # fmt: skip
     """Output size of a pooling layer on SIZE, with the formula; --out-size solves for the missing quantity."""
     if avg and dilation is not None:
         _fail("cnncalc pool: error: average pooling has no dilation; hint: drop -d or use max pooling", EXIT_INPUT)
@@ -830,7 +835,7 @@ def pool(size: str, kernel_size: str | None, stride: str | None, padding: str | 
     if not avg:
         quantities["dilation"] = dilation
     calc = _Calculator("AvgPool" if avg else "MaxPool", "pool", size, quantities, out,
-                       {"ceil_mode": True} if ceil else None, high=high)  # fmt: skip
+                       {"ceil_mode": True} if ceil else None, high=high, verbose=verbose)  # fmt: skip
     _calculate(calc, fmt, verify, traceback)
 
 
@@ -843,11 +848,12 @@ pool = _size_options(pool, ("kernel_size", "stride", "padding", "dilation"))  # 
 @_explain_options
 def convt(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
           output_padding: str | None, out: str | None, high: int | None, c_in: int | None, c_out: int | None,
-          fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
+          fmt: str, verify: bool, traceback: bool, verbose: bool) -> None:  # fmt: skip
     """Output size of a transposed convolution on SIZE, with the formula; with -c and -f its parameters and MACs."""
     q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation,
          "output_padding": output_padding}  # fmt: skip
-    _calculate(_Calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
+    calc = _Calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high, verbose)
+    _calculate(calc, fmt, verify, traceback)
 
 
 convt = _size_options(convt, ("kernel_size", "stride", "padding", "dilation", "output_padding"))  # type: ignore[assignment]
