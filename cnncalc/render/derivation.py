@@ -126,7 +126,7 @@ def tex_escape(text: str) -> str:
 
 def _tex_count(v: Any) -> str:
     if isinstance(v, int):
-        return f"{v:,}".replace(",", "{,}")
+        return sym.scientific_latex(v) if abs(v) >= sym.HUGE else f"{v:,}".replace(",", "{,}")
     import sympy
 
     return str(sympy.latex(v))

@@ -3,8 +3,9 @@
 The columns ``Layer (type)``, ``Output Shape`` as ``(None, 26, 26, 32)`` and ``Param #``
 (plus ``Connected to`` when the network is not a chain, after an ``InputLayer`` row, as
 Keras prints a functional model), then the Total / Trainable / Non-trainable params
-lines with their size in float32, as Keras 3 prints them. Names are the ids written in
-the file, or the names Keras gives (``conv2d``, ``conv2d_1``, ``max_pooling2d``).
+lines with their size in float32, as Keras 3 prints them, and what torch verified. Names are
+the table's: the ids written in the file, else Keras' names for Keras' types (``conv2d``,
+``conv2d_1``, ``max_pooling2d``) and cnncalc's for torch's (``relu_1``).
 Shapes are channels last and parameters are counted as Keras counts them (a
 BatchNormalization layer has 4C, 2C of them non-trainable), whatever the file's
 convention. Columns are as wide as their longest entry: nothing is ever cut.
@@ -12,19 +13,13 @@ convention. Columns are as wide as their longest entry: nothing is ever cut.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .. import symbolic as sym
 from ..graph.expand import INPUT
 from ..layers import in_layout
 from ..report import ShapesReport
-
-
-def snake_case(type_name: str) -> str:
-    """Keras' automatic layer name: ``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu``."""
-    text = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type_name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", text).lower()
+from .formats import verification_line
 
 
 def _keras_size(n_bytes: int) -> str:
@@ -37,7 +32,7 @@ def _keras_size(n_bytes: int) -> str:
 
 
 def _shape(shape: tuple[Any, ...]) -> str:
-    dims = ["None", *(str(d) if sym.is_concrete(d) else "None" for d in in_layout(shape, True))]
+    dims = ["None", *(sym.to_text(d) if sym.is_concrete(d) else "None" for d in in_layout(shape, True))]
     return "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
 
 
@@ -46,16 +41,7 @@ def to_keras(report: ShapesReport) -> str:
     from ..analysis.convention import keras_counts
 
     a = report.defaults if report.spec.convention == "keras" else keras_counts(report.defaults)
-    counts: dict[str, int] = {}
-    names = []
-    for r in a.layers:
-        if r.node.id is not None:
-            names.append(r.node.name)
-            continue
-        base = snake_case(r.node.layer.name)
-        n = counts.get(base, 0)
-        counts[base] = n + 1
-        names.append(base if n == 0 else f"{base}_{n}")
+    names = [r.node.name for r in a.layers]  # the table's names: Keras' own for Keras' types (graph/expand.py)
     chain = all(r.node.inputs == ((i - 1) if i else INPUT,) for i, r in enumerate(a.layers))
     rows: list[tuple[str, ...]] = []
     if not chain:
@@ -84,5 +70,6 @@ def to_keras(report: ShapesReport) -> str:
         out.append("=" * total if k == len(rows) - 1 else "_" * total)
     out += [f"Total params: {params:,} ({_keras_size(4 * params)})",
             f"Trainable params: {trainable:,} ({_keras_size(4 * trainable)})",
-            f"Non-trainable params: {params - trainable:,} ({_keras_size(4 * (params - trainable))})"]  # fmt: skip
+            f"Non-trainable params: {params - trainable:,} ({_keras_size(4 * (params - trainable))})",
+            verification_line(report)]  # fmt: skip
     return "\n".join(out) + "\n"
