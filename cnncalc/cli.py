@@ -171,6 +171,12 @@ def _written(write: Callable[[], object], path: str, option: str) -> None:
         raise CnnCalcError(f"{option} {path}: cannot write it ({e.strerror or e})", None) from None
 
 
+def _expand_option(fn: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--expand", is_flag=True,
+                        help="One row per layer (default: a layer repeated in a chain is one row, 'ReLU ×9000'; "
+                             "JSON and CSV always list every layer).")(fn)  # fmt: skip
+
+
 def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
     return click.option("--convention", type=click.Choice(["torch", "keras"]), default=None,
                         help="Count as torch or as Keras (BatchNorm statistics as non-trainable parameters, 'same' "
@@ -253,6 +259,7 @@ class Output:
     width: int | None = None
     view: str = "shapes"
     depth: int | None = None
+    expand: bool = False  # a row per layer (default: a layer repeated in a chain is one row, ReLU ×9000)
 
 
 @dataclass(frozen=True)
@@ -349,11 +356,12 @@ def main() -> None:
 @click.option("--depth", type=click.IntRange(0, 64), default=None,
               help="Python targets: show modules down to this nesting depth (totals always count everything).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_expand_option
 @_convention_option
 @_target_options
 def shapes(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
-           dtype: str, depth: int | None, traceback: bool, convention: str | None, inputs: tuple[str, ...],
-           input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None,
+           dtype: str, depth: int | None, traceback: bool, expand: bool, convention: str | None,
+           inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None,
            verbose: bool) -> None:  # fmt: skip
     """Every layer's output shape, parameters, MACs and receptive field; verified with torch.
 
@@ -366,7 +374,7 @@ def shapes(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str
     """
     derive = Derive(_parse_set(set_), convention)
     check = Verify(verify, device, batch, dtype)
-    out = Output(fmt, width, "shapes", depth)
+    out = Output(fmt, width, "shapes", depth, expand)
     py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
     _guard(lambda: _shapes(file, derive, check, out, py), traceback)
 
@@ -424,16 +432,17 @@ def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check:
               help="The unit --draw draws: a layer id, and its unit's indices from 0 (default: the centre unit of "
                    "the last layer with a spatial output).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_expand_option
 @_convention_option
 @_target_options
 def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, draw_to: str | None,
-       unit: str | None, traceback: bool, convention: str | None, inputs: tuple[str, ...],
+       unit: str | None, traceback: bool, expand: bool, convention: str | None, inputs: tuple[str, ...],
        input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
     """Receptive field of every layer of TARGET (arch.yaml, or model.py:Net / course.ipynb:Net --input ... traced
     by torch.fx; of a notebook only imports, definitions and literal constants run)."""
     derive = Derive(_parse_set(set_), convention)
     py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
-    check, out = Verify(verify, "cpu"), Output(fmt, width, "rf")
+    check, out = Verify(verify, "cpu"), Output(fmt, width, "rf", expand=expand)
     if unit is not None and draw_to is None:
         raise click.UsageError("--unit picks the unit that --draw draws; add --draw rf.svg")
 
@@ -449,13 +458,20 @@ def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | No
 
 def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output,
             then: Callable[[ShapesReport], int] | None = None) -> int:  # fmt: skip
+    import contextlib
+
+    from . import budget
     from .pipeline import shapes as derive_shapes
 
-    with _progress_bar(check.enabled) as progress:
-        report = derive_shapes(source, derive.values, verify=check.enabled, device=check.device, batch=check.batch,
-                               progress=progress, dtype=check.dtype, convention=derive.convention)  # fmt: skip
-    _render(report, out)
-    return max(_report_problems(report), then(report) if then else EXIT_OK)
+    # --timeout covers all the work on an architecture file up to the last byte written, the table included
+    # (a Python model's runs have their own limits, each)
+    with budget.deadline() if isinstance(source, str) else contextlib.nullcontext():
+        with _progress_bar(check.enabled) as progress:
+            report = derive_shapes(source, derive.values, verify=check.enabled, device=check.device,
+                                   batch=check.batch, progress=progress, dtype=check.dtype,
+                                   convention=derive.convention)  # fmt: skip
+        _render(report, out)
+        return max(_report_problems(report), then(report) if then else EXIT_OK)
 
 
 def _draw_unit(report: ShapesReport, unit: str | None, path: str, verify: bool) -> int:
@@ -513,12 +529,14 @@ def _render(report: ShapesReport, out: Output) -> None:
 
         width = _table_width(out)
         console = Console(width=width or 100_000, highlight=False)
-        (print_rf if out.view == "rf" else print_report)(report, console, width)
+        (print_rf if out.view == "rf" else print_report)(report, console, width, out.expand)
         return
     from .render import formats
     from .render.keras_summary import to_keras
 
-    writers = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv, "keras": to_keras}
+    writers: dict[str, Callable[[ShapesReport], str]] = {
+        "json": formats.to_json, "csv": formats.to_csv,
+        "markdown": lambda r: formats.to_markdown(r, out.expand), "keras": lambda r: to_keras(r, out.expand)}  # fmt: skip
     text = writers[out.fmt](report)
     _echo(text, nl=False)
 

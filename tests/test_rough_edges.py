@@ -141,3 +141,81 @@ def test_scientific_rounds_as_decimal_does(n: int) -> None:
     expected = format(Context(prec=3, rounding=ROUND_HALF_UP, Emax=10**6).create_decimal(Decimal(n)), ".2e")
     mantissa, exponent = expected.split("e")
     assert scientific(n) == f"{mantissa}e+{int(exponent)}"
+
+
+# --- repeated layers folded; --timeout covers the writing ------------------------------------------------------
+
+
+def _relus(tmp_path: Path, n: int = 900, uses: int = 3) -> Path:
+    path = tmp_path / "relus.yaml"
+    path.write_text(f"cnncalc: 1\nname: relus\ninput: [4, 8, 8]\nblocks:\n  Many:\n    layers:\n"
+                    f"      - {{type: ReLU, repeat: {n}}}\nlayers:\n  - {{type: Many, repeat: {uses}}}\n"
+                    f"  - {{type: Conv2d, out_channels: 2, kernel_size: 3}}\n")  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "keras"])
+def test_repeated_layers_are_one_row_each_and_expand_lists_them(tmp_path: Path, fmt: str) -> None:
+    path = _relus(tmp_path)
+    code, out, err = run("shapes", str(path), "--no-verify", "--format", fmt, "--width", "200")
+    assert code == 0, err
+    assert out.count("ReLU ×900") == 3 and "many_1.relu_1 … relu_900" in out and "relu_2 " not in out
+    assert len(out.splitlines()) < 40
+    assert "--expand lists each" in out
+    code, out, _ = run("shapes", str(path), "--no-verify", "--format", fmt, "--width", "200", "--expand")
+    assert code == 0 and "×900" not in out and out.count("ReLU") >= 2700
+
+
+def test_folded_counts_add_up_and_json_keeps_every_layer(tmp_path: Path) -> None:
+    path = tmp_path / "convs.yaml"
+    path.write_text(arch_text([{"type": "Conv2d", "out_channels": 4, "kernel_size": 1, "repeat": 5},
+                               {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1, "repeat": 3}],
+                              [4, 8, 8]))  # fmt: skip
+    import torch
+
+    one = sum(p.numel() for p in torch.nn.Conv2d(4, 4, 1).parameters())
+    code, out, _ = run("shapes", str(path), "--no-verify", "--format", "markdown")
+    assert code == 0
+    assert f"| conv2d_1 … conv2d_5 | Conv2d ×5 | 4×8×8 | {5 * one:,} |" in out  # a 1×1 conv keeps its RF: one row
+    assert out.count("| Conv2d |") == 3  # the 3×3 ones see more at each layer: a row each
+    code, doc, _ = run("shapes", str(path), "--no-verify", "--format", "json")
+    assert len(json.loads(doc)["layers"]) == 8
+    code, out, _ = run("rf", str(path), "--no-verify", "--width", "200")
+    assert code == 0 and "Conv2d ×5" in out and len(re.findall(r"│ Conv2d +│", out)) == 3
+
+
+@pytest.mark.parametrize("args", [
+    ["shapes"], ["shapes", "--expand"], ["shapes", "--format", "markdown"], ["shapes", "--format", "json"],
+    ["shapes", "--format", "csv"], ["shapes", "--format", "keras"], ["rf"], ["shapes", "--width", "60"],
+])  # fmt: skip
+def test_the_time_limit_covers_the_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    """Time runs out after the derivation: the writing stops, exit 2, located at a layer (it used to exit 0)."""
+    import time
+
+    from cnncalc import budget, pipeline
+
+    derive = pipeline.shapes
+
+    def then_out_of_time(*a: object, **k: object) -> object:
+        report = derive(*a, **k)  # type: ignore[arg-type]
+        armed = budget._deadline.get()
+        assert armed is not None  # the limit is armed for the whole command, not only the derivation
+        budget._deadline.set((time.monotonic() - 1, armed[1]))
+        return report
+
+    monkeypatch.setattr(pipeline, "shapes", then_out_of_time)
+    path = _relus(tmp_path, 5, 2)
+    code, out, err = run(*args[:1], str(path), *args[1:], "--no-verify")
+    assert code == 2, (out, err)
+    assert re.match(rf"{re.escape(str(path))}:\d+:\d+: error: the network did not finish within the time limit of "
+                    r"30 s \(--timeout\) while writing the (table|output|summary), at this layer; hint: raise "
+                    r"--timeout", err), err  # fmt: skip
+    assert "Total" not in out and "relu" not in out
+
+
+def test_a_small_timeout_stops_a_deep_network(tmp_path: Path) -> None:
+    path = _relus(tmp_path, 9000, 10)
+    code, out, err = run("shapes", str(path), "--no-verify", "--timeout", "0.01")
+    assert code == 2 and out == ""
+    assert re.match(rf"{re.escape(str(path))}:\d+:\d+: error: the network did not finish within the time limit of "
+                    r"0.01 s \(--timeout\)", err), err  # fmt: skip
