@@ -27,11 +27,11 @@ def shown_rows(report: Report, expand: bool = False) -> list[Row]:
     return every if expand else fold(every)
 
 
-def columns(report: Report, expand: bool = False) -> list[Column]:
+def columns(report: Report, expand: bool = False, layer_rows: list[Row] | None = None) -> list[Column]:
     """The layer table's columns, totals in the footer (RF, MACs and buffers may move to a second table)."""
     symbolic = bool(report.symbols)
     main, totals = report.main, report.defaults
-    layer_rows = shown_rows(report, expand)
+    layer_rows = shown_rows(report, expand) if layer_rows is None else layer_rows
     has_buffers = any(r.buffers != 0 for r in main.layers)
     cols = [
         Column("Layer", [Ticking("  " * r.depth + r.label, style="bold" if r.group else "",
@@ -62,10 +62,11 @@ def columns(report: Report, expand: bool = False) -> list[Column]:
     return cols
 
 
-def table(report: Report, width: int | None = None, expand: bool = False) -> Any:
+def table(report: Report, width: int | None = None, expand: bool = False,
+          layer_rows: list[Row] | None = None) -> Any:  # fmt: skip
     """The layer table with totals in the footer, fitted to ``width`` (None: as wide as it needs)."""
     title = f"{report.main.graph.name} · input {shape_text(report.shown(report.main.graph.input_shape))}"
-    return fit(title, columns(report, expand), width)
+    return fit(title, columns(report, expand, layer_rows), width)
 
 
 def print_report(report: Report, console: Console, width: int | None = None, expand: bool = False) -> None:
@@ -74,16 +75,18 @@ def print_report(report: Report, console: Console, width: int | None = None, exp
     ``width`` None: a pipe or a log; the table takes the width it needs and sentences are not wrapped.
     ``expand``: a row per layer (default: a layer repeated in a chain is one row, ``ReLU ×9000``).
     """
-    console.print(table(report, width, expand))
-    for line in notes(report, expand):
+    layer_rows = shown_rows(report, expand)
+    console.print(table(report, width, expand, layer_rows))
+    for line in notes(report, expand, layer_rows):
         console.print(safe(line), soft_wrap=width is None)
 
 
-def notes(report: Report, expand: bool = False) -> list[Text]:
+def notes(report: Report, expand: bool = False, layer_rows: list[Row] | None = None) -> list[Text]:
     """The lines under the table: symbolic parameter formulas, then totals, conditions and verification."""
+    layer_rows = shown_rows(report, expand) if layer_rows is None else layer_rows
     out = [Text(f"params of {r.label} = {count_text(r.params)}", style="dim")
-           for r in shown_rows(report, expand) if not isinstance(r.params, int) and not r.group]  # fmt: skip
-    if not expand and any(r.count > 1 for r in shown_rows(report)):
+           for r in layer_rows if not isinstance(r.params, int) and not r.group]  # fmt: skip
+    if any(r.count > 1 for r in layer_rows):
         out.append(Text(FOLD_NOTE, style="dim"))
     for line in summary_lines(report):
         style = "bold red" if line.startswith("MISMATCH") else ("green" if line.startswith("Verified") else "")
