@@ -645,12 +645,16 @@ def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verif
     py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
 
     def run() -> int:
+        import contextlib
+
+        from . import budget
         from .pipeline import explain as derive_steps
         from .render.derivation import render
 
-        expl = derive_steps(py.source(file, derive.values), derive.values, layer, verify=verify,
-                            convention=derive.convention)  # fmt: skip
-        _echo(render(expl, fmt), nl=False)
+        source = py.source(file, derive.values)
+        with budget.deadline() if isinstance(source, str) else contextlib.nullcontext():  # up to the last byte
+            expl = derive_steps(source, derive.values, layer, verify=verify, convention=derive.convention)
+            _echo(render(expl, fmt), nl=False)
         return _report_problems(expl.report)
 
     _guard(run, traceback)

@@ -187,6 +187,7 @@ def test_folded_counts_add_up_and_json_keeps_every_layer(tmp_path: Path) -> None
 @pytest.mark.parametrize("args", [
     ["shapes"], ["shapes", "--expand"], ["shapes", "--format", "markdown"], ["shapes", "--format", "json"],
     ["shapes", "--format", "csv"], ["shapes", "--format", "keras"], ["rf"], ["shapes", "--width", "60"],
+    ["explain"], ["explain", "--format", "latex"],
 ])  # fmt: skip
 def test_the_time_limit_covers_the_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     """Time runs out after the derivation: the writing stops, exit 2, located at a layer (it used to exit 0)."""
@@ -208,7 +209,7 @@ def test_the_time_limit_covers_the_writing(tmp_path: Path, monkeypatch: pytest.M
     code, out, err = run(*args[:1], str(path), *args[1:], "--no-verify")
     assert code == 2, (out, err)
     assert re.match(rf"{re.escape(str(path))}:\d+:\d+: error: the network did not finish within the time limit of "
-                    r"30 s \(--timeout\) while writing the (table|output|summary), at this layer; hint: raise "
+                    r"30 s \(--timeout\) while writing the (table|output|summary|derivations), at this layer; hint: raise "
                     r"--timeout", err), err  # fmt: skip
     assert "Total" not in out and "relu" not in out
 
@@ -219,3 +220,17 @@ def test_a_small_timeout_stops_a_deep_network(tmp_path: Path) -> None:
     assert code == 2 and out == ""
     assert re.match(rf"{re.escape(str(path))}:\d+:\d+: error: the network did not finish within the time limit of "
                     r"0.01 s \(--timeout\)", err), err  # fmt: skip
+
+
+def test_explain_folds_repeated_layers_with_the_same_working(tmp_path: Path) -> None:
+    path = tmp_path / "convs.yaml"
+    path.write_text(arch_text([{"type": "Conv2d", "out_channels": 4, "kernel_size": 1, "repeat": 5},
+                               {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1, "repeat": 3}],
+                              [4, 8, 8]))  # fmt: skip
+    import torch
+
+    one, three = (sum(p.numel() for p in torch.nn.Conv2d(4, 4, k).parameters()) for k in (1, 3))
+    code, out, _ = run("explain", str(path), "--no-verify")
+    assert code == 0
+    assert "conv2d_1 … conv2d_5 (×5, each) · Conv2d(" in out and out.count("output H:") == 4
+    assert f"Total parameters = 5·{one} + {three} + {three} + {three} = {5 * one + 3 * three}" in out
