@@ -147,6 +147,12 @@ def test_nearest_resampling_then_windows_match_input_gradients(net: tuple[list[d
       {"type": "AvgPool1d", "kernel_size": 2, "ceil_mode": True, "count_include_pad": False}], [2, 41]),
     ([{"type": "Upsample", "scale_factor": 2.5, "mode": "bilinear", "align_corners": False},
       {"type": "Conv2d", "out_channels": 1, "kernel_size": 1, "dilation": 3}], [1, 7, 9]),
+    # a bilinear resampling to a size, a dilated 1×1 convolution, then a residual block
+    ([{"type": "Upsample", "size": [23, 5], "mode": "bilinear", "align_corners": False},
+      {"type": "Conv2d", "out_channels": 2, "kernel_size": 1, "dilation": 3, "id": "d"},
+      {"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1}, {"type": "ReLU"},
+      {"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1, "id": "c2"},
+      {"type": "Add", "from": ["c2", "d"]}], [1, 7, 9]),
     ([{"type": "Upsample", "scale_factor": [3, 1.5, 2.5], "mode": "trilinear"},
       {"type": "MaxPool3d", "kernel_size": 2, "ceil_mode": True}], [1, 3, 4, 5]),
 ])  # fmt: skip

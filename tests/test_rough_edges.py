@@ -62,7 +62,7 @@ def test_table_and_keras_summary_give_the_same_names(tmp_path_factory: pytest.Te
         return  # too small for the kernels, or Dense before Flatten: refused by both
     assert code == 0, err
     table = [layer["name"] for layer in json.loads(doc)["layers"]]
-    code, out, _ = run("shapes", str(path), "--no-verify", "--format", "keras")
+    code, out, _ = run("shapes", str(path), "--no-verify", "--format", "keras", "--expand")
     assert code == 0
     assert [n for n, _ in keras_rows(out)] == table
     types = [layer["type"] for layer in layers]

@@ -254,7 +254,7 @@ def verification_line(report: Report) -> str:
     points = "; ".join(", ".join(f"{k}={v}" for k, v in c.point.items()) for c in report.checks if c.point)
     where = f" at {points}" if points else ""
     n = len(report.main.layers)
-    agree = f"all {n} layers agree" if n != 1 else "its one layer agrees"
+    agree = f"all {n:,} layers agree" if n != 1 else "its one layer agrees"
     probes = report.rf_probes
     rf = (f"; receptive fields of {plural(probes, 'unit')} match the input gradients" if probes > 1 else
           "; the receptive field of 1 unit matches the input gradients" if probes == 1 else "")  # fmt: skip
