@@ -82,8 +82,8 @@ def mismatches(layers: list[dict[str, Any]], input_shape: list[int]) -> list[str
 @st.composite
 def resampling(draw: st.DrawFn, n: int, linear: bool = True) -> dict[str, Any]:
     layer: dict[str, Any] = {"type": "Upsample"}
-    if linear:
-        layer["mode"] = _MODES[n]
+    if linear:  # bicubic too, whose gradient torch computes without FMA
+        layer["mode"] = draw(st.sampled_from([_MODES[n], "bicubic"])) if n == 2 else _MODES[n]
         layer["align_corners"] = draw(st.booleans())
     else:
         layer["mode"] = draw(st.sampled_from(["nearest", "nearest-exact"]))

@@ -230,7 +230,7 @@ class Interp:
             # ``scale * (u + 0.5) - 0.5``: one fused multiply-add where torch's kernels were built with FMA (its
             # AVX2/AVX512 CPU kernels, CUDA): the product is not rounded, so a unit whose source index is
             # 0.5000000149 - 0.5 gets the next input with a weight of 1.5e-8, which the gradient sees
-            if fused_multiply_add():
+            if fused_multiply_add() and not self.cubic:  # torch's bicubic backward: a baseline CPU kernel, no FMA
                 src = f32_round(Fraction(scale) * Fraction(half) - Fraction(1, 2))
             else:
                 src = f32(f32(scale * half) - 0.5)
