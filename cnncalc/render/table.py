@@ -106,8 +106,7 @@ def rf_table(report: Report, width: int | None = None, expand: bool = False) -> 
     cells: list[list[Any]] = []
     runs: list[tuple[int, int]] = []  # per row: its first and last layer
     for i, (r, rf) in enumerate(zip(main.layers, report.rf.layers)):
-        loc = Loc(report.spec.file, r.node.loc.line, r.node.loc.col)
-        row: list[Any] = [Ticking(r.node.name, loc=loc), r.node.layer.name]
+        row: list[Any] = [Ticking(r.node.name, loc=r.node.loc), r.node.layer.name]
         if not rf.dims:
             row += ["—"] * (3 * spatial) + [f"not derived: {rf.note}" if rf.note else "", _MARK[None]]
             _add_row(main, cells, runs, row, i, expand)
@@ -131,6 +130,8 @@ def rf_table(report: Report, width: int | None = None, expand: bool = False) -> 
                 Text(f"{main.layers[first].node.name} … {main.layers[last].node.name.rpartition('.')[2]}")
             )
             row[1] = f"{row[1]} ×{n}"
+    if len(cells) < len(main.layers) and spatial:
+        title += " (a row ×N: N identical layers in a chain; --expand lists each)"
     heads = ["Layer", "Type"]
     for j in range(spatial):
         suffix = f" d{j}" if spatial > 1 else ""
