@@ -234,3 +234,17 @@ def test_explain_folds_repeated_layers_with_the_same_working(tmp_path: Path) -> 
     assert code == 0
     assert "conv2d_1 … conv2d_5 (×5, each) · Conv2d(" in out and out.count("output H:") == 4
     assert f"Total parameters = 5·{one} + {three} + {three} + {three} = {5 * one + 3 * three}" in out
+
+
+def test_automatic_names_never_take_an_id(tmp_path: Path) -> None:
+    """An id written in the file (``dense``, ``linear_1``) is never also given to an unnamed layer."""
+    path = tmp_path / "ids.yaml"
+    path.write_text(arch_text([{"type": "Dense", "units": 4}, {"type": "Dense", "units": 4, "id": "dense"},
+                               {"type": "Dense", "units": 3}, {"type": "Linear", "out_features": 2, "id": "linear_1"},
+                               {"type": "Linear", "out_features": 2}], [8]))  # fmt: skip
+    code, doc, _ = run("shapes", str(path), "--no-verify", "--format", "json")
+    assert code == 0
+    names = [layer["name"] for layer in json.loads(doc)["layers"]]
+    assert names == ["dense_1", "dense", "dense_2", "linear_1", "linear_2"]
+    code, out, _ = run("shapes", str(path), "--no-verify", "--format", "keras")
+    assert [n for n, _ in keras_rows(out)] == names

@@ -115,16 +115,20 @@ class _Scope:
     ids: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     keras: bool = False  # the file's convention is Keras': every type is named as Keras names it
+    taken: set[str] = field(default_factory=set)  # the ids written in this list, and the names given
 
     def auto_name(self, type_name: str) -> str:
         """``conv2d_1``, ``conv2d_2`` for torch's types; Keras' own naming for its types and in a file of Keras'
         convention (``dense``, ``dense_1``, ``flatten``), so that the table and ``--format keras`` say what Keras
         would."""
-        n = self.counts.get(type_name, 0) + 1
-        self.counts[type_name] = n
-        if self.keras or isinstance(CATALOGUE.get(type_name), Keras):
-            return keras_name(type_name, n - 1)
-        return f"{type_name.lower()}_{n}"
+        while True:  # never the id of a layer of this list, nor a name given already
+            n = self.counts.get(type_name, 0) + 1
+            self.counts[type_name] = n
+            keras = self.keras or isinstance(CATALOGUE.get(type_name), Keras)
+            name = keras_name(type_name, n - 1) if keras else f"{type_name.lower()}_{n}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
 
 
 class _Builder:
@@ -140,8 +144,8 @@ class _Builder:
         self, items: tuple[LayerSpec, ...], env: Env, inp: int, prefix: str, chain: tuple[Frame, ...], depth: int
     ) -> int:
         """Expand the items in order; an item with an error is recorded and stands as BROKEN for what follows."""
-        scope = _Scope(keras=self.spec.convention == "keras")
         later = {item.id: item for item in items if item.id}
+        scope = _Scope(keras=self.spec.convention == "keras", taken=set(later))
         prev = inp
         for item in items:
             found = len(self.errors.errors)
