@@ -55,6 +55,7 @@ class Calc:
     flags: Mapping[int, str] = field(default_factory=dict)  # YAML line -> "-k 11", "SIZE 3x227x227"
     hint: str = ""  # said with any failure: a likely misreading of the command line
     defaults_used: tuple[str, ...] = ()  # quantities left at their defaults although --out-size was given
+    layer: Mapping[str, Any] = field(default_factory=dict)  # the generated layer (unknowns as symbol names)
 
     @property
     def loc(self) -> Loc:
@@ -83,6 +84,22 @@ class Calc:
         return CnnCalcError(f"{out} does not hold: {given or 'the defaults'} {verb} {spatial}", self.loc,
                             "; ".join(h for h in (hint, self.hint) if h))  # fmt: skip
 
+    def order(self, values: Mapping[str, int]) -> tuple[int, ...]:
+        """The sort key of a solution: the conventional answer first (see ``conventional``)."""
+        n = len(self.layer.get("kernel_size", ())) or 1
+
+        def per_dim(arg: str, default: int) -> list[int]:
+            got = self.layer.get(arg)
+            vals = [default] * n if got is None else list(got)
+            return [values[v] if isinstance(v, str) else int(v) for v in vals]
+
+        kind = str(self.layer.get("type", ""))
+        kernel = per_dim("kernel_size", 1)
+        stride = per_dim("stride", 1) if "stride" in self.layer or not kind.endswith(("Pool1d", "Pool2d", "Pool3d")) \
+            else kernel  # fmt: skip
+        return conventional(kind, kernel, stride, per_dim("padding", 0), per_dim("dilation", 1),
+                            per_dim("output_padding", 0))  # fmt: skip
+
     def label(self, _condition: Any = None) -> str:
         """How a solved constraint is named: the flag that gave it."""
         return self.flags.get(-1, "--out-size")
@@ -97,6 +114,31 @@ class Calc:
         flag = {"k": "-k", "s": "-s", "p": "-p", "d": "-d", "op": "--output-padding", "i": "SIZE"}.get(base, base)
         which = {"d": "depth", "h": "height", "w": "width"}.get(dim, "")
         return f"Unknown {u.name} ({flag}{', ' + which if which else ''}; searched {u.low}..{u.high})"
+
+
+def conventional(kind: str, kernel: Sequence[int], stride: Sequence[int], padding: Sequence[int],
+                 dilation: Sequence[int], output_padding: Sequence[int]) -> tuple[int, ...]:  # fmt: skip
+    """The calculators' ordering of solutions, the conventional answer first (smaller keys first), summed over dims:
+
+    1. windows that cover every input unit: an effective kernel ``d·(k − 1) + 1`` at least the stride (a
+       transposed convolution: every output unit receives an input);
+    2. a pool whose stride is its kernel (windows that tile: k = 2, s = 2 halves); a convolution with an odd
+       kernel and 'same'-style padding ``p = d·(k − 1)/2`` (k = 3, s = 2, p = 1 halves); a transposed
+       convolution whose kernel is a multiple of its stride (no checkerboard: k = 4, s = 2, p = 1 doubles);
+    3. no padding beyond half the effective kernel (``p ≤ (d·(k − 1))//2``), or the least beyond it;
+    4. then the smaller kernel, padding, dilation, stride and output padding, in that order.
+    """
+    dims = list(zip(kernel, stride, padding, dilation, output_padding))
+    eff = [d * (k - 1) + 1 for k, _, _, d, _ in dims]
+    gaps = sum(e < s for e, (_, s, *_) in zip(eff, dims))
+    if "Pool" in kind:
+        odd = sum(s != k for k, s, *_ in dims)
+    elif kind.startswith("ConvTranspose"):
+        odd = sum(k % s != 0 for k, s, *_ in dims)
+    else:
+        odd = sum(k % 2 == 0 or p != (e - 1) // 2 for e, (k, _, p, _, _) in zip(eff, dims))
+    excess = sum(max(0, p - (e - 1) // 2) for e, (_, _, p, _, _) in zip(eff, dims))
+    return (gaps, odd, excess, sum(kernel), sum(padding), sum(dilation), sum(stride), sum(output_padding))
 
 
 def _unlabelled(message: str) -> str:
@@ -198,7 +240,7 @@ def window_layer(kind: str, size: str, quantities: Mapping[str, str | None], out
     if n == 3 and in_channels is None and isinstance(dims[0], int) and 1 <= dims[0] <= 4:
         rest = "x".join(map(str, dims[1:]))
         hint = f"did you mean {dims[0]} channels of {rest}? use -c {dims[0]} {rest}"
-    return Calc(text, tuple(symbols), command, flags, hint, defaults_used)
+    return Calc(text, tuple(symbols), command, flags, hint, defaults_used, layer)
 
 
 def macs_step(kind: str, kernel: Sequence[Any], c_in: Any, c_out: Any, groups: Any, in_spatial: Sequence[Any],

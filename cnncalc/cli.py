@@ -169,6 +169,12 @@ def _written(write: Callable[[], object], path: str, option: str) -> None:
         raise CnnCalcError(f"{option} {path}: cannot write it ({e.strerror or e})", None) from None
 
 
+def _expand_option(fn: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--expand", is_flag=True,
+                        help="One row per layer (default: a layer repeated in a chain is one row, 'ReLU ×9000'; "
+                             "JSON and CSV always list every layer).")(fn)  # fmt: skip
+
+
 def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
     return click.option("--convention", type=click.Choice(["torch", "keras"]), default=None,
                         help="Count as torch or as Keras (BatchNorm statistics as non-trainable parameters, 'same' "
@@ -257,6 +263,7 @@ class Output:
     width: int | None = None
     view: str = "shapes"
     depth: int | None = None
+    expand: bool = False  # a row per layer (default: a layer repeated in a chain is one row, ReLU ×9000)
 
 
 @dataclass(frozen=True)
@@ -371,11 +378,12 @@ def main() -> None:
 @click.option("--depth", type=click.IntRange(0, 64), default=None,
               help="Python targets: show modules down to this nesting depth (totals always count everything).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_expand_option
 @_convention_option
 @_target_options
 def shapes(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str, batch: int, width: int | None,
-           dtype: str, depth: int | None, traceback: bool, convention: str | None, inputs: tuple[str, ...],
-           input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None,
+           dtype: str, depth: int | None, traceback: bool, expand: bool, convention: str | None,
+           inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None,
            verbose: bool) -> None:  # fmt: skip
     """Every layer's output shape, parameters, MACs and receptive field; verified with torch.
 
@@ -388,7 +396,7 @@ def shapes(file: str, set_: tuple[str, ...], fmt: str, verify: bool, device: str
     """
     derive = Derive(_parse_set(set_), convention)
     check = Verify(verify, device, batch, dtype)
-    out = Output(fmt, width, "shapes", depth)
+    out = Output(fmt, width, "shapes", depth, expand)
     py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
     _guard(lambda: _shapes(file, derive, check, out, py), traceback)
 
@@ -446,16 +454,17 @@ def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check:
               help="The unit --draw draws: a layer id, and its unit's indices from 0 (default: the centre unit of "
                    "the last layer with a spatial output).")  # fmt: skip
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_expand_option
 @_convention_option
 @_target_options
 def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | None, draw_to: str | None,
-       unit: str | None, traceback: bool, convention: str | None, inputs: tuple[str, ...],
+       unit: str | None, traceback: bool, expand: bool, convention: str | None, inputs: tuple[str, ...],
        input_dtypes: tuple[str, ...], kwargs_json: str | None, kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
     """Receptive field of every layer of TARGET (arch.yaml, or model.py:Net / course.ipynb:Net --input ... traced
     by torch.fx; of a notebook only imports, definitions and literal constants run)."""
     derive = Derive(_parse_set(set_), convention)
     py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
-    check, out = Verify(verify, "cpu"), Output(fmt, width, "rf")
+    check, out = Verify(verify, "cpu"), Output(fmt, width, "rf", expand=expand)
     if unit is not None and draw_to is None:
         raise click.UsageError("--unit picks the unit that --draw draws; add --draw rf.svg")
 
@@ -471,13 +480,20 @@ def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | No
 
 def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output,
             then: Callable[[ShapesReport], int] | None = None) -> int:  # fmt: skip
+    import contextlib
+
+    from . import budget
     from .pipeline import shapes as derive_shapes
 
-    with _progress_bar(check.enabled) as progress:
-        report = derive_shapes(source, derive.values, verify=check.enabled, device=check.device, batch=check.batch,
-                               progress=progress, dtype=check.dtype, convention=derive.convention)  # fmt: skip
-    _render(report, out)
-    return max(_report_problems(report), then(report) if then else EXIT_OK)
+    # --timeout covers all the work on an architecture file up to the last byte written, the table included
+    # (a Python model's runs have their own limits, each)
+    with budget.deadline() if isinstance(source, str) else contextlib.nullcontext():
+        with _progress_bar(check.enabled) as progress:
+            report = derive_shapes(source, derive.values, verify=check.enabled, device=check.device,
+                                   batch=check.batch, progress=progress, dtype=check.dtype,
+                                   convention=derive.convention)  # fmt: skip
+        _render(report, out)
+        return max(_report_problems(report), then(report) if then else EXIT_OK)
 
 
 def _draw_unit(report: ShapesReport, unit: str | None, path: str, verify: bool) -> int:
@@ -535,12 +551,14 @@ def _render(report: ShapesReport, out: Output) -> None:
 
         width = _table_width(out)
         console = Console(width=width or 100_000, highlight=False)
-        (print_rf if out.view == "rf" else print_report)(report, console, width)
+        (print_rf if out.view == "rf" else print_report)(report, console, width, out.expand)
         return
     from .render import formats
     from .render.keras_summary import to_keras
 
-    writers = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv, "keras": to_keras}
+    writers: dict[str, Callable[[ShapesReport], str]] = {
+        "json": formats.to_json, "csv": formats.to_csv,
+        "markdown": lambda r: formats.to_markdown(r, out.expand), "keras": lambda r: to_keras(r, out.expand)}  # fmt: skip
     text = writers[out.fmt](report)
     _echo(text, nl=False)
 
@@ -657,12 +675,16 @@ def explain(file: str, layer: str | None, fmt: str, set_: tuple[str, ...], verif
     py = PyTarget(inputs, input_dtypes, kwargs_json, kwargs_file, verbose)
 
     def run() -> int:
+        import contextlib
+
+        from . import budget
         from .pipeline import explain as derive_steps
         from .render.derivation import render
 
-        expl = derive_steps(py.source(file, derive.values), derive.values, layer, verify=verify,
-                            convention=derive.convention)  # fmt: skip
-        _echo(render(expl, fmt), nl=False)
+        source = py.source(file, derive.values)
+        with budget.deadline() if isinstance(source, str) else contextlib.nullcontext():  # up to the last byte
+            expl = derive_steps(source, derive.values, layer, verify=verify, convention=derive.convention)
+            _echo(render(expl, fmt), nl=False)
         return _report_problems(expl.report)
 
     _guard(run, traceback)
@@ -724,6 +746,8 @@ def _size_options(fn: Callable[..., None], kinds: tuple[str, ...]) -> Callable[.
                               help=text + " auto (or a quoted '?') = solve for it from --out-size.")(fn)  # fmt: skip
     fn = click.option("--max", "high", type=click.IntRange(1, 1_000_000), default=None,
                       help="Search an unknown up to this value (default: twice the input size).")(fn)  # fmt: skip
+    fn = click.option("--verbose", is_flag=True,
+                      help="With --out-size: list every solution (default: the first 8, and refused ones counted).")(fn)  # fmt: skip
     return click.option("--out-size", "--out", "out", default=None, metavar="N|HxW",
                         help="The output size: solve for the quantity not given (the kernel size if -k is missing; "
                              "else the stride or the padding, whichever alone is missing; with both missing they "
@@ -743,10 +767,10 @@ def _channel_options(fn: Callable[..., None]) -> Callable[..., None]:
 
 def _calculator(kind: str, command: str, size: str, quantities: Mapping[str, str | None], out: str | None,
                 extra: Mapping[str, bool] | None = None, c_in: int | None = None, c_out: int | None = None,
-                high: int | None = None) -> Any:  # fmt: skip
+                high: int | None = None, verbose: bool = False) -> Any:  # fmt: skip
     from .render.answers import Calculator
 
-    return Calculator(kind, command, size, quantities, out, extra, c_in, c_out, high)
+    return Calculator(kind, command, size, quantities, out, extra, c_in, c_out, high, verbose)
 
 
 def _calculate(c: Any, fmt: str, verify: bool, traceback: bool) -> None:
@@ -773,14 +797,14 @@ def _echo_answer(answer: Any) -> int:
 @_explain_options
 def conv(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
          out: str | None, high: int | None, c_in: int | None, c_out: int | None, fmt: str, verify: bool,
-         traceback: bool) -> None:  # fmt: skip
+         traceback: bool, verbose: bool) -> None:  # fmt: skip
     """Output size of a convolution on SIZE, with the formula; with -c and -f also its parameters and MACs.
 
     cnncalc conv 227x227 -k 11 -s 4 -c 3 -f 96 gives 96x55x55 and 34,944 parameters;
     cnncalc conv 224 --out-size 112 -k 7 -s 2 solves for the padding.
     """
     q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
-    _calculate(_calculator("Conv", "conv", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
+    _calculate(_calculator("Conv", "conv", size, q, out, None, c_in, c_out, high, verbose), fmt, verify, traceback)
 
 
 conv = _size_options(conv, ("kernel_size", "stride", "padding", "dilation"))  # type: ignore[assignment]
@@ -793,7 +817,7 @@ conv = _size_options(conv, ("kernel_size", "stride", "padding", "dilation"))  # 
 @_explain_options
 def pool(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
          out: str | None, high: int | None, ceil: bool, avg: bool, fmt: str, verify: bool,
-         traceback: bool) -> None:  # fmt: skip
+         traceback: bool, verbose: bool) -> None:  # fmt: skip
     """Output size of a pooling layer on SIZE, with the formula; --out-size solves for the missing quantity."""
     if avg and dilation is not None:
         _fail("cnncalc pool: error: average pooling has no dilation; hint: drop -d or use max pooling", EXIT_INPUT)
@@ -801,7 +825,7 @@ def pool(size: str, kernel_size: str | None, stride: str | None, padding: str | 
     if not avg:
         quantities["dilation"] = dilation
     calc = _calculator("AvgPool" if avg else "MaxPool", "pool", size, quantities, out,
-                       {"ceil_mode": True} if ceil else None, high=high)  # fmt: skip
+                       {"ceil_mode": True} if ceil else None, high=high, verbose=verbose)  # fmt: skip
     _calculate(calc, fmt, verify, traceback)
 
 
@@ -814,11 +838,12 @@ pool = _size_options(pool, ("kernel_size", "stride", "padding", "dilation"))  # 
 @_explain_options
 def convt(size: str, kernel_size: str | None, stride: str | None, padding: str | None, dilation: str | None,
           output_padding: str | None, out: str | None, high: int | None, c_in: int | None, c_out: int | None,
-          fmt: str, verify: bool, traceback: bool) -> None:  # fmt: skip
+          fmt: str, verify: bool, traceback: bool, verbose: bool) -> None:  # fmt: skip
     """Output size of a transposed convolution on SIZE, with the formula; with -c and -f its parameters and MACs."""
     q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation,
          "output_padding": output_padding}  # fmt: skip
-    _calculate(_calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
+    calc = _calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high, verbose)
+    _calculate(calc, fmt, verify, traceback)
 
 
 convt = _size_options(convt, ("kernel_size", "stride", "padding", "dilation", "output_padding"))  # type: ignore[assignment]

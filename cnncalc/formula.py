@@ -90,6 +90,8 @@ def _value_text(v: Any, tex: bool, grouping: bool = False) -> str:
             return _value_text(v.numerator, tex, grouping)
         return f"\\frac{{{v.numerator}}}{{{v.denominator}}}" if tex else f"{v.numerator}/{v.denominator}"
     if isinstance(v, int) and tex:
+        if abs(v) >= sym.HUGE:
+            return sym.scientific_latex(v)
         return f"{v:,}".replace(",", "{,}") if grouping else str(v)
     if sym.is_concrete(v) or not tex:
         return sym.to_text(v, grouping)

@@ -275,13 +275,15 @@ def explain(source: str | Path | FileText | ArchSpec, set_values: Mapping[str, i
 
 
 @_time_limited
-def solve_file(source: str | Path | FileText | ArchSpec, set_values: Mapping[str, int] | None = None, high: int | None = None,
-               limit: int = 100, verify: bool = True, device: str = "auto") -> SolveReport:  # fmt: skip
-    """Solve the null symbols of an architecture file from its ``expect:`` entries; verify each solution."""
+def solve_file(source: str | Path | FileText | ArchSpec, set_values: Mapping[str, int] | None = None,
+               high: int | None = None, limit: int = 100, verify: bool = True, device: str = "auto",
+               order: Callable[[Mapping[str, int]], Any] | None = None) -> SolveReport:  # fmt: skip
+    """Solve the null symbols of an architecture file from its ``expect:`` entries; verify each solution
+    (``order``: a sort key of the solutions, see ``solve_unknowns``)."""
     from .analysis.unknowns import solve_unknowns
 
     spec = source if isinstance(source, ArchSpec) else load(source)
-    solved = solve_unknowns(spec, dict(set_values or {}), high, limit)
+    solved = solve_unknowns(spec, dict(set_values or {}), high, limit, order)
     if not verify:
         return SolveReport(spec, solved)
     from .verify.eager import torch_error

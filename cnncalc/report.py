@@ -16,6 +16,7 @@ imports neither click, rich, sympy nor torch.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -262,11 +263,60 @@ class Row:
     activation_bytes: Any = 0
     index: int | None = None  # the layer's index in the analysis (None for a summary row)
     simplified: tuple[Any, ...] | None = None  # ``shape`` simplified under the file's conditions
+    count: int = 1  # a folded row: this many identical layers in a chain (see ``fold``)
+    last: str = ""  # a folded row: the name of its last layer
 
     @property
     def readable(self) -> tuple[Any, ...]:
         """The shape people read (ShapesReport.readable): simplified where the file's conditions allow."""
         return self.simplified if self.simplified is not None else self.shape
+
+    @property
+    def label(self) -> str:
+        """The name people read: ``many_1.relu_1 … relu_9000`` for a folded row."""
+        return self.name if self.count == 1 else f"{self.name} … {self.last.rpartition('.')[2]}"
+
+    @property
+    def type_label(self) -> str:
+        """``ReLU ×9000`` for a folded row."""
+        return self.type if self.count == 1 else f"{self.type} ×{self.count}"
+
+
+def _same_layer(a: Row, b: Row) -> bool:
+    """Whether ``b`` repeats ``a``'s layer: fed by it, written on the same line in the same scope, and identical in
+    every column people read (shape, counts, receptive field, verdict)."""
+    return (not a.group and not b.group and b.inputs == (a.name,) and (a.line, a.column, a.depth, a.type)
+            == (b.line, b.column, b.depth, b.type) and a.name.rpartition(".")[0] == b.name.rpartition(".")[0]
+            and (a.shape, a.shape_at_defaults, a.params, a.params_at_defaults, a.buffers, a.trainable, a.verified,
+                 a.rf, a.macs, a.macs_at_defaults)
+            == (b.shape, b.shape_at_defaults, b.params, b.params_at_defaults, b.buffers, b.trainable, b.verified,
+                b.rf, b.macs, b.macs_at_defaults))  # fmt: skip
+
+
+def fold(layer_rows: Sequence[Row]) -> list[Row]:
+    """Runs of the same layer repeated in a chain (``repeat: 9000`` of a ReLU) as one row each, ``ReLU ×9000``.
+
+    A folded row's params, buffers, MACs and activation bytes are the sums over its layers (the columns still add
+    up to the totals); its name is the first layer's, ``last`` the last one's. JSON and CSV keep every layer.
+    """
+    runs: list[list[Row]] = []
+    for r in layer_rows:
+        if runs and _same_layer(runs[-1][-1], r):
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    out = []
+    for run in runs:
+        first, n = run[0], len(run)
+        if n == 1:
+            out.append(first)
+            continue
+        out.append(dataclasses.replace(
+            first, count=n, last=run[-1].name, params=first.params * n,
+            params_at_defaults=None if first.params_at_defaults is None else first.params_at_defaults * n,
+            buffers=first.buffers * n, macs=first.macs * n, macs_at_defaults=first.macs_at_defaults * n,
+            activation_bytes=sum((r.activation_bytes for r in run), 0)))  # fmt: skip
+    return out
 
 
 def rows(report: ShapesReport) -> list[Row]:

@@ -231,6 +231,29 @@ def machine_text(x: Any) -> str:
     return str(x)
 
 
+HUGE = 10**16
+"""Integers from here on are shown to people in scientific form (``8.00e+300``); JSON keeps every digit."""
+
+
+def scientific(n: int) -> str:
+    """A whole number of any size as ``5.12e+618``, rounded to three digits (no float: it would overflow)."""
+    digits = str(abs(int(n)))
+    if len(digits) > 3:
+        scale = 10 ** (len(digits) - 3)
+        kept = str((int(digits) + scale // 2) // scale)  # half up
+        exponent = len(digits) - 1 + (len(kept) - 3)
+        digits = kept[:3]
+    else:
+        exponent = len(digits) - 1
+    return f"{'-' if n < 0 else ''}{digits[0]}.{digits[1:3].ljust(2, '0')}e+{exponent}"
+
+
+def scientific_latex(n: int) -> str:
+    """:func:`scientific` as LaTeX math: ``8.00 \\times 10^{300}``."""
+    mantissa, exponent = scientific(n).split("e+")
+    return f"{mantissa} \\times 10^{{{exponent}}}"
+
+
 def to_text(x: Any, grouping: bool = False) -> str:
     """The form people read: ``⌊H/2⌋``, ``H − 4``, ``32·(⌊H/4⌋ − 3)``, ``512 == ...``, ``min(a, b)``.
 
@@ -242,6 +265,8 @@ def to_text(x: Any, grouping: bool = False) -> str:
     if isinstance(x, bool):
         return str(x).lower()
     if isinstance(x, int):
+        if abs(x) >= HUGE:
+            return scientific(x)
         return f"{x:,}" if grouping else str(x)
     if isinstance(x, Fraction):
         return f"{x.numerator}/{x.denominator}"
@@ -305,6 +330,8 @@ def _printer(grouping: bool) -> Any:
             return f"{self.parenthesize(a, precedence(e))} % {self.parenthesize(b, precedence(e))}"
 
         def _print_Integer(self, e: Any) -> str:
+            if abs(int(e)) >= HUGE:
+                return scientific(int(e))
             return f"{int(e):,}" if grouping else str(int(e))
 
         def _print_Relational(self, e: Any) -> str:

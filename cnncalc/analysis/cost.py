@@ -93,10 +93,7 @@ def forward_bytes(analysis: Analysis, batch: int, element: int = 4) -> tuple[int
     return weights + 2 * int(peak) * element, max(int(largest), *(int(r.params) for r in layers), 0)
 
 
-def scientific(n: int) -> str:
-    """A whole number of any size as ``5.12e+618`` (no float: it would overflow)."""
-    digits = str(abs(int(n)))
-    return f"{'-' if n < 0 else ''}{digits[0]}.{digits[1:3].ljust(2, '0')}e+{len(digits) - 1}"
+scientific = sym.scientific  # a whole number of any size as ``5.12e+618``
 
 
 def human_bytes(n: int) -> str:

@@ -607,6 +607,8 @@ def _layer_state(engine: _Engine, r: LayerResult, states: list[State], source: S
         return engine.gathered(x, tuple(ins[0]), out, source_of)
     if isinstance(x, View) and _pointwise(r, ins):
         return View(x.frame, out)
+    if isinstance(x, Frame) and _pointwise(r, ins):
+        return x  # each unit sees what it saw: the same map (90,000 ReLUs share one)
     kept = layer.kept_shape(r.args, ins, out)
     target = tuple(kept) if kept is not None else out
     if len(target) != len(ins[0]):
@@ -673,9 +675,10 @@ def receptive_fields(main: Analysis, concrete: Analysis, budget: int = BUDGET) -
             if not symbolic_args(main.layers[idx].args):
                 raise  # a bug: with numbers every rule works
             cf, nom = None, None  # an argument over symbols (an adaptive output size A): the exact maps only
+        same = idx > 0 and states[idx] is states[idx - 1] and cf == closed[-1] and nom == nominal[-1]
         closed.append(cf)
         nominal.append(nom)
-        out.append(_summary(main, concrete, idx, states[idx], cf, nom))
+        out.append(out[-1] if same else _summary(main, concrete, idx, states[idx], cf, nom))  # a pointwise layer
     return ReceptiveFields(tuple(out), tuple(warnings), tuple(states), tuple(notes))
 
 

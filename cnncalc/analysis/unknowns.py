@@ -69,8 +69,13 @@ class Solved:
     workings: tuple[Working | None, ...] = ()  # per constraint: the algebra, when it has a worked form
 
 
-def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = None, limit: int = 100) -> Solved:
-    """Every assignment of the null symbols (not in ``fixed``) that makes each ``expect:`` hold."""
+def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = None, limit: int = 100,
+                   order: Callable[[Mapping[str, int]], Any] | None = None) -> Solved:  # fmt: skip
+    """Every assignment of the null symbols (not in ``fixed``) that makes each ``expect:`` hold.
+
+    Solutions come in increasing values (the first unknown first), or by the key ``order`` when given (the
+    calculators put the conventional answer first); the first ``limit`` of them are analysed.
+    """
     declared = {n: d for n, d, _ in spec.symbols}
     names = tuple(n for n, d in declared.items() if d is None and n not in fixed)
     if not names:
@@ -119,9 +124,9 @@ def solve_unknowns(spec: ArchSpec, fixed: Mapping[str, int], high: int | None = 
         impossible, impossible_loc = f"{cond.why} cannot hold for any {where} ({shown})", cond.loc
     truncated = len(found) > limit
     candidates = []
-    order = {n: j for j, n in enumerate(names)}
-    found = sorted(({n: v[n] for n in sorted(v, key=order.__getitem__)} for v in found),
-                   key=lambda v: tuple(v.values()))  # fmt: skip
+    position = {n: j for j, n in enumerate(names)}
+    found = sorted(({n: v[n] for n in sorted(v, key=position.__getitem__)} for v in found),
+                   key=lambda v: (order(v) if order is not None else (), tuple(v.values())))  # fmt: skip
     for values in found[:limit]:
         try:
             concrete = analyze(expand(spec, {**base, **values}))

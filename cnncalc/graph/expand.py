@@ -16,6 +16,7 @@ from typing import Any
 from ..budget import tick
 from ..errors import CnnCalcError, CnnCalcErrors, Collector, Frame, Loc, did_you_mean
 from ..layers import CATALOGUE, KERAS_SAME, REQUIRED, Args, LayerType, channels_first
+from ..layers.keras import Keras, keras_name
 from ..parse.limits import MAX_BLOCK_DEPTH, MAX_NODES, MAX_REPEAT
 from ..parse.spec import ArchSpec, LayerSpec
 from ..parse.yamlnodes import YNode, YScalar, YSeq
@@ -113,11 +114,21 @@ class _Reported(Exception):
 class _Scope:
     ids: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    keras: bool = False  # the file's convention is Keras': every type is named as Keras names it
+    taken: set[str] = field(default_factory=set)  # the ids written in this list, and the names given
 
     def auto_name(self, type_name: str) -> str:
-        n = self.counts.get(type_name, 0) + 1
-        self.counts[type_name] = n
-        return f"{type_name.lower()}_{n}"
+        """``conv2d_1``, ``conv2d_2`` for torch's types; Keras' own naming for its types and in a file of Keras'
+        convention (``dense``, ``dense_1``, ``flatten``), so that the table and ``--format keras`` say what Keras
+        would."""
+        while True:  # never the id of a layer of this list, nor a name given already
+            n = self.counts.get(type_name, 0) + 1
+            self.counts[type_name] = n
+            keras = self.keras or isinstance(CATALOGUE.get(type_name), Keras)
+            name = keras_name(type_name, n - 1) if keras else f"{type_name.lower()}_{n}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
 
 
 class _Builder:
@@ -133,8 +144,8 @@ class _Builder:
         self, items: tuple[LayerSpec, ...], env: Env, inp: int, prefix: str, chain: tuple[Frame, ...], depth: int
     ) -> int:
         """Expand the items in order; an item with an error is recorded and stands as BROKEN for what follows."""
-        scope = _Scope()
         later = {item.id: item for item in items if item.id}
+        scope = _Scope(keras=self.spec.convention == "keras", taken=set(later))
         prev = inp
         for item in items:
             found = len(self.errors.errors)

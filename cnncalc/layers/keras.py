@@ -12,6 +12,7 @@ torch's (C, H, W); Keras prints (H, W, C).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,18 @@ ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": 
                "selu": "SELU", "gelu": "GELU", "swish": "SiLU", "silu": "SiLU", "softplus": "Softplus",
                "linear": None}  # fmt: skip
 _ACTIVATION = Arg("str", None, choices=tuple(ACTIVATIONS), nullable=True)
+
+
+def snake_case(type_name: str) -> str:
+    """Keras' automatic layer name: ``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu``."""
+    text = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", text).lower()
+
+
+def keras_name(type_name: str, n: int) -> str:
+    """The name Keras gives the ``n``-th (from 0) unnamed layer of a type: ``dense``, ``dense_1``, ``dense_2``."""
+    base = snake_case(type_name)
+    return base if n == 0 else f"{base}_{n}"
 
 
 def _activation_module(name: str | None, nn: Any) -> Any:

@@ -25,7 +25,10 @@ and ``unshuffle`` (PixelShuffle/PixelUnshuffle move channel into space and back)
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import platform
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -115,7 +118,11 @@ def f32(x: float) -> float:
 
 def f32_div(a: float, b: float) -> float:
     """``a / b`` in float32 arithmetic (correctly rounded, ties to even), for float32 values ``a`` and ``b``."""
-    exact = Fraction(a) / Fraction(b)
+    return f32_round(Fraction(a) / Fraction(b))
+
+
+def f32_round(exact: Fraction) -> float:
+    """The float32 nearest to an exact value (ties to even): one rounding, never through a double first."""
     r = f32(float(exact))
     bits = struct.unpack("I", struct.pack("f", r))[0]
     candidates = [r]
@@ -135,6 +142,31 @@ def _scale(i: int, o: int, factor: float | None) -> float:
     if factor is not None and factor > 0:
         return f32(1.0 / factor)
     return f32_div(f32(i), f32(o))
+
+
+@functools.cache
+def fused_multiply_add() -> bool:
+    """Whether torch's resampling kernels here compute ``a * b - c`` with one rounding (a fused multiply-add).
+
+    torch's CPU kernels are built once per instruction set and picked at run time: the AVX2 and AVX512 builds
+    (compiled with FMA, which the compiler contracts ``a * b - c`` into), its ARM and CUDA kernels fuse; the
+    baseline x86 build (``ATEN_CPU_CAPABILITY=default``, or a CPU without AVX2 and FMA) rounds the product
+    first. Decided as torch decides, without importing it: the variable, then the CPU's flags.
+    """
+    chosen = os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
+    if chosen:
+        return chosen != "default"
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return True
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return "avx2" in flags and "fma" in flags
+    except OSError:
+        pass
+    return True  # x86 without /proc/cpuinfo (macOS, Windows): CPUs of the last ten years have AVX2
 
 
 @dataclass(frozen=True)
@@ -172,9 +204,10 @@ class NearestScale:
 
 @dataclass(frozen=True)
 class Interp:
-    """Linear-family interpolation from ``i`` to ``o`` units, as torch's CPU kernels compute it (float32).
+    """Linear-family interpolation from ``i`` to ``o`` units, as torch's kernels compute it (float32).
 
-    Taps with a weight of exactly zero are not sources: the gradient does not reach them.
+    Taps with a weight of exactly zero are not sources: the gradient does not reach them. Whether a border
+    tap's weight is exactly zero depends on torch's rounding of the source index (``fused_multiply_add``).
     """
 
     i: int
@@ -193,7 +226,14 @@ class Interp:
             src = f32(scale * f32(u))
         else:
             scale = _scale(self.i, self.o, self.factor)
-            src = f32(f32(scale * f32(u + 0.5)) - 0.5)
+            half = f32(u + 0.5)
+            # ``scale * (u + 0.5) - 0.5``: one fused multiply-add where torch's kernels were built with FMA (its
+            # AVX2/AVX512 CPU kernels, CUDA): the product is not rounded, so a unit whose source index is
+            # 0.5000000149 - 0.5 gets the next input with a weight of 1.5e-8, which the gradient sees
+            if fused_multiply_add() and not self.cubic:  # torch's bicubic backward: a baseline CPU kernel, no FMA
+                src = f32_round(Fraction(scale) * Fraction(half) - Fraction(1, 2))
+            else:
+                src = f32(f32(scale * half) - 0.5)
             if not self.cubic and src < 0:
                 src = 0.0
         base = min(math.floor(src), self.i - 1)

@@ -30,6 +30,7 @@ class Calculator:
     c_in: int | None = None
     c_out: int | None = None
     high: int | None = None
+    verbose: bool = False  # every refused solution, not their count
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,10 @@ def _window(c: Calculator, calc: Any, fmt: str, verify: bool) -> Answer:
     spec = parse_text(calc.text, calc.command)
     values: dict[str, int] = {}
     if calc.unknowns:
-        report = solve_file(spec, {}, c.high, verify=verify)
-        out.append(solution.to_text(report, "", calc, next_step=False) + "\n")
+        report = solve_file(spec, {}, c.high, verify=verify, order=calc.order)
+        out.append(solution.to_text(report, "", calc, next_step=False, refused="list" if c.verbose else
+                                    "--verbose lists every one", more="give -k, -s or -p to narrow them",
+                                    shown=None if c.verbose else 8) + "\n")  # fmt: skip
         first = next((cand for cand in report.solved.candidates if cand.accepted), None)
         if first is None:
             unknowns = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in report.solved.unknowns)

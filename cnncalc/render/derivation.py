@@ -9,15 +9,19 @@ from typing import Any
 from .. import symbolic as sym
 from ..analysis.cost import human_count
 from ..analysis.derivation import LayerDerivation
+from ..budget import tick
 from ..formula import exact
 from ..report import Explanation
 from .formats import point_text, verification_line
 from .notation import count_text, shape_text
 
 
-def _total(ds: Sequence[LayerDerivation]) -> tuple[list[str], Any]:
-    parts = [d.params for d in ds if d.params != 0]
-    return [count_text(p) for p in parts], sum(parts, 0)
+def _total(ds: Sequence[tuple[LayerDerivation, Any, int, str]], tex: bool = False) -> tuple[list[str], Any]:
+    """The terms of the parameter sum (``3·2,432`` for a folded run) and the total."""
+    text = _tex_count if tex else count_text
+    parts = [(d.params, n) for d, _, n, _ in ds if d.params != 0]
+    mul = r" \cdot " if tex else "·"
+    return [text(p) if n == 1 else f"{n}{mul}{text(p)}" for p, n in parts], sum((p * n for p, n in parts), 0)
 
 
 def _verified(status: bool | None) -> str:
@@ -53,12 +57,41 @@ _MARKDOWN = _Style("## {title}\n", "### `{name}`: `{call}`", "Input `{ins}` → 
                    "**Total parameters** = `{sum} = {total}`\n", "{line}  ", True)  # fmt: skip
 
 
+def folded(expl: Explanation) -> list[tuple[LayerDerivation, bool | None, int, str]]:
+    """The derivations people read, each with its verdict, and a layer repeated in a chain with the same working
+    (``repeat: 9000`` of a ReLU) as one: ``(derivation, verified, count, last name)``. Checks the time limit."""
+    layers = expl.report.main.layers
+    out: list[tuple[LayerDerivation, bool | None, int, str]] = []
+    prev: LayerDerivation | None = None
+    for d, ok in zip(expl.derivations, expl.verified):
+        tick(d.loc, "writing the derivations")
+        if out and prev is not None and out[-1][1] == ok and _repeats(prev, d, layers):
+            first, verdict, n, _ = out[-1]
+            out[-1] = (first, verdict, n + 1, d.name)
+        else:
+            out.append((d, ok, 1, d.name))
+        prev = d
+    return out
+
+
+def _repeats(a: LayerDerivation, b: LayerDerivation, layers: Sequence[Any]) -> bool:
+    """Whether ``b`` repeats ``a``: fed by it, the same line and scope, the same call, shapes and working."""
+    return (layers[b.index].node.inputs == (a.index,) and a.loc == b.loc and a.call == b.call
+            and a.name.rpartition(".")[0] == b.name.rpartition(".")[0]
+            and (a.in_shapes, a.out_shape, a.params, a.steps) == (b.in_shapes, b.out_shape, b.params, b.steps))  # fmt: skip
+
+
+def _folded_name(d: LayerDerivation, n: int, last: str) -> str:
+    return d.name if n == 1 else f"{d.name} … {last.rpartition('.')[2]} (×{n}, each)"
+
+
 def _render(style: _Style, expl: Explanation) -> str:
     arrow = " -> " if style is _TEXT else " → "
     out = [style.heading.format(title=expl.title)]
-    for d, ok in zip(expl.derivations, expl.verified):
+    runs = folded(expl)
+    for d, ok, n, last in runs:
         where = "" if str(d.loc.file).startswith("cnncalc ") else f" · line {d.loc.line}"  # calculators: no file
-        out.append(style.layer.format(name=d.name, call=d.call, where=where))
+        out.append(style.layer.format(name=_folded_name(d, n, last), call=d.call, where=where))
         if style.blank_after_layer_head:
             out.append("")
         ins = ", ".join(shape_text(expl.report.readable(s)) for s in d.in_shapes)
@@ -73,7 +106,7 @@ def _render(style: _Style, expl: Explanation) -> str:
             if s.note:
                 out.append(style.note.format(note=s.note))
         out.append("")
-    parts, total = _total(expl.derivations)
+    parts, total = _total(runs)
     if expl.whole:
         shown = " + ".join(parts) or "0"
         out.append(style.total.format(sum=shown, total=count_text(total)).replace(f"{shown} = {shown}", shown))
@@ -126,7 +159,7 @@ def tex_escape(text: str) -> str:
 
 def _tex_count(v: Any) -> str:
     if isinstance(v, int):
-        return f"{v:,}".replace(",", "{,}")
+        return sym.scientific_latex(v) if abs(v) >= sym.HUGE else f"{v:,}".replace(",", "{,}")
     import sympy
 
     return str(sympy.latex(v))
@@ -141,11 +174,11 @@ def _tex_lhs(lhs: str) -> str:
 
 def to_latex(expl: Explanation) -> str:
     """A complete LaTeX document (article, amsmath): a section per layer, an align* per formula."""
-    title, ds, verified = expl.title, expl.derivations, expl.verified
+    title, shown = expl.title, folded(expl)
     out = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage[T1]{fontenc}",
            r"\usepackage[utf8]{inputenc}", r"\begin{document}", rf"\section*{{{tex_escape(title)}}}"]  # fmt: skip
-    for d, ok in zip(ds, verified):
-        out.append(rf"\subsection*{{{tex_escape(d.name)}: \texttt{{{tex_escape(d.call)}}}}}")
+    for d, ok, n, last in shown:
+        out.append(rf"\subsection*{{{tex_escape(_folded_name(d, n, last))}: \texttt{{{tex_escape(d.call)}}}}}")
         ins = ", ".join(shape_text(expl.report.readable(s)) for s in d.in_shapes)
         out.append(
             tex_escape(f"Input {ins} -> output {shape_text(expl.report.readable(d.out_shape))} ({_verified(ok)}).")
@@ -164,10 +197,10 @@ def to_latex(expl: Explanation) -> str:
             if s.note:
                 out.append(rf"\emph{{Note:}} {tex_escape(s.note)}")
         out.append(r"\end{itemize}")
-    parts = [d.params for d in ds if d.params != 0]
+    parts, whole = _total(shown, tex=True)
     if expl.whole:
-        joined = " + ".join(_tex_count(p) for p in parts) or "0"
-        total = _tex_count(sum(parts, 0))
+        joined = " + ".join(parts) or "0"
+        total = _tex_count(whole)
         out.append(rf"\paragraph{{Total parameters}} $ {joined if joined == total else joined + ' = ' + total} $")
     report = expl.report
     if report.symbols:

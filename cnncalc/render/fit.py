@@ -77,7 +77,8 @@ def safe(x: Any) -> Any:
         plain = "\n".join(one_line(line) for line in x.plain.split("\n"))
         if plain == x.plain:
             return x
-        return Text(plain, style=x.style, justify=x.justify)
+        escaped = Text(plain, style=x.style, justify=x.justify)
+        return x.like(escaped) if isinstance(x, Ticking) else escaped
     if isinstance(x, str):
         return Text(visible(x))
     return x
@@ -133,6 +134,28 @@ def _widths(columns: Sequence[Column], width: int | None, fold: bool = True) -> 
     return widths
 
 
+class Ticking(Text):
+    """A cell that checks the time limit (``budget.tick``, located at ``loc``) whenever rich renders it: printing a
+    long table can be most of the work on a deep network, and --timeout covers everything up to the last byte."""
+
+    def __init__(self, text: str = "", style: Any = "", loc: Any = None, doing: str = "writing the table") -> None:
+        super().__init__(text, style=style)
+        self.loc, self.doing = loc, doing
+
+    def like(self, t: Text) -> Ticking:
+        """``t`` (this cell escaped or folded) as a ticking cell again."""
+        out = Ticking(loc=self.loc, doing=self.doing)
+        out.append_text(t)
+        out.style = t.style
+        return out
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from ..budget import tick
+
+        tick(self.loc, self.doing)
+        return super().__rich_console__(console, options)
+
+
 def _table(title: str | None, columns: Sequence[Column], widths: Sequence[int], footer: bool) -> Table:
     t = Table(title=Text(title) if title is not None else None, title_justify="left", header_style="bold",
               show_footer=footer)  # fmt: skip
@@ -140,7 +163,9 @@ def _table(title: str | None, columns: Sequence[Column], widths: Sequence[int], 
         t.add_column(_folded(Text(c.header), w, WORDS), footer=_folded(_text(c.footer), w, c.kind),
                      justify=c.justify, width=w, no_wrap=True)  # type: ignore[arg-type]  # fmt: skip
     for row in zip(*(c.cells for c in columns)):
-        t.add_row(*(_folded(_text(x), w, c.kind) for x, c, w in zip(row, columns, widths)))
+        cells = [_folded(_text(x), w, c.kind) for x, c, w in zip(row, columns, widths)]
+        t.add_row(*(x.like(y) if isinstance(x, Ticking) and not isinstance(y, Ticking) else y
+                    for x, y in zip(row, cells)))  # fmt: skip
     return t
 
 
@@ -173,6 +198,10 @@ def one_per_line(title: str, columns: Sequence[Column], width: int | None) -> Te
     if any(c.footer for c in columns):
         rows.append(tuple(c.footer for c in columns))
     for row in rows:
+        if isinstance(row[0], Ticking):
+            from ..budget import tick
+
+            tick(row[0].loc, row[0].doing)
         name = _text(row[0]).plain.strip()
         fields = []
         for c, x in zip(columns[1:], row[1:]):

@@ -9,8 +9,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..analysis.cost import human_bytes, human_count
-from ..errors import plural
-from ..report import Row, rows
+from ..budget import tick
+from ..errors import Loc, plural
+from ..report import Row, fold, rows
 from ..report import ShapesReport as Report
 from .notation import count_text, number, shape_list, shape_text
 
@@ -78,8 +79,17 @@ def to_dict(report: Report) -> dict[str, Any]:
         }
     doc["receptive_field_warnings"] = list(report.rf.warnings) if report.rf else []
     doc["receptive_field_checks"] = report.rf_probes
-    doc["layers"] = [_row_dict(r, symbolic) for r in rows(report)]
+    doc["layers"] = [_row_dict(_ticked(report, r), symbolic) for r in rows(report)]  # every layer, never folded
     return doc
+
+
+FOLD_NOTE = "A row ×N stands for N identical layers in a chain (its counts are their sums); --expand lists each."
+
+
+def _ticked(report: Report, r: Row) -> Row:
+    """``r``, once the time limit is checked (--timeout covers the writing too), located at its layer."""
+    tick(Loc(report.spec.file, r.line, r.column), "writing the output")
+    return r
 
 
 def _rf_dict(rf: Any) -> dict[str, Any] | None:
@@ -138,8 +148,9 @@ def _mark(v: bool | None) -> str:
     return {True: "✓", False: "✗", None: ""}[v]
 
 
-def to_markdown(report: Report) -> str:
-    """A GitHub-flavoured Markdown table, ready to paste into a report."""
+def to_markdown(report: Report, expand: bool = False) -> str:
+    """A GitHub-flavoured Markdown table, ready to paste into a report (``expand``: a row per layer; default: a
+    layer repeated in a chain is one row, ``ReLU ×9000``)."""
     symbolic = bool(report.symbols)
     header = ["Layer", "Type", "Output shape"] + (["At defaults"] if symbolic else []) + ["Params", "Verified"]
     lines = [
@@ -148,14 +159,17 @@ def to_markdown(report: Report) -> str:
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
     ]
-    for r in rows(report):
-        name = ("&nbsp;&nbsp;" * r.depth) + (f"**{r.name}**" if r.group else r.name)
-        cells = [name, r.type, shape_text(r.readable, pretty=True)]
+    every = rows(report)
+    shown = every if expand else fold(every)
+    for r in shown:
+        _ticked(report, r)
+        name = ("&nbsp;&nbsp;" * r.depth) + (f"**{r.label}**" if r.group else r.label)
+        cells = [name, r.type_label, shape_text(r.readable, pretty=True)]
         if symbolic:
             cells.append(shape_text(r.shape_at_defaults or ()))
         cells += [count_text(r.params), _mark(r.verified)]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    lines += ["", *summary_lines(report)]
+    lines += ["", *([FOLD_NOTE] if len(shown) < len(every) else []), *summary_lines(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +193,8 @@ def to_csv(report: Report) -> str:
             "verified",
         ]
     )
-    for r in rows(report):
+    for r in rows(report):  # every layer, never folded
+        _ticked(report, r)
         w.writerow(
             [
                 r.name,
@@ -239,7 +254,7 @@ def verification_line(report: Report) -> str:
     points = "; ".join(", ".join(f"{k}={v}" for k, v in c.point.items()) for c in report.checks if c.point)
     where = f" at {points}" if points else ""
     n = len(report.main.layers)
-    agree = f"all {n} layers agree" if n != 1 else "its one layer agrees"
+    agree = f"all {n:,} layers agree" if n != 1 else "its one layer agrees"
     probes = report.rf_probes
     rf = (f"; receptive fields of {plural(probes, 'unit')} match the input gradients" if probes > 1 else
           "; the receptive field of 1 unit matches the input gradients" if probes == 1 else "")  # fmt: skip

@@ -48,6 +48,6 @@ def _is_sum(text: str) -> bool:
     depth = 0
     for n, c in enumerate(text):
         depth += 1 if c in "(⌊⌈" else -1 if c in ")⌋⌉" else 0
-        if depth == 0 and c in "+−" and n > 0:
+        if depth == 0 and c in "+−" and n > 0 and not (c == "+" and text[n - 1] == "e"):  # 8.00e+300 is one number
             return True
     return False

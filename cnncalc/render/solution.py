@@ -79,11 +79,15 @@ class Naming(Protocol):
         """A refusal, without the generated layer's id."""
 
 
-def to_text(report: SolveReport, file: str, naming: Naming | None = None, next_step: bool = True) -> str:
+def to_text(report: SolveReport, file: str, naming: Naming | None = None, next_step: bool = True,
+            refused: str = "list", more: str = "raise --limit", shown: int | None = None) -> str:  # fmt: skip
     """Plain text for people: the unknowns, the algebra of each constraint, every solution with torch's verdict.
 
     ``naming`` names constraints, unknowns and refusals (default: the layer, and the line in ``file``;
     the calculators name their flags); ``next_step`` adds the explain command for the first solution.
+    ``refused``: ``list`` shows every refused solution, else one line with their number and the first, ending
+    with ``refused`` (how to list them); ``shown``: at most this many accepted ones, then their count;
+    ``more`` is what to do when more solutions exist than were analysed.
     """
     s = report.solved
     lines = []
@@ -97,13 +101,28 @@ def to_text(report: SolveReport, file: str, naming: Naming | None = None, next_s
         lines.append(f"{name}: {working_text(w, high) or sym.to_text(c.expr)}")
     accepted = sum(c.accepted for c in s.candidates)
     n = len(s.candidates)
-    more = " (more exist; raise --limit)" if s.truncated else ""
+    tail = f" (more exist; {more})" if s.truncated else ""
     if n:
-        lines.append(f"{n} solution{'s' if n != 1 else ''}{more}, {accepted} accepted by torch's rules "
+        lines.append(f"{n} solution{'s' if n != 1 else ''}{tail}, {accepted} accepted by torch's rules "
                      f"({s.searched:,} candidate{'s' if s.searched != 1 else ''} tried):")  # fmt: skip
+    hidden: list[tuple[str, str]] = []  # refused solutions counted, not listed: (line, values: reason)
+    listed = 0
     for i, cand in enumerate(s.candidates):
         verdict = _verdict(report, i)
-        lines.append(f"  {_values(cand.values)}: {naming.reason(verdict) if naming is not None else verdict}")
+        line = f"  {_values(cand.values)}: {naming.reason(verdict) if naming is not None else verdict}"
+        if refused != "list" and not cand.accepted:
+            why = naming.reason(cand.reason) if naming is not None else cand.reason
+            hidden.append((line, f"{_values(cand.values)}: {why}"))
+        elif shown is None or listed < shown:
+            lines.append(line)
+            listed += 1
+    if accepted > listed:
+        lines.append(f"  {accepted - listed} more accepted ({refused})")
+    if len(hidden) == 1:
+        lines.append(hidden[0][0])
+    elif hidden:
+        lines.append(f"  {len(hidden)} {'more ' if accepted else ''}refused by torch's rules, e.g. {hidden[0][1]} "
+                     f"({refused})")  # fmt: skip
     if s.impossible:
         text, where = s.impossible, "" if s.impossible_loc is None else f"{s.impossible_loc}: "
         if naming is not None:

@@ -9,24 +9,34 @@ from rich.text import Text
 
 from .. import symbolic as sym
 from ..analysis.cost import human_count
+from ..budget import tick
+from ..errors import Loc
+from ..report import Row, fold, rows
 from ..report import ShapesReport as Report
-from ..report import rows
-from .fit import FIXED, SHAPE, WORDS, Column, fit, safe
-from .formats import summary_lines, verification_line
+from .fit import FIXED, SHAPE, WORDS, Column, Ticking, fit, safe
+from .formats import FOLD_NOTE, summary_lines, verification_line
 from .notation import count_text, rf_text, shape_text
 
 _MARK = {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: Text("")}
 
 
-def columns(report: Report) -> list[Column]:
+def shown_rows(report: Report, expand: bool = False) -> list[Row]:
+    """The rows people read: a layer repeated in a chain folded into one (``ReLU ×9000``) unless ``expand``."""
+    every = rows(report)
+    tick(Loc(report.spec.file, every[-1].line, every[-1].column) if every else None, "writing the table")
+    return every if expand else fold(every)
+
+
+def columns(report: Report, expand: bool = False, layer_rows: list[Row] | None = None) -> list[Column]:
     """The layer table's columns, totals in the footer (RF, MACs and buffers may move to a second table)."""
     symbolic = bool(report.symbols)
     main, totals = report.main, report.defaults
-    layer_rows = rows(report)
+    layer_rows = shown_rows(report, expand) if layer_rows is None else layer_rows
     has_buffers = any(r.buffers != 0 for r in main.layers)
     cols = [
-        Column("Layer", [Text("  " * r.depth + r.name, style="bold" if r.group else "") for r in layer_rows], "Total"),
-        Column("Type", [Text(r.type, style="dim" if r.group else "") for r in layer_rows], label="type"),
+        Column("Layer", [Ticking("  " * r.depth + r.label, style="bold" if r.group else "",
+                                 loc=Loc(report.spec.file, r.line, r.column)) for r in layer_rows], "Total"),
+        Column("Type", [Text(r.type_label, style="dim" if r.group else "") for r in layer_rows], label="type"),
         Column("Output shape", [shape_text(r.readable) for r in layer_rows], shape_text(report.readable(main.output_shape)),
                kind=SHAPE, label="output"),
     ]  # fmt: skip
@@ -52,34 +62,41 @@ def columns(report: Report) -> list[Column]:
     return cols
 
 
-def table(report: Report, width: int | None = None) -> Any:
+def table(report: Report, width: int | None = None, expand: bool = False,
+          layer_rows: list[Row] | None = None) -> Any:  # fmt: skip
     """The layer table with totals in the footer, fitted to ``width`` (None: as wide as it needs)."""
     title = f"{report.main.graph.name} · input {shape_text(report.shown(report.main.graph.input_shape))}"
-    return fit(title, columns(report), width)
+    return fit(title, columns(report, expand, layer_rows), width)
 
 
-def print_report(report: Report, console: Console, width: int | None = None) -> None:
+def print_report(report: Report, console: Console, width: int | None = None, expand: bool = False) -> None:
     """Table, then symbolic parameter formulas, totals, conditions and verification status.
 
     ``width`` None: a pipe or a log; the table takes the width it needs and sentences are not wrapped.
+    ``expand``: a row per layer (default: a layer repeated in a chain is one row, ``ReLU ×9000``).
     """
-    console.print(table(report, width))
-    for line in notes(report):
+    layer_rows = shown_rows(report, expand)
+    console.print(table(report, width, expand, layer_rows))
+    for line in notes(report, expand, layer_rows):
         console.print(safe(line), soft_wrap=width is None)
 
 
-def notes(report: Report) -> list[Text]:
+def notes(report: Report, expand: bool = False, layer_rows: list[Row] | None = None) -> list[Text]:
     """The lines under the table: symbolic parameter formulas, then totals, conditions and verification."""
-    out = [Text(f"params of {r.name} = {count_text(r.params)}", style="dim")
-           for r in rows(report) if not isinstance(r.params, int) and not r.group]  # fmt: skip
+    layer_rows = shown_rows(report, expand) if layer_rows is None else layer_rows
+    out = [Text(f"params of {r.label} = {count_text(r.params)}", style="dim")
+           for r in layer_rows if not isinstance(r.params, int) and not r.group]  # fmt: skip
+    if any(r.count > 1 for r in layer_rows):
+        out.append(Text(FOLD_NOTE, style="dim"))
     for line in summary_lines(report):
         style = "bold red" if line.startswith("MISMATCH") else ("green" if line.startswith("Verified") else "")
         out.append(Text(line, style=style))
     return out
 
 
-def rf_table(report: Report, width: int | None = None) -> Any:
-    """``cnncalc rf``: per layer and spatial dim, size r, stride S, padding P, and the region of unit 0."""
+def rf_table(report: Report, width: int | None = None, expand: bool = False) -> Any:
+    """``cnncalc rf``: per layer and spatial dim, size r, stride S, padding P, and the region of unit 0 (a layer
+    repeated in a chain with the same numbers is one row, ``ReLU ×9000``, unless ``expand``)."""
     from ..analysis.receptive import region
 
     main = report.main
@@ -87,11 +104,12 @@ def rf_table(report: Report, width: int | None = None) -> Any:
     title = f"{main.graph.name} · receptive fields on input {shape_text(report.shown(main.graph.input_shape))}"
     assert report.rf is not None
     cells: list[list[Any]] = []
+    runs: list[tuple[int, int]] = []  # per row: its first and last layer
     for i, (r, rf) in enumerate(zip(main.layers, report.rf.layers)):
-        row: list[Any] = [r.node.name, r.node.layer.name]
+        row: list[Any] = [Ticking(r.node.name, loc=r.node.loc), r.node.layer.name]
         if not rf.dims:
             row += ["—"] * (3 * spatial) + [f"not derived: {rf.note}" if rf.note else "", _MARK[None]]
-            cells.append(row)
+            _add_row(main, cells, runs, row, i, expand)
             continue
         for j, d in enumerate(rf.dims):
             if d.is_global:
@@ -104,7 +122,16 @@ def rf_table(report: Report, width: int | None = None) -> Any:
         reg = region(report.defaults, i, {j: (0, 0) for j in range(spatial)}, report.rf)
         row.append(" × ".join(f"[{lo}, {hi}]" for lo, hi in reg.values()))
         row.append(_MARK[report.node_verified(i)])
-        cells.append(row)
+        _add_row(main, cells, runs, row, i, expand)
+    for row, (first, last) in zip(cells, runs):
+        if last > first:
+            n = last - first + 1
+            row[0] = row[0].like(
+                Text(f"{main.layers[first].node.name} … {main.layers[last].node.name.rpartition('.')[2]}")
+            )
+            row[1] = f"{row[1]} ×{n}"
+    if len(cells) < len(main.layers) and spatial:
+        title += " (a row ×N: N identical layers in a chain; --expand lists each)"
     heads = ["Layer", "Type"]
     for j in range(spatial):
         suffix = f" d{j}" if spatial > 1 else ""
@@ -117,14 +144,31 @@ def rf_table(report: Report, width: int | None = None) -> Any:
     return fit(title, cols, width)
 
 
+def _add_row(main: Any, cells: list[list[Any]], runs: list[tuple[int, int]], row: list[Any], i: int,
+             expand: bool) -> None:  # fmt: skip
+    """Append layer ``i``'s row, or fold it into the previous one when it repeats that layer with the same numbers
+    (fed by it, written on the same line in the same scope)."""
+    tick(row[0].loc, "writing the table")
+    if not expand and cells:
+        first, last = runs[-1]
+        a, b = main.layers[last].node, main.layers[i].node
+        if (b.inputs == (last,) and a.loc == b.loc and a.layer.name == b.layer.name
+                and a.name.rpartition(".")[0] == b.name.rpartition(".")[0]
+                and [str(x) for x in cells[-1][1:]] == [str(x) for x in row[1:]]):  # fmt: skip
+            runs[-1] = (first, i)
+            return
+    cells.append(row)
+    runs.append((i, i))
+
+
 def beyond_input(d: Any, input_size: Any) -> bool:
     """Whether a receptive field is larger than the input along its dim (at concrete sizes)."""
     return sym.is_concrete(d.size) and sym.is_concrete(input_size) and d.size > input_size
 
 
-def print_rf(report: Report, console: Console, width: int | None = None) -> None:
+def print_rf(report: Report, console: Console, width: int | None = None, expand: bool = False) -> None:
     """The receptive-field table with its notes."""
-    console.print(rf_table(report, width))
+    console.print(rf_table(report, width, expand))
     note = (
         "r: receptive field size, S: effective stride, P: effective padding; where r has no 'min', unit u sees input "
         "units within [u*S - P, u*S - P + r - 1] (Araujo et al., Distill 2019), all of it when that lies inside the "

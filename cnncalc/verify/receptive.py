@@ -291,7 +291,7 @@ def check(analysis: Analysis, rf: ReceptiveFields, max_nodes: int = 16) -> tuple
     chosen = candidates[::step]
     if candidates[-1] not in chosen:
         chosen.append(candidates[-1])
-    probes = [p for i in chosen for p in _probes(i, states[i], analysis.layers[i].shape)]
+    probes = [p for i in chosen for p in _probes(i, states[i], analysis.layers[i].shape, _varies(rf, i))]
     per_sample = _largest_numel(analysis, max(chosen))
     while probes and len(probes) * per_sample * 4 * 3 > MAX_TWIN_BYTES:
         probes = probes[: len(probes) // 2]
@@ -358,11 +358,18 @@ def _largest_numel(analysis: Analysis, upto: int) -> int:
     return max(math.prod(r.shape) for r in analysis.layers[: upto + 1])
 
 
-def _probes(i: int, state: State, shape: Sequence[int]) -> list[_Probe]:
+def _varies(rf: ReceptiveFields, i: int) -> bool:
+    """Whether layer ``i``'s regions have no closed form (resampling, transposed convolution, reflection): the far
+    border is then not implied by unit 0 and the centre."""
+    return i < len(rf.layers) and any(not d.closed_form for d in rf.layers[i].dims)
+
+
+def _probes(i: int, state: State, shape: Sequence[int], far: bool = False) -> list[_Probe]:
     if isinstance(state, Frame):
         grid = shape[1:]
         centre = tuple(d // 2 for d in grid)
-        out = [_Probe(i, centre), _Probe(i, (0,) * len(grid))]
+        ends = ((0,) * len(grid), tuple(d - 1 for d in grid)) if far else ((0,) * len(grid),)  # the far border too
+        out = [_Probe(i, p) for p in dict.fromkeys((centre, *ends))]
         if len(set(state.chan)) > 1:  # channels with their own regions: one channel alone too
             out.append(_Probe(i, centre, len(state.chan) - 1))
         return out
