@@ -209,7 +209,7 @@ def test_the_time_limit_covers_the_writing(tmp_path: Path, monkeypatch: pytest.M
     code, out, err = run(*args[:1], str(path), *args[1:], "--no-verify")
     assert code == 2, (out, err)
     assert re.match(rf"{re.escape(str(path))}:\d+:\d+: error: the network did not finish within the time limit of "
-                    r"30 s \(--timeout\) while writing the (table|output|summary|derivations), at this layer; hint: raise "
+                    rf"{budget.timeout():g} s \(--timeout\) while writing the (table|output|summary|derivations), at this layer; hint: raise "
                     r"--timeout", err), err  # fmt: skip
     assert "Total" not in out and "relu" not in out
 
