@@ -60,6 +60,8 @@ class Call:
     first: int | None = None  # an earlier call of the same module (reuse)
     outputs: tuple[tuple[str, TensorInfo], ...] = ()  # ("", info) or ("[0]", ...), ("['logits']", ...)
     done: bool = False  # False when the call raised
+    flops: int = 0  # torch's FLOP counter for the operations run by this call itself, not by its child calls
+    formula: bool = False  # flops by the recurrent formula (torch's counter counts 0 for this call)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def count(model: Any) -> Counts:
         shared = []
         for kind, tensors in (("p", m._parameters), ("b", m._buffers)):
             for key, t in tensors.items():
-                if t is None:
+                if t is None or is_lazy(t):
                     continue
                 full = f"{name}.{key}" if name else key
                 if id(t) in owners:
@@ -139,6 +141,20 @@ def count(model: Any) -> Counts:
             aliases.append((name, seen[id(m)]))
         seen.setdefault(id(m), name)
     return Counts(modules, types, tuple(aliases))
+
+
+def is_lazy(t: Any) -> bool:
+    """An uninitialized parameter or buffer of a lazy module (its size is known after the first forward)."""
+    from torch.nn.parameter import UninitializedTensorMixin
+
+    return isinstance(t, UninitializedTensorMixin)
+
+
+def is_script(model: Any) -> bool:
+    """A TorchScript module: it takes no hooks; its submodules are listed, the model itself is run."""
+    from torch.jit import ScriptModule
+
+    return isinstance(model, ScriptModule)
 
 
 @dataclass
@@ -184,6 +200,10 @@ def flatten(torch: Any, value: Any, path: str = "", depth: int = 0) -> list[tupl
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             out += flatten(torch, getattr(value, f.name), f"{path}.{f.name}", depth + 1)
+    elif hasattr(value, "__dict__") and not isinstance(value, type) and not callable(value):
+        for k, v in vars(value).items():  # an object holding tensors (a Distribution's logits, ...)
+            if not k.startswith("__"):
+                out += flatten(torch, v, f"{path}.{k}", depth + 1)
     return out
 
 
@@ -239,11 +259,15 @@ def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
 
 
 def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call | None], None] | None = None,
-        kwargs: Mapping[str, Any] | None = None) -> Trace:  # fmt: skip
+        kwargs: Mapping[str, Any] | None = None, flops: bool = False) -> Trace:  # fmt: skip
     """Run ``model(*inputs, **kwargs)`` under ``torch.no_grad`` with hooks; record every module call.
 
     ``on_op(func, args, result, call)`` is called for every torch operation, with the innermost
     module call running it. ``inputs`` may hold non-tensor arguments (``cnncalc.summary(input_data=...)``).
+    ``flops``: count every operation with torch's own FLOP counter (``torch.utils.flop_counter``), each
+    one on the innermost module call running it (``Call.flops``); recurrent layers that it counts 0 for
+    (``nn.LSTM`` on the CPU, cuDNN's RNNs) get their formula (:func:`recurrent_flops`). A TorchScript
+    model takes no hooks: it is run whole, as one call.
     """
     from ..verify.torchload import import_torch
 
@@ -268,19 +292,34 @@ def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call 
                 break
         c.outputs = tuple((p, info(torch, t)) for p, t in flatten(torch, out))
         c.done = True
+        if flops and c.flops == 0 and isinstance(m, torch.nn.RNNBase) and c.inputs:
+            c.flops, c.formula = recurrent_flops(m, c.inputs[0].shape), True
 
     handles = []
+    script = is_script(model)
     try:
-        for m in model.modules():
+        for m in () if script else model.modules():
             handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
             handles.append(m.register_forward_hook(post, with_kwargs=True))
         given = [t for _, t in flatten(torch, (list(inputs), dict(kwargs or {})))]
         trace = Trace(calls, int(given[0].shape[0]) if given and given[0].dim() else 0,
                       tuple(info(torch, t) for t in given))  # fmt: skip
         op = None if on_op is None else (lambda f, a, r: on_op(f, a, r, calls[stack[-1]] if stack else None))
-        with torch.no_grad(), _ops(torch, op), running("the forward pass"):
+        if script:  # one call for the whole model: its operations are counted on it
+            pre(model, tuple(inputs), dict(kwargs or {}))
+        root: list[int] = []  # operations outside every module call (a TorchScript model's)
+
+        def counted(n: int) -> None:
+            if stack:
+                calls[stack[-1]].flops += n
+            else:
+                root.append(n)
+
+        with torch.no_grad(), _ops(torch, op), _flops(torch, counted if flops else None), running("the forward pass"):
             try:
                 result = model(*inputs, **(kwargs or {}))
+                if script:
+                    post(model, tuple(inputs), dict(kwargs or {}), result)
             except BaseException as e:  # sys.exit, a KeyboardInterrupt it raised, the time limit: the model's failure
                 if stops(e):
                     raise
@@ -288,10 +327,74 @@ def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call 
                 return trace
         trace.result = result
         trace.outputs = tuple((p, info(torch, t)) for p, t in flatten(torch, result))
+        trace.extra["flops_outside"] = sum(root)
         return trace
     finally:
         for h in handles:
             h.remove()
+
+
+def recurrent_flops(m: Any, shape: Shape) -> int:
+    """FLOPs (2 per multiply-accumulate) of an ``nn.RNN``/``GRU``/``LSTM`` call on an input of ``shape``.
+
+    Per token (every step of every sequence), layer and direction: ``gates·H·(I + H_out)`` for the
+    input and hidden products, plus ``H·P`` for an LSTM's projection; biases and the gates' element-wise
+    products are not counted, as torch's counter counts none for ``addmm``'s bias or for ``mul``.
+    The input is (L, N, I), (N, L, I), unbatched (L, I) or a packed sequence's data (tokens, I).
+    """
+    gates = {"RNN": 1, "GRU": 3, "LSTM": 4}.get(m.mode.split("_")[0], 1)
+    tokens = 1
+    for d in shape[:-1]:
+        tokens *= d
+    h, proj = m.hidden_size, getattr(m, "proj_size", 0) or 0
+    out = proj or h
+    dirs = 2 if m.bidirectional else 1
+    size, macs = m.input_size, 0
+    for _ in range(m.num_layers):
+        macs += dirs * (gates * h * (size + out) + h * proj)
+        size = out * dirs
+    return 2 * macs * tokens
+
+
+@contextmanager
+def _flops(torch: Any, counted: Callable[[int], None] | None) -> Iterator[None]:
+    """Count every aten operation with torch's FLOP counter's own rules (its registry and decompositions).
+
+    torch's ``_FlopCounterMode`` is driven with a counter of our own, so the numbers are the counter's
+    by construction and each lands on the module call running it (``FlopCounterMode`` itself would
+    track modules with a second set of hooks). Older torch: ``FlopCounterMode`` with its
+    ``_count_flops`` overridden.
+    """
+    if counted is None:
+        yield
+        return
+    from torch.utils import flop_counter
+
+    registry = flop_counter.flop_registry
+
+    def count_flops(func_packet: Any, out: Any, args: Any, kwargs: Any) -> Any:
+        rule = registry.get(func_packet)
+        if rule is not None:
+            counted(int(rule(*args, **kwargs, out_val=out)))
+        return out
+
+    mode_type = getattr(flop_counter, "_FlopCounterMode", None)
+    if mode_type is not None:
+
+        class Counter:
+            flop_registry = registry
+            _count_flops = staticmethod(count_flops)
+
+        with mode_type(Counter()):
+            yield
+        return
+
+    class Mode(flop_counter.FlopCounterMode):  # type: ignore[misc]
+        def _count_flops(self, func_packet: Any, out: Any, args: Any, kwargs: Any) -> Any:
+            return count_flops(func_packet, out, args, kwargs)
+
+    with Mode(display=False):
+        yield
 
 
 @contextmanager

@@ -44,7 +44,9 @@ def _symbolic_input(shape: Sequence[int]) -> str:
 def summary_lines(rep: ModuleReport) -> list[str]:
     """The lines under the table: totals, sharing, reuse, outputs, symbolic results, verification."""
     c = rep.counts
-    macs = human_count(rep.total_macs) + ("" if rep.macs_complete else " (at least: some modules have no MAC rule)")
+    per = rep.total_macs
+    macs = human_count(per if isinstance(per, int) else round(per)) + (
+        f" (batch {rep.batch}: {human_count(rep.run_macs)})" if rep.batch != 1 else "")  # fmt: skip
     lines = [f"Total params: {c.params:,} (trainable {c.trainable:,}, frozen {c.params - c.trainable:,}) · "
              f"buffers {c.buffers:,} · MACs per sample {macs}"]  # fmt: skip
     for name, first in c.shared:
@@ -67,6 +69,9 @@ def summary_lines(rep: ModuleReport) -> list[str]:
         lines.append(f"Symbolic (torch.fx): valid when {valid}" + (f"; {rep.accepted}" if rep.accepted else ""))
     elif rep.fx_reason:
         lines.append(f"Symbolic analysis not available: {rep.fx_reason}")
+    if any(r.formula for r in rep.rows):
+        lines.append("MACs: torch's FLOP counter / 2; recurrent layers it counts 0 for by their formula")
+    lines += [f"Note: {n}" for n in rep.notes]
     checked = sum(1 for r in rep.rows if r.derived is not None and r.call is not None and r.call.done)
     if rep.mismatches:
         lines += [f"MISMATCH {m}" for m in rep.mismatches]
@@ -139,7 +144,7 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
         "batch": rep.batch, "device": rep.device, "torch": rep.torch_version,
         "modules": modules,
         "totals": {"params": c.params, "trainable": c.trainable, "frozen": c.params - c.trainable,
-                   "buffers": c.buffers, "macs": rep.total_macs, "macs_complete": rep.macs_complete},
+                   "buffers": c.buffers, "macs": rep.total_macs, "batch_macs": rep.run_macs, "macs_complete": rep.macs_complete},
         "shared_parameters": [{"name": n, "same_as": f} for n, f in c.shared],
         "outputs": [{"path": p, **_shape_json(i, rep.batch)} for p, i in rep.outputs],
         "symbolic": {"available": rep.fx is not None, "reason": rep.fx_reason, "conditions": list(rep.conditions_machine),
