@@ -19,7 +19,7 @@ from .crash import Crash, explain, no_tensor
 from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert, trace
 from .inputs import InputSpec, make_tensors
 from .load import Target
-from .trace import Call, Counts, TensorInfo, Trace, count, preserved, run
+from .trace import Call, Counts, TensorInfo, Trace, count, is_script, preserved, run
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,12 @@ class ModuleReport(ReportBase):
     result: Any = field(default=None, compare=False, repr=False)  # what the model returned (for the batch checks)
 
     run_macs: int = 0  # torch's FLOP counter / 2 over the whole forward pass (recurrent formulas included)
+    given: tuple[TensorInfo, ...] = ()  # every tensor the model was given (positional and keyword, nested)
+
+    @property
+    def ran(self) -> bool:
+        """Whether the model was run (no input: its modules are listed, none called)."""
+        return any(r.call is not None for r in self.rows) or self.crash is not None
 
     @property
     def total_macs(self) -> int | float:
@@ -138,13 +144,17 @@ def vocabulary(model: Any) -> int:
 
 def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], device: str = "auto",
                   batch: int = 2, symbolic: bool = True, verify_rf: bool = True, data: Sequence[Any] | None = None,
-                  kwargs: Mapping[str, Any] | None = None, any_output: bool = False) -> ModuleReport:  # fmt: skip
+                  kwargs: Mapping[str, Any] | None = None, any_output: bool = False,
+                  full_shapes: Sequence[tuple[int, ...]] | None = None, mode: str = "eval",
+                  extra: Mapping[str, Any] | None = None) -> ModuleReport:  # fmt: skip
     """Run ``target`` once with hooks and build the nested table; explain a crash if there is one.
 
     ``data`` and ``kwargs``: the caller's own inputs (``cnncalc.summary(input_data=...)``) instead of random
     tensors made from ``specs``; ``specs`` then describe their tensors. ``any_output``: a forward pass that
     returns no tensor (None, a ``Distribution``...) is summarised with a note, not reported as a failure.
-    Lazy modules are counted after the forward pass that sizes them (with a note).
+    Lazy modules are counted after the forward pass that sizes them (with a note). ``full_shapes``: the
+    exact shape of each made-up tensor (torchinfo's ``input_size``); ``mode``: ``"eval"``, ``"train"`` or
+    ``"same"`` (see :func:`preserved`); ``extra``: more keyword arguments for ``forward``, as given.
     """
     from ..verify.torchload import import_torch
     from .guard import failures
@@ -158,12 +168,18 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
         moved = dev if device != "auto" else None
         counts = count(model)
         lazy = _lazy(model)
-        with preserved(model, torch, moved):
+        with preserved(model, torch, moved, mode):
             if data is None and kwargs is None:
-                check_inputs(target.text, shapes, specs, batch, counts, dev)
-                xs = make_tensors(torch, shapes, specs, batch, dev, float_dtype(torch, model), vocabulary(model))
+                if full_shapes is None:
+                    check_inputs(target.text, shapes, specs, batch, counts, dev)
+                else:
+                    check_inputs(target.text, [tuple(f) for f in full_shapes], specs, 1, counts, dev)
+                xs = make_tensors(torch, shapes, specs, batch, dev, float_dtype(torch, model), vocabulary(model),
+                                  full_shapes=full_shapes)  # fmt: skip
             else:
                 xs, kwargs = _placed(torch, data or [], kwargs or {}, moved)
+            if extra:
+                kwargs = {**(kwargs or {}), **_placed(torch, [], extra, moved)[1]}
             trace = run(model, xs, kwargs=kwargs, flops=True)
         if lazy:  # the forward pass gave the lazy modules their sizes: counted now
             counts = count(model)
@@ -184,7 +200,36 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
                         str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted, notes,
                         conditions_machine=tuple(m for _, m in conditions), result=trace.result,
-                        run_macs=run_macs)  # fmt: skip
+                        run_macs=run_macs, given=trace.inputs)  # fmt: skip
+
+
+def static_report(target: Target) -> ModuleReport:
+    """Every module as registered, with its parameters, and no forward pass (torchinfo's summary without input)."""
+    from ..verify.torchload import import_torch
+    torch = import_torch()
+    model = target.model
+    counts = count(model)
+    rows: list[ModuleRow] = []
+    first: dict[int, str] = {}
+
+    def walk(module: Any, name: str, depth: int) -> None:
+        again = first.get(id(module))
+        first.setdefault(id(module), name)
+        sub = counts.subtree(name) if again is None else None
+        leaf = not list(module.children())
+        rows.append(ModuleRow(name or type(model).__name__, type(module).__name__, depth, None,
+                              sub.params if sub else 0, sub.trainable if sub else 0, sub.buffers if sub else 0,
+                              None, reused_from=again, leaf=leaf,
+                              own=counts.modules[name].params if again is None and name in counts.modules else 0))  # fmt: skip
+        for key, child in module._modules.items():
+            if child is not None:
+                walk(child, f"{name}.{key}" if name else key, depth + 1)
+
+    walk(model, "", 0)
+    dev = device_of(torch, model, "auto")
+    return ModuleReport(target, (), (), 0, tuple(rows), counts, (), None, str(dev), str(torch.__version__),
+                        notes=("no input given: the modules and their parameters only (pass input_size or "
+                               "input_data for shapes and MACs)",))  # fmt: skip
 
 
 def _lazy(model: Any) -> list[str]:
@@ -261,8 +306,9 @@ def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: S
     rows: list[ModuleRow] = []
     seen: set[str] = set()
     rf_seen: dict[str, int] = {}
+    modules = dict(model.named_modules())  # get_submodule is not supported on TorchScript modules
     for c in trace.calls:
-        module = model.get_submodule(c.name)
+        module = modules[c.name]
         leaf = c.name in leaves
         sub = counts.subtree(c.name) if c.first is None else None
         derived = mismatch = None
@@ -284,9 +330,10 @@ def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: S
                               rf, leaf, counts.modules[c.name].params, counts.modules[c.name].shared,
                               formula=c.formula))  # fmt: skip
     rows = _call_macs(rows, trace, batch)
+    script = is_script(model)  # no hooks: every module is listed under the model's one call
     for name, m in model.named_modules():
         parent = name.rsplit(".", 1)[0] if "." in name else ""
-        if name not in seen and parent in seen:  # the outermost module never called (its children count in it)
+        if name not in seen and (parent in seen or script):  # the outermost never called (its children count in it)
             sub = counts.subtree(name)
             rows.append(ModuleRow(name, type(m).__name__, name.count(".") + 1, None, sub.params, sub.trainable,
                                   sub.buffers, None, leaf=name in leaves))  # fmt: skip

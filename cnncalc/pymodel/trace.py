@@ -145,7 +145,7 @@ def count(model: Any) -> Counts:
 
 def is_lazy(t: Any) -> bool:
     """An uninitialized parameter or buffer of a lazy module (its size is known after the first forward)."""
-    from torch.nn.parameter import UninitializedTensorMixin
+    from torch.nn.parameter import UninitializedTensorMixin  # type: ignore[attr-defined]
 
     return isinstance(t, UninitializedTensorMixin)
 
@@ -202,7 +202,7 @@ def flatten(torch: Any, value: Any, path: str = "", depth: int = 0) -> list[tupl
             out += flatten(torch, getattr(value, f.name), f"{path}.{f.name}", depth + 1)
     elif hasattr(value, "__dict__") and not isinstance(value, type) and not callable(value):
         for k, v in vars(value).items():  # an object holding tensors (a Distribution's logits, ...)
-            if not k.startswith("__"):
+            if not k.startswith("_"):
                 out += flatten(torch, v, f"{path}.{k}", depth + 1)
     return out
 
@@ -233,8 +233,12 @@ def caller(skip: int = 1) -> Loc | None:
 
 
 @contextmanager
-def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
-    """Eval mode (and ``device`` when given) for the duration; the model's modes and tensors are restored."""
+def preserved(model: Any, torch: Any, device: Any = None, mode: str = "eval") -> Iterator[None]:
+    """Eval mode (and ``device`` when given) for the duration; the model's modes and tensors are restored.
+
+    ``mode``: ``"eval"`` (cnncalc's), ``"train"`` (torchinfo's ``mode="train"``: every buffer is saved and
+    put back, so BatchNorm's running statistics and ``num_batches_tracked`` are as they were) or ``"same"``.
+    """
     modes = [(m, m.training) for m in model.modules()]
     saved = []
     if device is not None:
@@ -242,20 +246,29 @@ def preserved(model: Any, torch: Any, device: Any = None) -> Iterator[None]:
             for store in (m._parameters, m._buffers):
                 saved += [(store, k, t, t.data) for k, t in store.items() if t is not None]
     grads = [(t, t.grad, t.grad.data) for store, _, t, _ in saved if t.grad is not None]  # Module.to moves them too
+    buffers = [(m._buffers, k, t, t.detach().clone()) for m in model.modules() for k, t in m._buffers.items()
+               if t is not None and not is_lazy(t)] if mode == "train" else []  # fmt: skip
     try:
         if device is not None:
             model.to(device)
-        model.eval()
+        if mode == "train":
+            model.train()
+        elif mode != "same":
+            model.eval()
         yield
     finally:
-        for m, mode in modes:
-            m.training = mode
+        for m, was in modes:
+            m.training = was
         for store, key, tensor, data in saved:
             tensor.data = data  # Module.to changed .data in place (parameters) or replaced the tensor
             store[key] = tensor
         for tensor, grad, data in grads:
             grad.data = data
             tensor.grad = grad
+        with torch.no_grad():
+            for store, key, tensor, value in buffers:  # the values the train-mode pass updated in place
+                tensor.copy_(value.to(tensor.device)) if tensor.shape == value.shape else None
+                store[key] = tensor
 
 
 def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call | None], None] | None = None,

@@ -59,7 +59,7 @@ def summary_lines(rep: ModuleReport) -> list[str]:
             reused[r.reused_from] = reused.get(r.reused_from, 1) + 1
     for name, n in reused.items():
         lines.append(f"Reused module: {name!r} is called {n} times (its parameters count once)")
-    if rep.crash is None:
+    if rep.crash is None and rep.ran:
         lines.append(f"Output for input {rep.input_text}: {output_text(rep.outputs, rep.batch) or 'no tensor'}")
     if rep.fx is not None and not rep.conditions and rep.accepted is None:
         lines.append("Symbolic (torch.fx): available; for the sizes the model accepts, name them in --input "
@@ -75,7 +75,7 @@ def summary_lines(rep: ModuleReport) -> list[str]:
     checked = sum(1 for r in rep.rows if r.derived is not None and r.call is not None and r.call.done)
     if rep.mismatches:
         lines += [f"MISMATCH {m}" for m in rep.mismatches]
-    else:
+    elif rep.ran:
         lines.append(f"Every shape and count is torch's own (forward hooks, batch {rep.batch}, {rep.device}, torch "
                      f"{rep.torch_version}); cnncalc's rules agree on {'all ' if checked > 1 else ''}"
                      f"{plural(checked, 'catalogue module')}.")  # fmt: skip
@@ -109,7 +109,7 @@ def table(rep: ModuleReport, depth: int | None = None, width: int | None = None)
         cols.append(Column("Buffers", [f"{r.buffers:,}" if r.buffers else "" for r in rows],
                            f"{rep.counts.buffers:,}", "right", secondary=True, label="buffers"))  # fmt: skip
     macs = [human_count(r.macs) if r.macs else "" if r.macs == 0 or r.call is None else "?" for r in rows]
-    cols.append(Column("MACs", macs, human_count(rep.total_macs), "right", secondary=True, label="MACs"))
+    cols.append(Column("MACs", macs, human_count(round(rep.total_macs)), "right", secondary=True, label="MACs"))
     if has_rf:
         cols.append(Column("RF", [rf_text(r.rf) for r in rows], justify="right", kind=WORDS, secondary=True,
                            label="RF"))  # fmt: skip
