@@ -374,13 +374,14 @@ class Summary:
 
     def __init__(self, report: ModuleReport | ShapesReport, depth: int | None = DEFAULT_DEPTH,
                  accepted: tuple[list[str], str] | None = None, options: TableOptions | None = None,
-                 input_size: Any = None) -> None:  # fmt: skip
+                 input_size: Any = None, given: int | None = None) -> None:  # fmt: skip
         self.report = report
         self.depth = depth
         self._accepted = accepted  # symbolic: the readable conditions and the accepted sizes
         self.formatting = options or TableOptions()
         self.input_size = input_size  # torchinfo's: the sizes as given (input_data: its tensors' sizes)
         self._stats: tuple[list[Any], Any] | None = None
+        self._given = given  # how many of the tensors the model got are the input (the rest: forward's **kwargs)
 
     # --- torchinfo's ModelStatistics ---------------------------------------------------------------------------
 
@@ -396,7 +397,7 @@ class Summary:
                 rep = self.report
                 model = rep.target.model  # type: ignore[union-attr]
                 found = layers(model, rep if rep.ran else None)  # type: ignore[union-attr, arg-type]
-                self._stats = (found, totals(model, rep, found))  # type: ignore[arg-type]
+                self._stats = (found, totals(model, rep, found, self._given))  # type: ignore[arg-type]
         return self._stats
 
     @property
@@ -725,7 +726,8 @@ def summary(model: Any, input_size: Any = None, input_data: Any = None, batch_di
                         _CACHE[id(model)] = (weakref.ref(model), key, rep)
                 if inputs.form == "batched":
                     _unbatched(rep, inputs)
-                result = Summary(rep, depth, options=options, input_size=_sizes_given(input_size, input_data))
+                result = Summary(rep, depth, options=options, input_size=_sizes_given(input_size, input_data),
+                                 given=len(inputs.specs))  # fmt: skip
         result.formatting = options
     if options.verbose:
         result.print()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .report import ModuleReport
-from .trace import TensorInfo
+from .trace import TensorInfo, is_lazy
 
 
 def itemsize(dtype: str) -> int:
@@ -101,7 +101,7 @@ def _param_bytes(module: Any) -> int:
     seen: set[int] = set()
     total = 0
     for p in module.parameters():
-        if id(p) not in seen:
+        if id(p) not in seen and not is_lazy(p):
             seen.add(id(p))
             total += p.numel() * p.element_size()
     return total
@@ -128,7 +128,7 @@ def layers(model: Any, rep: ModuleReport | None) -> list[LayerInfo]:
                          list(first_out.shape) if first_out is not None else [], r.params, r.trainable, r.run_macs,
                          r.leaf, r.reused_from is not None, c is not None and c.done, kernel, groups,
                          _param_bytes(module) if r.reused_from is None else 0, out_bytes, _trainable(module),
-                         sum(p.numel() for p in module.parameters()), r.own if r.reused_from is None else 0,
+                         sum(p.numel() for p in module.parameters() if not is_lazy(p)), r.own if r.reused_from is None else 0,
                          c.flops // 2 if c is not None else 0)  # fmt: skip
         out.append(info)
         if c is not None:
@@ -178,9 +178,9 @@ class Totals:
     total_param_bytes: int  # every distinct parameter
 
 
-def totals(model: Any, rep: ModuleReport | None, summary_list: Sequence[LayerInfo]) -> Totals:
-    """Input, forward/backward and parameter bytes."""
-    given = sum(nbytes(i) for i in rep.given) if rep is not None else 0
+def totals(model: Any, rep: ModuleReport | None, summary_list: Sequence[LayerInfo], inputs: int | None = None) -> Totals:
+    """Input, forward/backward and parameter bytes; ``inputs``: how many of the tensors given are the input."""
+    given = sum(nbytes(i) for i in rep.given[:inputs]) if rep is not None else 0
     outputs = 2 * sum(r.output_bytes for r in summary_list if r.is_leaf_layer and r.weights > 0)
     return Totals(given, outputs, _param_bytes(model))
 
