@@ -724,7 +724,7 @@ def summary(model: Any, input_size: Any = None, input_data: Any = None, batch_di
                                         any_output=True, full_shapes=inputs.full, mode=run_mode, extra=kwargs)  # fmt: skip
                     if cache_forward_pass:
                         _CACHE[id(model)] = (weakref.ref(model), key, rep)
-                if inputs.form == "batched":
+                if inputs.form != "data":
                     _unbatched(rep, inputs)
                 result = Summary(rep, depth, options=options, input_size=_sizes_given(input_size, input_data),
                                  given=len(inputs.specs))  # fmt: skip

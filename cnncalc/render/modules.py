@@ -45,8 +45,7 @@ def summary_lines(rep: ModuleReport) -> list[str]:
     """The lines under the table: totals, sharing, reuse, outputs, symbolic results, verification."""
     c = rep.counts
     per = rep.total_macs
-    macs = human_count(per if isinstance(per, int) else round(per)) + (
-        f" (batch {rep.batch}: {human_count(rep.run_macs)})" if rep.batch != 1 else "")  # fmt: skip
+    macs = human_count(per if isinstance(per, int) else round(per))
     lines = [f"Total params: {c.params:,} (trainable {c.trainable:,}, frozen {c.params - c.trainable:,}) · "
              f"buffers {c.buffers:,} · MACs per sample {macs}"]  # fmt: skip
     for name, first in c.shared:
