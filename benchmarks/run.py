@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # all figures, printed
     python benchmarks/run.py --write         # ... and benchmarks/RESULTS.md
     python benchmarks/run.py --quick         # fewer runs and models
+    python benchmarks/run.py --summary       # cnncalc.summary / torchinfo.summary in one process only
 
 Each figure is the median wall time of several runs of a fresh process, with its
 peak resident memory. ``python -c "import torch"`` is measured in the same run so
@@ -89,12 +90,51 @@ def targets(runs: int, base: float) -> list[str]:
     return out
 
 
+def summary_ratios(runs: int) -> list[str]:
+    """``cnncalc.summary`` against ``torchinfo.summary`` in this process, after imports and a warm-up call.
+
+    The same call for both (``input_size`` batch first, ``verbose=0``), alternated run by run so that a
+    busy machine slows both alike; the median of ``runs`` each (issue 23: at most 1.2x torchinfo).
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    sys.path.insert(0, str(ROOT))
+    import torchinfo
+
+    import cnncalc
+    from benchmarks.models import SUMMARY_MODELS
+
+    out = ["", "In-process `summary` (after imports; median of alternated runs):", "",
+           "| model | torchinfo | cnncalc | cnncalc / torchinfo | target |", "|---|---|---|---|---|"]  # fmt: skip
+    for name, (factory, shape) in SUMMARY_MODELS.items():
+        model = factory()
+        calls = {"torchinfo": lambda m=model, s=shape: torchinfo.summary(m, input_size=s, verbose=0),
+                 "cnncalc": lambda m=model, s=shape: cnncalc.summary(m, input_size=s, verbose=0)}  # fmt: skip
+        times: dict[str, list[float]] = {k: [] for k in calls}
+        for fn in calls.values():
+            fn()  # warm-up: first-call costs (lazy imports, allocator) are not the summary's
+        for _ in range(runs):
+            for lib, fn in calls.items():
+                start = time.perf_counter()
+                fn()
+                times[lib].append(time.perf_counter() - start)
+        ti, cc = statistics.median(times["torchinfo"]), statistics.median(times["cnncalc"])
+        out.append(f"| {name} | {1000 * ti:.1f} ms | {1000 * cc:.1f} ms | {cc / ti:.2f} | <= 1.20 |")
+        print(out[-1], flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median reported)")
     parser.add_argument("--quick", action="store_true", help="3 runs, ResNet-50 only, smaller stacks")
     parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
+    parser.add_argument("--summary", action="store_true", help="only cnncalc.summary / torchinfo.summary in-process")
     args = parser.parse_args()
+    if args.summary:
+        print("\n".join(summary_ratios(args.runs)))
+        return
     runs = 3 if args.quick else args.runs
     models = ["resnet50"] if args.quick else MODELS
     lines = [f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; median of {runs} runs", ""]
@@ -119,6 +159,7 @@ def main() -> None:
         print(lines[-1], flush=True)
 
     lines += targets(runs, base)
+    lines += summary_ratios(runs)
     lines += ["", "Scaling, `--no-verify` on synthetic conv/ReLU stacks:", "", "| layers | time | per layer |",
               "|---|---|---|"]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:

@@ -374,14 +374,25 @@ class Summary:
 
     def __init__(self, report: ModuleReport | ShapesReport, depth: int | None = DEFAULT_DEPTH,
                  accepted: tuple[list[str], str] | None = None, options: TableOptions | None = None,
-                 input_size: Any = None, given: int | None = None) -> None:  # fmt: skip
-        self.report = report
+                 input_size: Any = None, given: int | None = None, later: bool = False) -> None:  # fmt: skip
+        self._report = report
+        self._later = later  # torch.fx's extras (receptive fields...) when cnncalc's table is first shown
         self.depth = depth
         self._accepted = accepted  # symbolic: the readable conditions and the accepted sizes
         self.formatting = options or TableOptions()
         self.input_size = input_size  # torchinfo's: the sizes as given (input_data: its tensors' sizes)
         self._stats: tuple[list[Any], Any] | None = None
         self._given = given  # how many of the tensors the model got are the input (the rest: forward's **kwargs)
+
+    @property
+    def report(self) -> ModuleReport | ShapesReport:
+        """The core report: a ``ModuleReport`` (one hooked forward pass) or a symbolic ``ShapesReport``."""
+        if self._later:
+            from .pymodel.report import with_symbolic
+
+            self._later = False
+            self._report = with_symbolic(self._report)  # type: ignore[arg-type]
+        return self._report
 
     # --- torchinfo's ModelStatistics ---------------------------------------------------------------------------
 
@@ -394,7 +405,7 @@ class Summary:
 
                 self._stats = ([], Totals(0, 0, 0))
             else:
-                rep = self.report
+                rep = self._report
                 model = rep.target.model  # type: ignore[union-attr]
                 found = layers(model, rep if rep.ran else None)  # type: ignore[union-attr, arg-type]
                 self._stats = (found, totals(model, rep, found, self._given))  # type: ignore[arg-type]
@@ -408,7 +419,7 @@ class Summary:
     @property
     def total_mult_adds(self) -> int:
         """torchinfo's total: MACs of the whole forward pass (every sample), torch's FLOP counter / 2."""
-        return 0 if self.symbolic else int(self.report.run_macs)  # type: ignore[union-attr]
+        return 0 if self.symbolic else int(self._report.run_macs)  # type: ignore[union-attr]
 
     @property
     def total_input(self) -> int:
@@ -449,7 +460,7 @@ class Summary:
         """Whether sizes are symbols (the traced symbolic analysis, as ``cnncalc shapes --input 3xHxW``)."""
         from .report import ShapesReport
 
-        return isinstance(self.report, ShapesReport)
+        return isinstance(self._report, ShapesReport)
 
     @property
     def total_params(self) -> Any:
@@ -478,7 +489,7 @@ class Summary:
 
     @property
     def _totals(self) -> Any:
-        totals = self.report.totals
+        totals = self._report.totals
         assert totals is not None
         return totals
 
@@ -486,8 +497,8 @@ class Summary:
     def verified(self) -> bool | None:
         """Whether torch confirmed cnncalc's rules (live table: its numbers are torch's own in any case)."""
         if self.symbolic:
-            return self.report.verified  # type: ignore[union-attr]
-        return None if self.report.crash is not None else not self.report.mismatches  # type: ignore[union-attr]
+            return self._report.verified  # type: ignore[union-attr]
+        return None if self._report.crash is not None else not self._report.mismatches  # type: ignore[union-attr]
 
     @property
     def conditions(self) -> list[str]:
@@ -503,8 +514,8 @@ class Summary:
     def output_shapes(self) -> list[tuple[Any, ...]]:
         """The shape of each output tensor, batch first (``"B"`` when symbolic)."""
         if self.symbolic:
-            return [("B", *self.report.main.output_shape)]  # type: ignore[union-attr]
-        return [i.shape for _, i in self.report.outputs]  # type: ignore[union-attr]
+            return [("B", *self._report.main.output_shape)]  # type: ignore[union-attr]
+        return [i.shape for _, i in self._report.outputs]  # type: ignore[union-attr]
 
     @property
     def layers(self) -> list[Layer]:
@@ -573,7 +584,7 @@ class Summary:
         from .render.torchinfo import render
 
         found, totals = self._torchinfo()
-        return render(self.report, found, totals, self.formatting, self.depth)  # type: ignore[arg-type]
+        return render(self._report, found, totals, self.formatting, self.depth)  # type: ignore[arg-type]
 
     def __str__(self) -> str:
         if self.formatting.torchinfo_layout and not self.symbolic:
@@ -718,16 +729,16 @@ def summary(model: Any, input_size: Any = None, input_data: Any = None, batch_di
                 if cached is not None and cached[0]() is model and cached[1] == key:
                     rep = cached[2]
                 else:
-                    plain = inputs.batch_first and not kwargs and run_mode == "eval"
-                    rep = module_report(target, inputs.specs, {}, dev, inputs.batch, symbolic=plain,
-                                        verify_rf=verify and plain, data=inputs.data, kwargs=inputs.kwargs,
+                    rep = module_report(target, inputs.specs, {}, dev, inputs.batch, symbolic=False,
+                                        verify_rf=False, data=inputs.data, kwargs=inputs.kwargs,
                                         any_output=True, full_shapes=inputs.full, mode=run_mode, extra=kwargs)  # fmt: skip
                     if cache_forward_pass:
                         _CACHE[id(model)] = (weakref.ref(model), key, rep)
                 if inputs.form != "data":
                     _unbatched(rep, inputs)
+                plain = inputs.batch_first and not kwargs and run_mode == "eval" and verify
                 result = Summary(rep, depth, options=options, input_size=_sizes_given(input_size, input_data),
-                                 given=len(inputs.specs))  # fmt: skip
+                                 given=len(inputs.specs), later=plain)  # fmt: skip
         result.formatting = options
     if options.verbose:
         result.print()

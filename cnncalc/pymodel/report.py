@@ -74,6 +74,7 @@ class ModuleReport(ReportBase):
 
     run_macs: int = 0  # torch's FLOP counter / 2 over the whole forward pass (recurrent formulas included)
     given: tuple[TensorInfo, ...] = ()  # every tensor the model was given (positional and keyword, nested)
+    trace: Trace | None = field(default=None, compare=False, repr=False)  # the hooked run (see with_symbolic)
 
     @property
     def ran(self) -> bool:
@@ -200,7 +201,36 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
                         str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted, notes,
                         conditions_machine=tuple(m for _, m in conditions), result=trace.result,
-                        run_macs=run_macs, given=trace.inputs)  # fmt: skip
+                        run_macs=run_macs, given=trace.inputs, trace=trace)  # fmt: skip
+
+
+def with_symbolic(rep: ModuleReport, values: Mapping[str, int] | None = None, verify_rf: bool = True) -> ModuleReport:
+    """``rep`` with what ``torch.fx`` adds (receptive fields, the symbolic line), from the trace it kept.
+
+    The model is not run again: ``cnncalc.summary`` makes one hooked forward pass for its numbers, and
+    this is done only when cnncalc's own table is shown.
+    """
+    import dataclasses
+
+    if rep.fx is not None or rep.fx_reason is not None or rep.trace is None or rep.crash is not None:
+        return rep
+    values = dict(values or {})
+    target, trace = rep.target, rep.trace
+    with _failures(target.text):
+        fx, reason, conditions, accepted = _symbolic(target, rep.inputs, values, False)
+    if fx is None:
+        return dataclasses.replace(rep, fx_reason=reason or "")
+    with _failures(target.text):
+        rows = _rows(target.model, trace, rep.counts, fx, rep.shapes, rep.inputs, verify_rf, rep.batch)
+    return dataclasses.replace(rep, rows=tuple(rows), fx=fx, fx_reason=reason,
+                               conditions=tuple(t for t, _ in conditions), accepted=accepted,
+                               conditions_machine=tuple(m for _, m in conditions))  # fmt: skip
+
+
+def _failures(text: str) -> Any:
+    from .guard import failures
+
+    return failures(text, None)
 
 
 def static_report(target: Target) -> ModuleReport:
