@@ -268,7 +268,9 @@ def _target(model: Any) -> Target:
     if not isinstance(model, import_torch().nn.Module):
         raise CnnCalcError(f"model is a {type(model).__name__}, not an nn.Module", None,
                            "pass the model instance: cnncalc.summary(Net(), ...)")  # fmt: skip
-    name = type(model).__name__
+    from .pymodel.trace import type_name
+
+    name = type_name(model)
     return Target(name, None, name, model)
 
 

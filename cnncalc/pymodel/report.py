@@ -19,7 +19,7 @@ from .crash import Crash, explain, no_tensor
 from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert, trace
 from .inputs import InputSpec, make_tensors
 from .load import Target
-from .trace import Call, Counts, TensorInfo, Trace, count, is_script, preserved, run
+from .trace import Call, Counts, TensorInfo, Trace, count, is_script, preserved, run, type_name
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,8 @@ def with_symbolic(rep: ModuleReport, values: Mapping[str, int] | None = None, ve
 
     if rep.fx is not None or rep.fx_reason is not None or rep.trace is None or rep.crash is not None:
         return rep
+    if is_script(rep.target.model):
+        return dataclasses.replace(rep, fx_reason="a TorchScript module is run whole: no hooks or tracing inside it")
     values = dict(values or {})
     target, trace = rep.target, rep.trace
     with _failures(target.text):
@@ -247,7 +249,7 @@ def static_report(target: Target) -> ModuleReport:
         first.setdefault(id(module), name)
         sub = counts.subtree(name) if again is None else None
         leaf = not list(module.children())
-        rows.append(ModuleRow(name or type(model).__name__, type(module).__name__, depth, None,
+        rows.append(ModuleRow(name or type_name(model), type_name(module), depth, None,
                               sub.params if sub else 0, sub.trainable if sub else 0, sub.buffers if sub else 0,
                               None, reused_from=again, leaf=leaf,
                               own=counts.modules[name].params if again is None and name in counts.modules else 0))  # fmt: skip
@@ -354,7 +356,7 @@ def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: S
         rf_seen[c.name] = k + 1
         rf = rfs.get((c.name, k))
         seen.add(c.name)
-        rows.append(ModuleRow(c.name or type(model).__name__, c.type, c.depth, c,
+        rows.append(ModuleRow(c.name or type_name(model), c.type, c.depth, c,
                               sub.params if sub else 0, sub.trainable if sub else 0, sub.buffers if sub else 0,
                               macs, derived, mismatch, trace.calls[c.first].name if c.first is not None else None,
                               rf, leaf, counts.modules[c.name].params, counts.modules[c.name].shared,
@@ -365,7 +367,7 @@ def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: S
         parent = name.rsplit(".", 1)[0] if "." in name else ""
         if name not in seen and (parent in seen or script):  # the outermost never called (its children count in it)
             sub = counts.subtree(name)
-            rows.append(ModuleRow(name, type(m).__name__, name.count(".") + 1, None, sub.params, sub.trainable,
+            rows.append(ModuleRow(name, type_name(m), name.count(".") + 1, None, sub.params, sub.trainable,
                                   sub.buffers, None, leaf=name in leaves))  # fmt: skip
     return rows
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .report import ModuleReport
-from .trace import TensorInfo, is_lazy
+from .trace import TensorInfo, is_lazy, type_name
 
 
 def itemsize(dtype: str) -> int:
@@ -153,7 +153,7 @@ def _registered(model: Any) -> list[LayerInfo]:
         sub = counts.subtree(name) if not again else None
         kernel, groups = _kernel(module)
         counters[depth] = counters.get(depth, 0) + 1
-        info = LayerInfo(id(module), var, type(module).__name__, depth, counters[depth], name, [], [],
+        info = LayerInfo(id(module), var, type_name(module), depth, counters[depth], name, [], [],
                          sub.params if sub else 0, sub.trainable if sub else 0, 0, not list(module.children()),
                          again, False, kernel, groups, _param_bytes(module) if not again else 0, 0,
                          _trainable(module), 0, counts.modules[name].params if not again and name in counts.modules

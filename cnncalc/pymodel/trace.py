@@ -133,7 +133,7 @@ def count(model: Any) -> Counts:
                 else:
                     buffers += t.numel()
         modules[name] = ModuleCounts(params, trainable, buffers, tuple(shared))
-        types[name] = type(m).__name__
+        types[name] = type_name(m)
     seen: dict[int, str] = {}
     aliases = []
     for name, m in model.named_modules(remove_duplicate=False):
@@ -155,6 +155,12 @@ def is_script(model: Any) -> bool:
     from torch.jit import ScriptModule
 
     return isinstance(model, ScriptModule)
+
+
+def type_name(m: Any) -> str:
+    """The module's class name; a TorchScript module's original one (``Linear``, not ``RecursiveScriptModule``)."""
+    name = type(m).__name__
+    return str(getattr(m, "original_name", name) or name) if name == "RecursiveScriptModule" else name
 
 
 @dataclass
@@ -292,7 +298,7 @@ def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call 
 
     def pre(m: Any, args: Any, kwargs: Any) -> None:
         tensors = [t for _, t in flatten(torch, (args, kwargs))]
-        c = Call(len(calls), names.get(id(m), "?"), type(m).__name__, len(stack), stack[-1] if stack else None,
+        c = Call(len(calls), names.get(id(m), "?"), type_name(m), len(stack), stack[-1] if stack else None,
                  tuple(info(torch, t) for t in tensors), caller(2), first.get(id(m)))  # fmt: skip
         first.setdefault(id(m), c.index)
         calls.append(c)

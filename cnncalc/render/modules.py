@@ -9,7 +9,7 @@ from typing import Any
 from ..analysis.cost import human_count
 from ..errors import plural
 from ..pymodel.report import ModuleReport, ModuleRow
-from ..pymodel.trace import TensorInfo, output_text
+from ..pymodel.trace import TensorInfo, is_script, output_text
 from .notation import rf_text
 
 
@@ -18,9 +18,9 @@ def _shape_json(i: TensorInfo, batch: int) -> dict[str, Any]:
             "device": i.device}  # fmt: skip
 
 
-def _row_note(r: ModuleRow) -> str:
+def _row_note(r: ModuleRow, script: bool = False) -> str:
     if r.call is None:
-        return "never called"
+        return "inside TorchScript" if script else "never called"
     if r.reused_from is not None:
         return f"called again (counted at its first call, {r.reused_from!r})"
     if r.call is not None and not r.call.done:
@@ -90,7 +90,8 @@ def table(rep: ModuleReport, depth: int | None = None, width: int | None = None)
     rows = [r for r in rep.rows if depth is None or r.depth <= depth]
     has_buffers = any(r.buffers for r in rep.rows)
     has_rf = any(r.rf is not None for r in rep.rows)
-    title = f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}"
+    title = f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}" if rep.ran else \
+        f"{rep.target.text} · no input: parameters only"  # fmt: skip
 
     def dim(r: ModuleRow) -> str:
         return "dim" if not r.leaf or r.reused_from is not None else ""
@@ -112,7 +113,8 @@ def table(rep: ModuleReport, depth: int | None = None, width: int | None = None)
     if has_rf:
         cols.append(Column("RF", [rf_text(r.rf) for r in rows], justify="right", kind=WORDS, secondary=True,
                            label="RF"))  # fmt: skip
-    cols.append(Column("Note", [Text(_row_note(r), style="dim") for r in rows], kind=WORDS, secondary=True,
+    cols.append(Column("Note", [Text(_row_note(r, is_script(rep.target.model)) if rep.ran else "", style="dim") for r in rows], kind=WORDS,
+                       secondary=True,
                        label="note"))  # fmt: skip
     marks = ["" if r.derived is None else "✗" if r.mismatch else "✓" for r in rows]
     cols.append(Column("✓", [Text(m, style="red" if r.mismatch else "green") for m, r in zip(marks, rows)],
