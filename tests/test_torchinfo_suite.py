@@ -476,6 +476,102 @@ def test_functional_matmuls_are_counted_as_torch_counts_them() -> None:
     assert result.total_macs == result.total_mult_adds / 2
 
 
+def test_columns_and_rows_asked_for_are_shown_under_torchinfos_names(capsys: pytest.CaptureFixture[str]) -> None:
+    model = M.SingleInputNet()
+    result = cnncalc.summary(model, input_size=(16, 1, 28, 28), col_names=COLS, col_width=8,
+                             row_settings=("depth", "var_names", "ascii_only"), verbose=0)  # fmt: skip
+    assert capsys.readouterr().out == ""  # verbose=0 prints nothing
+    text = str(result)
+    head = next(line for line in text.splitlines() if line.startswith("Layer"))
+    assert head.split() == ["Layer", "(type", "(var_name):depth-idx)", "Kernel", "Shape", "Input", "Shape", "Output",
+                            "Shape", "Param", "#", "Param", "%", "Mult-Adds", "Trainable"]  # fmt: skip
+    assert text.isascii() and "+ conv1 (Conv2d): 1-1" in text
+    conv1 = next(r for r in result.summary_list if r.name == "conv1")
+    row = next(line for line in text.splitlines() if "conv1 (Conv2d)" in line)
+    assert f"{conv1.macs:,}" in row and str(conv1.output_size) in row and "[5, 5]" in row  # never cut at width 8
+    plain = str(cnncalc.summary(model, input_size=(16, 1, 28, 28), col_names=("num_params",), verbose=0))
+    assert "Output Shape" not in plain and "Param #" in plain
+    deep = str(cnncalc.summary(nn.Sequential(nn.Sequential(nn.Linear(2, 2))), input_size=(1, 2), depth=1,
+                               row_settings=("depth",), verbose=0))  # fmt: skip
+    assert "Sequential: 1-1" in deep and "Linear" not in deep
+
+
+def test_verbose_1_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    cnncalc.summary(nn.Linear(2, 5), input_size=(1, 2), col_names=("output_size",), verbose=1)
+    assert "[1, 5]" in capsys.readouterr().out
+
+
+def test_cache_forward_pass_runs_the_model_once() -> None:
+    runs = []
+
+    class Counted(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            runs.append(1)
+            return self.fc(x)
+
+    model = Counted()
+    a = cnncalc.summary(model, (1, 3), cache_forward_pass=True, verbose=0)
+    b = cnncalc.summary(model, (1, 3), cache_forward_pass=True, depth=1, verbose=0)
+    assert len(runs) == 1 and a.total_mult_adds == b.total_mult_adds == 6
+    cnncalc.summary(model, (2, 3), cache_forward_pass=True, verbose=0)
+    assert len(runs) == 2  # other arguments: run again
+    cnncalc.clear_cached_forward_pass()
+
+
+def test_forward_keyword_arguments_reach_forward() -> None:
+    got = {}
+
+    class Keyed(nn.Module):
+        def forward(self, x: torch.Tensor, scale: float = 1.0, *, mask: torch.Tensor | None = None) -> torch.Tensor:
+            got.update(scale=scale, mask=mask)
+            return x * scale
+
+    mask = torch.ones(2)
+    cnncalc.summary(Keyed(), input_size=(1, 2), scale=3.0, mask=mask, verbose=0)
+    assert got["scale"] == 3.0 and got["mask"] is mask
+
+
+@pytest.mark.parametrize(("dtype", "want"), [(torch.FloatTensor, torch.float32), (torch.LongTensor, torch.int64),
+                                             (torch.DoubleTensor, torch.float64), (torch.half, torch.float16)])
+def test_tensor_type_dtypes_make_inputs_of_that_dtype(dtype: Any, want: torch.dtype) -> None:
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(x.dtype)
+            return x
+
+    cnncalc.summary(Probe(), input_size=(1, 4), dtypes=[dtype], verbose=0)
+    assert seen[0] == want
+
+
+@pytest.mark.parametrize("batch_dim", [0, 1, 2, -1])
+def test_batch_dim_puts_a_batch_of_one_there(batch_dim: int) -> None:
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(tuple(x.shape))
+            return x.sum(-1)
+
+    result = cnncalc.summary(Probe(), input_size=(3, 5), batch_dim=batch_dim, verbose=0)
+    want = torch.zeros(3, 5).unsqueeze(batch_dim).shape
+    assert seen[0] == tuple(want)
+    assert result.summary_list[0].output_size == list(torch.zeros(want).sum(-1).shape)
+
+
+def test_no_input_lists_every_module_with_its_parameters() -> None:
+    model = M.LSTMNet()
+    result = cnncalc.summary(model, verbose=0)
+    assert [(r.name, r.num_params) for r in result.summary_list] == \
+        [(n, sum(p.numel() for p in m.parameters())) for n, m in model.named_modules()]  # fmt: skip
+    assert result.total_mult_adds == 0 and "no input" in str(result)
+
+
 # --- where torchinfo raises ------------------------------------------------------------------------------------
 
 
