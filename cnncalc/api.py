@@ -888,6 +888,10 @@ def check(model: Any, input_size: Any = None, input_data: Any = None, *, batch_d
 
     target = _target(model)
     inputs = _inputs(input_size, input_data, batch_dim, dtypes)
+    if not inputs.batch_first and inputs.form != "data" and not inputs.symbolic and inputs.full is not None:
+        raise CnnCalcError(f"check runs the model at batch sizes 2 and 3 along the first dim; input_size="
+                           f"{inputs.given} has no batch there", None,
+                           "give the size with the batch first, or per sample with batch_dim=0")  # fmt: skip
     if inputs.kwargs:
         raise CnnCalcError("check runs the model at two batch sizes on made-up inputs; keyword inputs are not "
                            "supported", None, "pass input_size, or input_data as a tensor or a list of tensors")  # fmt: skip

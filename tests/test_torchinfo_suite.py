@@ -419,6 +419,9 @@ def test_the_model_is_left_as_it_was_after_train_mode() -> None:
     model.train()
     cnncalc.summary(model, input_size=(2, 3, 8, 8), mode="eval", verbose=0)
     assert all(m.training for m in model.modules())
+    cnncalc.summary(model, input_size=(2, 3, 8, 8), mode="same", verbose=0)  # runs in train mode, as it is
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before) and all(m.training for m in model.modules())
 
 
 def test_train_mode_runs_in_train_mode() -> None:

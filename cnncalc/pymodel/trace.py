@@ -243,7 +243,8 @@ def preserved(model: Any, torch: Any, device: Any = None, mode: str = "eval") ->
     """Eval mode (and ``device`` when given) for the duration; the model's modes and tensors are restored.
 
     ``mode``: ``"eval"`` (cnncalc's), ``"train"`` (torchinfo's ``mode="train"``: every buffer is saved and
-    put back, so BatchNorm's running statistics and ``num_batches_tracked`` are as they were) or ``"same"``.
+    put back, so BatchNorm's running statistics and ``num_batches_tracked`` are as they were) or ``"same"``
+    (each module as it is; buffers put back too when one is in train mode).
     """
     modes = [(m, m.training) for m in model.modules()]
     saved = []
@@ -253,7 +254,8 @@ def preserved(model: Any, torch: Any, device: Any = None, mode: str = "eval") ->
                 saved += [(store, k, t, t.data) for k, t in store.items() if t is not None]
     grads = [(t, t.grad, t.grad.data) for store, _, t, _ in saved if t.grad is not None]  # Module.to moves them too
     buffers = [(m._buffers, k, t, t.detach().clone()) for m in model.modules() for k, t in m._buffers.items()
-               if t is not None and not is_lazy(t)] if mode == "train" else []  # fmt: skip
+               if t is not None and not is_lazy(t)] if mode == "train" or (mode == "same" and any(
+                   m.training for m, _ in modes)) else []  # a module in train mode updates its buffers  # fmt: skip
     try:
         if device is not None:
             model.to(device)
@@ -375,44 +377,49 @@ def recurrent_flops(m: Any, shape: Shape) -> int:
     return 2 * macs * tokens
 
 
+_DECOMPOSES: dict[Any, bool] = {}  # aten op -> whether it has a CompositeImplicitAutograd decomposition
+
+
 @contextmanager
 def _flops(torch: Any, counted: Callable[[int], None] | None) -> Iterator[None]:
-    """Count every aten operation with torch's FLOP counter's own rules (its registry and decompositions).
+    """Count every aten operation by torch's FLOP counter's rules: ``flop_registry`` and its decompositions.
 
-    torch's ``_FlopCounterMode`` is driven with a counter of our own, so the numbers are the counter's
-    by construction and each lands on the module call running it (``FlopCounterMode`` itself would
-    track modules with a second set of hooks). Older torch: ``FlopCounterMode`` with its
-    ``_count_flops`` overridden.
+    As ``FlopCounterMode`` does: an operation with a rule is run and counted; one without is decomposed
+    when it has a ``CompositeImplicitAutograd`` kernel (attention's math path becomes counted ``bmm``s)
+    and run otherwise. Each count lands on the module call running it (``FlopCounterMode`` would track
+    modules with a second set of hooks). Whether an operation decomposes is looked up once per operation.
     """
     if counted is None:
         yield
         return
-    from torch.utils import flop_counter
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
 
-    registry = flop_counter.flop_registry
+    implicit = torch._C.DispatchKey.CompositeImplicitAutograd
+    has_kernel = torch._C._dispatch_has_kernel_for_dispatch_key
+    higher = torch._ops.HigherOrderOperator
 
-    def count_flops(func_packet: Any, out: Any, args: Any, kwargs: Any) -> Any:
-        rule = registry.get(func_packet)
-        if rule is not None:
-            counted(int(rule(*args, **kwargs, out_val=out)))
-        return out
+    class Counting(TorchDispatchMode):  # type: ignore[misc]
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            if isinstance(func, higher):  # torch.cond and the like: not ours to run
+                return NotImplemented
+            rule = flop_registry.get(func._overloadpacket)
+            if rule is None:
+                decomposes = _DECOMPOSES.get(func)
+                if decomposes is None:
+                    decomposes = _DECOMPOSES[func] = bool(has_kernel(func.name(), implicit))
+                if decomposes:
+                    with self:
+                        out = func.decompose(*args, **kwargs)
+                    if out is not NotImplemented:
+                        return out
+                return func(*args, **kwargs)
+            out = func(*args, **kwargs)
+            counted(int(rule(*args, **kwargs, out_val=out)))  # type: ignore[misc]
+            return out
 
-    mode_type = getattr(flop_counter, "_FlopCounterMode", None)
-    if mode_type is not None:
-
-        class Counter:
-            flop_registry = registry
-            _count_flops = staticmethod(count_flops)
-
-        with mode_type(Counter()):
-            yield
-        return
-
-    class Mode(flop_counter.FlopCounterMode):  # type: ignore[misc]
-        def _count_flops(self, func_packet: Any, out: Any, args: Any, kwargs: Any) -> Any:
-            return count_flops(func_packet, out, args, kwargs)
-
-    with Mode(display=False):
+    with Counting():
         yield
 
 
