@@ -334,11 +334,11 @@ def _traced(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int
 def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: Sequence[tuple[int, ...]],
           specs: Sequence[InputSpec], verify_rf: bool, batch: int = 1) -> list[ModuleRow]:  # fmt: skip
     rfs = _receptive_fields(fx, verify_rf) if fx is not None and not fx.spec.symbols else {}
-    leaves = {n for n, m in model.named_modules() if not list(m.children())}
+    modules = dict(model.named_modules())  # get_submodule is not supported on TorchScript modules
+    leaves = {n for n, m in modules.items() if next(iter(m.children()), None) is None}
     rows: list[ModuleRow] = []
     seen: set[str] = set()
     rf_seen: dict[str, int] = {}
-    modules = dict(model.named_modules())  # get_submodule is not supported on TorchScript modules
     for c in trace.calls:
         module = modules[c.name]
         leaf = c.name in leaves
@@ -363,7 +363,7 @@ def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: S
                               formula=c.formula))  # fmt: skip
     rows = _call_macs(rows, trace, batch)
     script = is_script(model)  # no hooks: every module is listed under the model's one call
-    for name, m in model.named_modules():
+    for name, m in modules.items():
         parent = name.rsplit(".", 1)[0] if "." in name else ""
         if name not in seen and (parent in seen or script):  # the outermost never called (its children count in it)
             sub = counts.subtree(name)

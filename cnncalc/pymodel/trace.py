@@ -221,6 +221,11 @@ def _is_own(filename: str) -> bool:
     return not filename.startswith("<") and str(Path(filename).resolve()).startswith(_OWN)
 
 
+@functools.lru_cache(maxsize=4096)
+def _frame_loc(filename: str, line: int) -> Loc:
+    return frame_loc(filename, line)  # one lookup per source line, not per module call
+
+
 def caller(skip: int = 1) -> Loc | None:
     """The innermost frame of the call stack outside torch, cnncalc and the standard library.
 
@@ -233,7 +238,7 @@ def caller(skip: int = 1) -> Loc | None:
         if _is_own(name):
             return None
         if not is_library(name):
-            return frame_loc(name, frame.f_lineno)
+            return _frame_loc(name, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return None
 
@@ -293,7 +298,8 @@ def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call 
     from ..verify.torchload import import_torch
 
     torch = import_torch()
-    names = {id(m): n for n, m in model.named_modules()}
+    named = list(model.named_modules())
+    names = {id(m): n for n, m in named}
     calls: list[Call] = []
     stack: list[int] = []
     first: dict[int, int] = {}
@@ -319,7 +325,7 @@ def run(model: Any, inputs: Sequence[Any], on_op: Callable[[Any, Any, Any, Call 
     handles = []
     script = is_script(model)
     try:
-        for m in () if script else model.modules():
+        for m in () if script else (m for _, m in named):
             handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
             handles.append(m.register_forward_hook(post, with_kwargs=True))
         given = [t for _, t in flatten(torch, (list(inputs), dict(kwargs or {})))]
@@ -377,6 +383,16 @@ def recurrent_flops(m: Any, shape: Shape) -> int:
     return 2 * macs * tokens
 
 
+def _shapes(value: Any) -> Any:
+    """Every tensor inside lists, tuples and dicts replaced by its shape (what torch's FLOP formulas take)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_shapes(v) for v in value) if type(value) in (list, tuple) else value
+    if isinstance(value, dict):
+        return {k: _shapes(v) for k, v in value.items()}
+    shape = getattr(value, "shape", None)
+    return shape if shape is not None and hasattr(value, "dtype") else value
+
+
 _DECOMPOSES: dict[Any, bool] = {}  # aten op -> whether it has a CompositeImplicitAutograd decomposition
 
 
@@ -392,19 +408,37 @@ def _flops(torch: Any, counted: Callable[[int], None] | None) -> Iterator[None]:
     if counted is None:
         yield
         return
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils.flop_counter import flop_registry
+    global _COUNTING
+    if _COUNTING is None:
+        _COUNTING = _counting_mode(torch)
+    mode = _COUNTING()
+    mode.counted = counted
+    with mode:
+        yield
 
+
+_COUNTING: Any = None  # the mode's class, made once (making a mode class costs more than a small model's run)
+
+
+def _counting_mode(torch: Any) -> Any:
+    """The dispatch mode class of :func:`_flops`; each instance's ``counted`` takes the counts."""
+    from torch.utils import flop_counter
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    registry = flop_counter.flop_registry
+    wrapper = flop_counter.shape_wrapper(_shapes).__code__  # the registry's wrapper: tensors -> shapes, then f
     implicit = torch._C.DispatchKey.CompositeImplicitAutograd
     has_kernel = torch._C._dispatch_has_kernel_for_dispatch_key
     higher = torch._ops.HigherOrderOperator
 
     class Counting(TorchDispatchMode):  # type: ignore[misc]
+        counted: Callable[[int], None]
+
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
             if isinstance(func, higher):  # torch.cond and the like: not ours to run
                 return NotImplemented
-            rule = flop_registry.get(func._overloadpacket)
+            rule = registry.get(func._overloadpacket)
             if rule is None:
                 decomposes = _DECOMPOSES.get(func)
                 if decomposes is None:
@@ -416,11 +450,14 @@ def _flops(torch: Any, counted: Callable[[int], None] | None) -> Iterator[None]:
                         return out
                 return func(*args, **kwargs)
             out = func(*args, **kwargs)
-            counted(int(rule(*args, **kwargs, out_val=out)))  # type: ignore[misc]
+            raw = getattr(rule, "__wrapped__", None) if getattr(rule, "__code__", None) is wrapper else None
+            if raw is None:  # a formula registered raw, or one whose wrapper is not torch's shape_wrapper
+                self.counted(int(rule(*args, **kwargs, out_val=out)))
+            else:
+                self.counted(int(raw(*_shapes(args), **_shapes(kwargs), out_shape=_shapes(out))))
             return out
 
-    with Counting():
-        yield
+    return Counting
 
 
 @contextmanager
