@@ -595,6 +595,7 @@ REFUSED = [
     ("zero size", lambda: M.CustomParameter(2, 3), (), {"input_size": [(3, 0)]}),
     ("dict size", lambda: M.CustomParameter(2, 3), (), {"input_size": {0: 1}}),
     ("bad mode", M.IdentityModel, (), {"input_size": (1, 2), "mode": "test"}),
+    ("text size", lambda: M.CustomParameter(2, 3), (), {"input_size": "hello"}),
 ]
 CRASHES = [
     ("throws", lambda: M.EdgeCaseModel(throw_error=True), (), {"input_size": (5, 1, 28, 28)}),
@@ -619,6 +620,16 @@ def test_a_failing_forward_is_reported_where_torchinfo_raises(what: str, model: 
 def test_forward_without_error_is_summarised() -> None:
     result = cnncalc.summary(M.EdgeCaseModel(throw_error=False), input_size=(1, 1, 28, 28), verbose=0)
     assert result.report.crash is None and result.summary_list[0].output_size == [1, 10, 24, 24]
+
+
+@pytest.mark.parametrize(("flag", "kind"), [("return_str", "str"), ("return_class", "type")])
+def test_a_forward_returning_no_tensor_is_summarised_with_a_note(flag: str, kind: str) -> None:
+    """torchinfo raises here; cnncalc lists the module calls and says what came back."""
+    model = M.EdgeCaseModel(**{flag: True})
+    result = cnncalc.summary(model, input_size=(5, 1, 28, 28), verbose=0)
+    assert result.report.crash is None and f"returned {kind}, no tensor" in str(result)
+    conv1 = next(r for r in result.summary_list if r.name == "conv1")
+    assert conv1.output_size == list(model.conv1(torch.zeros(5, 1, 28, 28)).shape)
 
 
 # --- the tally of docs/torchinfo.md ----------------------------------------------------------------------------
