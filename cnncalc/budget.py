@@ -14,6 +14,7 @@ of one call (:func:`limits`), and read by the core where it runs a model or allo
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -25,20 +26,46 @@ from .errors import CnnCalcError, CnnCalcErrors, Loc
 DEFAULT_TIMEOUT = 30.0
 """Seconds one run of a model's code may take: generous for a forward pass at batch 2 or 3 on a CPU."""
 
+TIMEOUT_ENV = "CNNCALC_TIMEOUT"
+"""The environment variable that replaces DEFAULT_TIMEOUT (a slow CI machine raises it); an explicit limit wins."""
+
+_FROM_ENV = -1.0  # the limit not set by the caller: $CNNCALC_TIMEOUT, else DEFAULT_TIMEOUT
+
 DEFAULT_MAX_MEMORY = 4 * 2**30
 """Bytes a forward pass may allocate (4 GiB)."""
 
 TORCH_MAX_NUMEL = 2**62
 """Past this many elements (or bytes), torch cannot even describe a tensor (its sizes overflow int64)."""
 
-_timeout: ContextVar[float | None] = ContextVar("cnncalc_timeout", default=DEFAULT_TIMEOUT)
+_timeout: ContextVar[float | None] = ContextVar("cnncalc_timeout", default=_FROM_ENV)
 _max_memory: ContextVar[int] = ContextVar("cnncalc_max_memory", default=DEFAULT_MAX_MEMORY)
 _deadline: ContextVar[tuple[float, float] | None] = ContextVar("cnncalc_deadline", default=None)
 
 
 def timeout() -> float | None:
     """The time limit of one run of a model's code, in seconds (None: no limit)."""
-    return _timeout.get()
+    limit = _timeout.get()
+    if limit != _FROM_ENV:
+        return limit
+    try:
+        return default_timeout()
+    except CnnCalcError:  # the CLI reports a bad value up front; a library call keeps the documented default
+        return DEFAULT_TIMEOUT
+
+
+def default_timeout() -> float | None:
+    """The default limit: ``$CNNCALC_TIMEOUT`` where set (0: no limit), else DEFAULT_TIMEOUT; a value that is not
+    seconds from 0 to 86400 raises CnnCalcError."""
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86_400:  # NaN fails this too
+        raise CnnCalcError(f"${TIMEOUT_ENV} is {text!r}: expected seconds from 0 to 86400 (0: no limit)", None)
+    return value or None
 
 
 def max_memory() -> int:
@@ -47,8 +74,9 @@ def max_memory() -> int:
 
 
 @contextmanager
-def limits(timeout: float | None = DEFAULT_TIMEOUT, max_memory: int = DEFAULT_MAX_MEMORY) -> Iterator[None]:
-    """Set both limits for the duration of the block (``timeout`` None or 0: no time limit)."""
+def limits(timeout: float | None = _FROM_ENV, max_memory: int = DEFAULT_MAX_MEMORY) -> Iterator[None]:
+    """Set both limits for the duration of the block (``timeout`` None or 0: no time limit; left out: the default,
+    ``$CNNCALC_TIMEOUT`` or DEFAULT_TIMEOUT)."""
     t1 = _timeout.set(timeout or None)
     t2 = _max_memory.set(max_memory)
     try:

@@ -53,28 +53,26 @@ def _guard(fn: Callable[[], int], traceback: bool) -> NoReturn:
     """Run ``fn``; turn errors into one line and an exit code unless --traceback."""
     try:
         code = fn()
-    except CnnCalcError as e:
-        if traceback:
-            raise
-        _fail(e.format(), getattr(e, "exit_code", EXIT_INPUT))  # a model that failed while it ran: 1
-    except click.ClickException as e:  # a bad option value found while running: usage, exit 2
-        if traceback:
-            raise
-        _fail(_usage_line(e), EXIT_INPUT)
     except (KeyboardInterrupt, BrokenPipeError):
         sys.exit(130)
-    except MemoryError:  # bounded by estimates first; this is the last line of defence
+    except Exception as e:
         if traceback:
             raise
-        _fail("error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify", EXIT_INPUT)
-    except Exception as e:  # a bug in cnncalc; the user still gets one line
-        if traceback:
-            raise
-        _fail(
-            f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and report it)",
-            EXIT_INTERNAL,
-        )
+        _fail(*failure_line(e))
     sys.exit(code)
+
+
+def failure_line(e: Exception) -> tuple[str, int]:
+    """What ``_guard`` prints for an exception, and the exit code (the web page answers with the same)."""
+    if isinstance(e, CnnCalcError):
+        return e.format(), getattr(e, "exit_code", EXIT_INPUT)  # a model that failed while it ran: 1
+    if isinstance(e, click.ClickException):  # a bad option value found while running: usage, exit 2
+        return _usage_line(e), EXIT_INPUT
+    if isinstance(e, MemoryError):  # bounded by estimates first; this is the last line of defence
+        return "error: out of memory; hint: use smaller sizes, a smaller --batch, or --no-verify", EXIT_INPUT
+    # a bug in cnncalc; the user still gets one line
+    return (f"internal error: {type(e).__name__}: {e} (this is a cnncalc bug; rerun with --traceback and report it)",
+            EXIT_INTERNAL)  # fmt: skip
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, int]:
@@ -180,7 +178,12 @@ def _convention_option(fn: Callable[..., None]) -> Callable[..., None]:
 def _set_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
     from . import budget
 
-    if value is not None:
+    if value is None:
+        try:
+            budget.default_timeout()  # $CNNCALC_TIMEOUT, where set: a bad value is a usage error here
+        except CnnCalcError as e:
+            raise click.BadParameter(e.message, param_hint="--timeout") from None
+    else:
         budget.configure(timeout=value)
 
 
@@ -204,9 +207,10 @@ def _limit_options(fn: Callable[..., None], timeout: bool = True) -> Callable[..
         return fn
     return click.option("--timeout", type=click.FloatRange(0, 86_400), default=None, metavar="SECONDS",
                         expose_value=False, callback=_set_timeout,
-                        help="Time limit (default 30; 0: no limit) for all the work on an architecture file (past "
-                             "it: exit 2), and for each run of a Python model's code: its import, each forward pass, "
-                             "each trace (past it: exit 1). Either way it says where it was.")(fn)  # fmt: skip
+                        help="Time limit (default 30, or $CNNCALC_TIMEOUT; 0: no limit) for all the work on an "
+                             "architecture file (past it: exit 2), and for each run of a Python model's code: its "
+                             "import, each forward pass, each trace (past it: exit 1). Either way it says where it "
+                             "was.")(fn)  # fmt: skip
 
 
 def _target_options(fn: Callable[..., None]) -> Callable[..., None]:
@@ -308,8 +312,26 @@ class PyTarget:
                                    "an architecture file declares its input")  # fmt: skip
 
 
+def version_text() -> str:
+    """``cnncalc 0.1.0 (verifies with torch 2.13.0+cpu)``: torch's version from its metadata, torch not imported."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        torch = f"verifies with torch {version('torch')}"
+    except PackageNotFoundError:
+        torch = "torch is not installed: it is needed to verify (pip install torch)"
+    return f"cnncalc {__version__} ({torch})"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="cnncalc")
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show cnncalc's version and the torch version it verifies with, and exit.")  # fmt: skip
 def main() -> None:
     """Layer-by-layer output sizes and parameter counts of CNNs, derived symbolically and proven with torch."""
 
@@ -535,6 +557,9 @@ def _render(report: ShapesReport, out: Output) -> None:
 @click.option("--direction", type=click.Choice(["lr", "tb"]), default="lr", show_default=True,
               help="Layout direction: left to right, or top to bottom.")  # fmt: skip
 @click.option("--title", default=None, help="The title line (default: network, input and parameters; '' for none).")
+@click.option("--fit", default=None, metavar="WIDTH",
+              help="Fit a page or column width (16cm, 160mm, 6.3in, 450pt, 600px): scaled to it, laid out in rows "
+                   "first where scaling would set the text below 7 pt.")  # fmt: skip
 @click.option("--set", "set_", multiple=True, metavar="NAME=N",
               help="Give a symbol a value; labels of a symbolic file stay in symbols until every symbol is set.")  # fmt: skip
 @click.option("--verify/--no-verify", default=True, show_default=True,
@@ -545,7 +570,7 @@ def _render(report: ShapesReport, out: Output) -> None:
 @_convention_option
 @_target_options
 def draw(file: str, output: str | None, fmt: str | None, collapse: bool, direction: str, title: str | None,
-         set_: tuple[str, ...], verify: bool, device: str, traceback: bool, convention: str | None,
+         fit: str | None, set_: tuple[str, ...], verify: bool, device: str, traceback: bool, convention: str | None,
          inputs: tuple[str, ...], input_dtypes: tuple[str, ...], kwargs_json: str | None,
          kwargs_file: str | None, verbose: bool) -> None:  # fmt: skip
     """Draw TARGET for a report: one box per feature map, labelled with its verified shape and parameters.
@@ -564,10 +589,15 @@ def draw(file: str, output: str | None, fmt: str | None, collapse: bool, directi
         _writable(output, "-o")
         picked = pictures.format_of(output, fmt) if output else fmt or "svg"
         pictures.require(picked)
+        if fit is not None:
+            pictures.parse_width(fit)  # a bad width is said before any work
         if output is None and picked in ("png", "pdf") and sys.stdout.isatty():
             raise click.UsageError(f"{picked.upper()} is not for a terminal; write it to a file with -o net.{picked}")
         report = _network(file, derive, check, py)
-        figure = pictures.network(report, collapse, direction, title)
+        figure = pictures.network(report, collapse, direction, title, fit)
+        size = figure.scene.meta.get("render_size")
+        if isinstance(size, tuple) and not collapse and figure.scene.height > 1.5 * figure.scene.width:
+            _echo(f"note: the figure is {size[0]} × {size[1]}; --collapse draws each block as one box", err=True)
         if output is not None:
             _written(lambda: figure.save(output, picked), output, "-o")
         else:
@@ -711,89 +741,30 @@ def _channel_options(fn: Callable[..., None]) -> Callable[..., None]:
                         help="Input channels: the answer then has the parameters and MACs.")(fn)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Calculator:
-    """What a size calculator was asked: the layer kind, its quantities, and how to answer."""
+def _calculator(kind: str, command: str, size: str, quantities: Mapping[str, str | None], out: str | None,
+                extra: Mapping[str, bool] | None = None, c_in: int | None = None, c_out: int | None = None,
+                high: int | None = None) -> Any:  # fmt: skip
+    from .render.answers import Calculator
 
-    kind: str
-    command: str
-    size: str
-    quantities: Mapping[str, str | None]
-    out: str | None
-    extra: Mapping[str, bool] | None = None
-    c_in: int | None = None
-    c_out: int | None = None
-    high: int | None = None
+    return Calculator(kind, command, size, quantities, out, extra, c_in, c_out, high)
 
 
-def _calculate(c: _Calculator, fmt: str, verify: bool, traceback: bool) -> None:
+def _calculate(c: Any, fmt: str, verify: bool, traceback: bool) -> None:
+    """A size calculator's answer (render/answers.py, shared with the web page), echoed."""
+
     def run() -> int:
-        from .calculators import window_layer
+        from .render.answers import window_answer
 
-        calc = window_layer(c.kind, c.size, c.quantities, c.out, c.extra, c.c_in, c.c_out, f"cnncalc {c.command}")
-        try:
-            return _answer(c, calc, fmt, verify)
-        except CnnCalcError as e:
-            raise calc.relocate(e) from None
+        return _echo_answer(window_answer(c, fmt, verify))
 
-    _guard(lambda: _in_command(c.command, run), traceback)
+    _guard(run, traceback)
 
 
-def _in_command(command: str, run: Callable[[], int]) -> int:
-    """Errors without a location (a bad SIZE) read ``cnncalc conv: error: ...`` too."""
-    from .errors import Loc
-
-    try:
-        return run()
-    except CnnCalcError as e:
-        raise e.at(Loc(f"cnncalc {command}", 0, 0)) from None
-
-
-def _answer(c: _Calculator, calc: Any, fmt: str, verify: bool) -> int:
-    import dataclasses
-
-    from .calculators import macs_step, parse_sizes
-    from .parse.spec import parse_text
-    from .pipeline import explain as derive_steps
-    from .pipeline import solve_file
-    from .render import solution
-    from .render.derivation import render
-
-    spec = parse_text(calc.text, calc.command)
-    values: dict[str, int] = {}
-    if calc.unknowns:
-        report = solve_file(spec, {}, c.high, verify=verify)
-        _echo(solution.to_text(report, "", calc, next_step=False))
-        first = next((cand for cand in report.solved.candidates if cand.accepted), None)
-        if first is None:
-            unknowns = ", ".join(f"{u.name} in {u.low}..{u.high}" for u in report.solved.unknowns)
-            _echo(f"{calc.command}: error: no {unknowns} gives {calc.label()}; hint: --max N searches further",
-                       err=True)  # fmt: skip
-            return EXIT_CHECK
-        for line in report.disagreements:
-            _echo(f"{calc.command}: error: {calc.reason(line)}", err=True)
-        values = dict(first.values)
-        _echo(f"Working for {', '.join(f'{k} = {v}' for k, v in values.items())}:")
-    channels = c.c_in is not None or c.c_out is not None
-    n = len(parse_sizes(c.size, "SIZE"))
-    shown = f"{c.c_in or 1}×{c.size.replace('x', '×')}" if channels else c.size
-    only = ("output", "parameters") if channels else ("output L", "output D", "output H", "output W")
-    expl = derive_steps(spec, values, None, verify=verify, only=only, title=f"{c.kind}{n}d on input {shown}")
-    if channels:
-        r, cost = expl.report.main.layers[0], expl.report.cost_at_defaults
-        ins = expl.report.main.graph.input_shape
-        if cost is not None and c.kind.startswith("Conv"):
-            macs = macs_step(c.kind, r.args["kernel_size"], ins[0], r.shape[0], r.args["groups"], ins[1:], r.shape[1:],
-                             cost.macs[0])  # fmt: skip
-            d = expl.derivations[0]
-            expl = dataclasses.replace(expl, derivations=(dataclasses.replace(d, steps=(*d.steps, macs)),))
-    expl = dataclasses.replace(expl, whole=channels)
-    _echo(render(expl, fmt), nl=False)
-    for f in expl.report.failures:
-        found = expl.report.main.output_shape
-        e = calc.failed_expectation(found) if f.name == "expect" else calc.relocate(CnnCalcError(f.message, f.loc))
-        _echo(e.format(), err=True)
-    return EXIT_OK if expl.report.ok else EXIT_CHECK
+def _echo_answer(answer: Any) -> int:
+    _echo(answer.out, nl=False)
+    for line in answer.err:
+        _echo(line, err=True)
+    return int(answer.code)
 
 
 @main.command(epilog=_SIZE_HELP)
@@ -809,7 +780,7 @@ def conv(size: str, kernel_size: str | None, stride: str | None, padding: str | 
     cnncalc conv 224 --out-size 112 -k 7 -s 2 solves for the padding.
     """
     q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
-    _calculate(_Calculator("Conv", "conv", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
+    _calculate(_calculator("Conv", "conv", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
 
 
 conv = _size_options(conv, ("kernel_size", "stride", "padding", "dilation"))  # type: ignore[assignment]
@@ -829,7 +800,7 @@ def pool(size: str, kernel_size: str | None, stride: str | None, padding: str | 
     quantities = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
     if not avg:
         quantities["dilation"] = dilation
-    calc = _Calculator("AvgPool" if avg else "MaxPool", "pool", size, quantities, out,
+    calc = _calculator("AvgPool" if avg else "MaxPool", "pool", size, quantities, out,
                        {"ceil_mode": True} if ceil else None, high=high)  # fmt: skip
     _calculate(calc, fmt, verify, traceback)
 
@@ -847,7 +818,7 @@ def convt(size: str, kernel_size: str | None, stride: str | None, padding: str |
     """Output size of a transposed convolution on SIZE, with the formula; with -c and -f its parameters and MACs."""
     q = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation,
          "output_padding": output_padding}  # fmt: skip
-    _calculate(_Calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
+    _calculate(_calculator("ConvTranspose", "convt", size, q, out, None, c_in, c_out, high), fmt, verify, traceback)
 
 
 convt = _size_options(convt, ("kernel_size", "stride", "padding", "dilation", "output_padding"))  # type: ignore[assignment]
@@ -871,24 +842,11 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
     """Parameter count of one layer, with the working: (k*k*C_in/g + 1)*C_out for a convolution."""
 
     def run() -> int:
-        from .calculators import params_layer
-        from .parse.spec import parse_text
-        from .pipeline import explain as derive_steps
-        from .render.derivation import render
+        from .render.answers import params_answer
 
-        calc = params_layer(kind, kernel, c_in, c_out, groups, bias, dims, convention == "keras")
-        try:
-            spec = parse_text(calc.text, calc.command)
-            expl = derive_steps(spec, {}, None, verify=verify, only=("parameters", "buffers"),
-                                title=f"parameters of {kind}", convention=convention)  # fmt: skip
-        except CnnCalcError as e:
-            raise calc.relocate(e) from None
-        _echo(render(expl, fmt), nl=False)
-        for f in expl.report.failures:
-            _echo(calc.relocate(CnnCalcError(f.message, f.loc)).format(), err=True)
-        return EXIT_OK if expl.report.ok else EXIT_CHECK
+        return _echo_answer(params_answer(kind, kernel, c_in, c_out, groups, bias, dims, fmt, verify, convention))
 
-    _guard(lambda: _in_command(f"params {kind}", run), traceback)
+    _guard(run, traceback)
 
 
 @main.command()
@@ -901,8 +859,9 @@ def params(kind: str, kernel: str | None, c_in: int, c_out: int | None, groups: 
 @click.option("--steps", is_flag=True, help="Show each output element's sum of products.")
 @click.option("--draw", "draw_to", default=None, metavar="FILE",
               help="Also draw the padded image, kernel and output with one window and its sum (.svg, .png, .pdf, .tex).")  # fmt: skip
-@click.option("--at", default="1,1", show_default=True, metavar="i,j",
-              help="The output element --draw highlights (row and column from 1, as in the working).")  # fmt: skip
+@click.option("--at", default="0,0", show_default=True, metavar="i,j",
+              help="The output element --draw highlights (row and column from 0, as torch indexes, the working "
+                   "and the figures count).")  # fmt: skip
 @click.option("--frames", default=None, metavar="DIR",
               help="Also write one picture per output element to DIR, for slides (the format of --draw, else SVG).")  # fmt: skip
 @_explain_options
@@ -941,10 +900,10 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
 
     row, _, col = at.partition(",")
     if not (row.strip().isascii() and row.strip().isdigit() and col.strip().isascii() and col.strip().isdigit()):
-        raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 1, e.g. 2,3", param_hint="--at")
+        raise click.BadParameter(f"{at!r}: expected ROW,COLUMN from 0, e.g. 1,2", param_hint="--at")
     fmt = pictures.format_of(path) if path else "svg"
     pictures.require(fmt)
-    i, j = int(row) - 1, int(col) - 1
+    i, j = int(row), int(col)
     if path:
         _written(lambda: pictures.convolution(result, image, (i, j)).save(path, fmt), path, "--draw")
     if frames:
@@ -953,7 +912,7 @@ def _draw_convolution(result: Convolution, image: Matrix, path: str | None, at: 
         suffix = {"tikz": ".tex"}.get(fmt, "." + fmt)
         for i, line in enumerate(result.output):
             for j in range(len(line)):
-                pictures.convolution(result, image, (i, j)).save(folder / f"out_{i + 1:02d}_{j + 1:02d}{suffix}", fmt)
+                pictures.convolution(result, image, (i, j)).save(folder / f"out_{i:02d}_{j:02d}{suffix}", fmt)
         _echo(f"wrote {len(result.output) * len(result.output[0])} frames to {folder}", err=True)
 
 
@@ -1070,3 +1029,41 @@ def layers(name: str | None) -> None:
         _echo(f"  {arg_name}: {arg.kind}, {default}" + (f" ({arg.note})" if arg.note else ""))
     for key, text in t.formulas().items():
         _echo(f"  {key}: {sym.readable_formula(text)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default serves this machine only (the page runs torch for whoever "
+                   "reaches it).")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: a free one, printed).")  # fmt: skip
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Torch verifications run at once; more wait in a queue.")  # fmt: skip
+@click.option("--queue", "queue_size", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Verifications that may wait; past it the page says busy.")  # fmt: skip
+@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@_limit_options
+def serve(host: str, port: int, open_browser: bool, workers: int, queue_size: int, traceback: bool) -> None:
+    """A local web page: an editor for architecture files with the derived table as you type, verified with torch
+    in the background, the figures, the calculators and the exports (needs the web extra: pip install
+    'cnncalc[web]'). --timeout and --max-memory hold for each request."""
+
+    def run() -> int:
+        import os
+        import subprocess
+
+        from . import budget, web
+
+        web.require()
+        argv = [sys.executable, "-m", "cnncalc.web", "--host", host, "--port", str(port), "--workers", str(workers),
+                "--queue", str(queue_size), "--timeout", str(budget.timeout() or 0),
+                "--max-memory", str(budget.max_memory())] + (["--open"] if open_browser else []) + (
+                ["--traceback"] if traceback else [])  # fmt: skip
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.name == "posix":  # the server program takes this process's place (Ctrl+C and signals reach it)
+            os.execv(sys.executable, argv)
+        return subprocess.call(argv)
+
+    _guard(run, traceback)

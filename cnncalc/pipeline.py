@@ -26,7 +26,7 @@ from .graph import expand
 from .graph.expand import Graph
 from .graph.layout import channels_last_hint
 from .layers import fmt_shape
-from .parse.spec import ArchSpec, parse_file, parse_text
+from .parse.spec import ArchSpec, FileText, parse_bytes, parse_file, parse_text
 from .report import Explanation, Mismatch, PointCheck, ShapesReport, SolveReport
 
 Report = ShapesReport
@@ -50,14 +50,16 @@ def _time_limited(fn: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def load(source: str | Path, text: str | None = None) -> ArchSpec:
-    """Parse an architecture file (or ``text``, reported as ``source``)."""
+def load(source: str | Path | FileText, text: str | None = None) -> ArchSpec:
+    """Parse an architecture file (or ``text``, reported as ``source``; or a file's content received as bytes)."""
+    if isinstance(source, FileText):
+        return parse_bytes(source.raw, source.file)
     return parse_text(text, str(source)) if text is not None else parse_file(source)
 
 
 @_time_limited
 def shapes(
-    source: str | Path | ArchSpec,
+    source: str | Path | FileText | ArchSpec,
     set_values: Mapping[str, int] | None = None,
     verify: bool = True,
     device: str = "auto",
@@ -252,7 +254,7 @@ def _counted(report: ShapesReport) -> ShapesReport:
 
 
 @_time_limited
-def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, layer: str | None = None,
+def explain(source: str | Path | FileText | ArchSpec, set_values: Mapping[str, int] | None = None, layer: str | None = None,
             verify: bool = True, device: str = "auto", only: tuple[str, ...] | None = None,
             title: str | None = None, convention: str | None = None) -> Explanation:  # fmt: skip
     """The worked derivation of every layer (or the one named ``layer``), with the report behind it.
@@ -273,7 +275,7 @@ def explain(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None 
 
 
 @_time_limited
-def solve_file(source: str | Path | ArchSpec, set_values: Mapping[str, int] | None = None, high: int | None = None,
+def solve_file(source: str | Path | FileText | ArchSpec, set_values: Mapping[str, int] | None = None, high: int | None = None,
                limit: int = 100, verify: bool = True, device: str = "auto") -> SolveReport:  # fmt: skip
     """Solve the null symbols of an architecture file from its ``expect:`` entries; verify each solution."""
     from .analysis.unknowns import solve_unknowns

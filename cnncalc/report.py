@@ -169,6 +169,13 @@ class ShapesReport(ReportBase):
 
         return in_layout(tuple(shape), self.channels_last)
 
+    def readable(self, shape: Sequence[Any], layout: bool = True) -> tuple[Any, ...]:
+        """A shape for people: simplified under the file's own conditions (with ``H % 4 == 0``,
+        ``32×2·⌊H/4⌋×2·⌊W/4⌋`` reads ``32×H/2×W/2``), in the file's layout unless ``layout`` is False (pictures
+        draw torch's (C, H, W)); JSON and CSV keep :meth:`shown`."""
+        out = tuple(shape) if self.solution is None else tuple(self.solution.simplified(v) for v in shape)
+        return self.shown(out) if layout else out
+
     @property
     def verified(self) -> bool | None:
         """True when torch agreed on every number; None when not verified."""
@@ -254,6 +261,12 @@ class Row:
     macs_at_defaults: Any = 0
     activation_bytes: Any = 0
     index: int | None = None  # the layer's index in the analysis (None for a summary row)
+    simplified: tuple[Any, ...] | None = None  # ``shape`` simplified under the file's conditions
+
+    @property
+    def readable(self) -> tuple[Any, ...]:
+        """The shape people read (ShapesReport.readable): simplified where the file's conditions allow."""
+        return self.simplified if self.simplified is not None else self.shape
 
 
 def rows(report: ShapesReport) -> list[Row]:
@@ -278,7 +291,7 @@ def rows(report: ShapesReport) -> list[Row]:
             report.cost.macs[i] if report.cost else 0,
             report.cost_at_defaults.macs[i] if report.cost_at_defaults else 0,
             report.cost_at_defaults.activation_bytes[i] if report.cost_at_defaults else 0,
-            i,
+            i, report.readable(r.shape),
         ))  # fmt: skip
         for k in sorted(groups_after.get(i, []), key=lambda k: -main.groups[k].group.depth):
             g, cg = main.groups[k], concrete.groups[k]
@@ -288,7 +301,7 @@ def rows(report: ShapesReport) -> list[Row]:
                 g.group.name, g.group.name, g.group.type, g.group.loc.line, g.group.loc.col, g.group.depth, True, (),
                 report.shown(g.shape), report.shown(cg.shape) if symbolic else None, g.params,
                 cg.params if symbolic else None, g.buffers,
-                all(main.layers[j].node.trainable for j in members), verified,
+                all(main.layers[j].node.trainable for j in members), verified, simplified=report.readable(g.shape),
             ))  # fmt: skip
     return out
 

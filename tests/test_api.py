@@ -143,6 +143,7 @@ def test_device(device: Any) -> None:
     assert ours.report.device == "cpu"
 
 
+@pytest.mark.slow
 def test_device_is_moved_back() -> None:
     """The meta device stands in for a GPU here: the model runs there and comes back, tensors and all."""
     model = course_net()
@@ -184,6 +185,7 @@ def test_per_sample_text_is_the_command_lines_notation() -> None:
     assert comparable(a.to_dict()) == comparable(b.to_dict())
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 6), st.integers(1, 3), st.booleans(), st.booleans()), min_size=1, max_size=3),
        st.integers(1, 3), st.integers(6, 12))  # fmt: skip
@@ -242,6 +244,7 @@ def test_bad_arguments_are_one_clear_error(kwargs: dict[str, Any], message: str)
 # --- symbolic live models --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_symbolic_size_gives_formulas_receptive_fields_and_accepted_sizes() -> None:
     model = course_net()
     H, W = cnncalc.symbols("H W")
@@ -326,6 +329,7 @@ def test_str_rich_and_html_show_the_same_table() -> None:
     assert "⌊H/2⌋ − 6" in sym and "Verified: torch" in sym and "Valid when" in sym
 
 
+@pytest.mark.slow
 def test_summary_prints_in_a_script_as_torchinfo_does() -> None:
     code = ("import torch, cnncalc\nfrom torch import nn\n"
             "cnncalc.summary(nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten()), (1, 3, 8, 8))\n")  # fmt: skip

@@ -9,14 +9,26 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).parent.parent / "cnncalc"
+import cnncalc
+
+PACKAGE = Path(cnncalc.__file__).parent  # the source tree, or the installed wheel in .ci/run
 
 CORE = ("cnncalc.parse", "cnncalc.graph", "cnncalc.layers", "cnncalc.analysis", "cnncalc.verify", "cnncalc.pymodel",
         "cnncalc.pipeline", "cnncalc.report", "cnncalc.checks", "cnncalc.symbolic", "cnncalc.formula",
         "cnncalc.errors", "cnncalc.calculators", "cnncalc.convolve")  # fmt: skip
 """Packages and modules that return data: they never import a renderer, the CLI, click or rich."""
 
-FORMATTING = ("cnncalc.render", "cnncalc.cli", "cnncalc.api", "cnncalc.testing", "click", "rich")
+FORMATTING = (
+    "cnncalc.render",
+    "cnncalc.cli",
+    "cnncalc.api",
+    "cnncalc.testing",
+    "cnncalc.web",
+    "click",
+    "rich",
+    "starlette",
+    "uvicorn",
+)
 
 
 def modules() -> dict[str, Path]:

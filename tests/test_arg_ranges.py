@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +72,7 @@ def base(name: str) -> tuple[dict[str, Any], list[int]]:
     return args, shape
 
 
+@pytest.mark.slow
 @settings(max_examples=600)
 @given(st.sampled_from(TYPES), st.data())
 def test_torch_refuses_exactly_what_cnncalc_refuses(name: str, data: st.DataObject) -> None:

@@ -15,8 +15,12 @@ import yaml
 from click.testing import CliRunner
 
 from cnncalc.cli import main
+from cnncalc.errors import CnnCalcError
 
 HERE = Path(__file__).parent / "bad_inputs"
+HANG_SECONDS = 300
+"""A hang detector per case, never a speed test: far above any case's time on a quiet machine (the slowest takes
+a few seconds), so that a busy machine cannot fail it. cnncalc's own limits are tested with small --timeout values."""
 CORPUS = sorted(HERE.glob("*.yaml"))
 CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "cases.yml").read_text(encoding="utf-8"))
 
@@ -71,6 +75,7 @@ def test_file_of_several_megabytes(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_too_many_layers_after_expansion(tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text(
@@ -94,12 +99,13 @@ BOUNDED = """
 import json, resource, signal, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
 from cnncalc.cli import main
+HANG = int(sys.argv[1])
 def timeout(*_): raise TimeoutError
 signal.signal(signal.SIGALRM, timeout)
 out = {}
 for path in sys.argv[1:]:
     start = time.perf_counter()
-    signal.alarm(20)
+    signal.alarm(HANG)
     try:
         main(["shapes", path, "--no-verify"], standalone_mode=True)
         code = 0
@@ -111,18 +117,18 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_corpus_runs_in_bounded_time_and_memory() -> None:
     import json
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", BOUNDED, *map(str, CORPUS)], capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", BOUNDED, str(HANG_SECONDS), *map(str, CORPUS)],
+                          capture_output=True, text=True, timeout=HANG_SECONDS * len(CORPUS))  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads(proc.stdout.strip().splitlines()[-1])
-    for path, (code, seconds) in results.items():
+    for path, (code, _seconds) in results.items():
         assert code == 2, path
-        assert seconds < 10, f"{path} took {seconds:.1f} s"
 
 
 HARNESS = """
@@ -166,17 +172,20 @@ def _resolve(args: list[str], tmp: Path) -> list[str]:
             for a in args]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_hostile_cases_under_memory_and_time_limits(tmp_path: Path) -> None:
     """Every case of cases.yml (files, CLI values, Python targets): its exit code and message, never a traceback,
-    each case in at most 20 s, the whole run under a 3 GiB address-space limit (torch included)."""
+    each case ending (a hang detector, not a speed test: HANG_SECONDS), the whole run under a 3 GiB address-space
+    limit (torch included)."""
     import json
     import subprocess
     import sys
 
     cases = [_resolve(c["args"], tmp_path) for c in CASES]
     log = tmp_path / "log.jsonl"
-    proc = subprocess.run([sys.executable, "-c", HARNESS, str(3 * 2**30), "20", str(log)], input=json.dumps(cases),
-                          capture_output=True, text=True, timeout=900, cwd=HERE)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", HARNESS, str(3 * 2**30), str(HANG_SECONDS), str(log)],
+                          input=json.dumps(cases), capture_output=True, text=True, timeout=HANG_SECONDS * len(cases),
+                          cwd=HERE)  # fmt: skip
     records = [json.loads(line) for line in log.read_text().splitlines()]
     done = {r["case"]: r for r in records if "case" in r}
     started = [r["start"] for r in records if "start" in r]
@@ -197,7 +206,6 @@ def test_hostile_cases_under_memory_and_time_limits(tmp_path: Path) -> None:
             "a traceback" if "Traceback" in r["err"] + r["out"] else "",
             "an internal error" if "internal error" in r["err"] else "",
             "a raw escape character" if "\x1b" in r["err"] + r["out"] else "",
-            f"{r['seconds']:.1f} s" if r["seconds"] > 15 else "",
             "stdout is not JSON" if case.get("json") and not _is_json(r["out"]) else "",
         ]
         if any(problems):
@@ -215,6 +223,7 @@ def _is_json(text: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["shapes", "check"])
 def test_a_thread_the_target_never_ends_does_not_keep_cnncalc_running(command: str) -> None:
     """The program exits with its code although a Python target left a non-daemon thread spinning."""
@@ -222,6 +231,36 @@ def test_a_thread_the_target_never_ends_does_not_keep_cnncalc_running(command: s
     import sys
 
     proc = subprocess.run([sys.executable, "-m", "cnncalc", command, "targets/threads_forever.py:Net", "--input", "4"],
-                          capture_output=True, text=True, timeout=120, cwd=HERE)  # fmt: skip
+                          capture_output=True, text=True, timeout=HANG_SECONDS, cwd=HERE)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_default_time_limit_comes_from_the_environment_and_the_option_wins() -> None:
+    """$CNNCALC_TIMEOUT sets the default --timeout (a slow CI machine raises it); an explicit --timeout wins."""
+    deep = str(HERE / "huge" / "deep_100k.yaml")
+    result = CliRunner().invoke(main, ["shapes", deep, "--no-verify"], env={"CNNCALC_TIMEOUT": "0.5"})
+    assert result.exit_code == 2
+    assert "did not finish within the time limit of 0.5 s (--timeout)" in result.stderr
+    result = CliRunner().invoke(main, ["shapes", deep, "--no-verify", "--timeout", "1"], env={"CNNCALC_TIMEOUT": "0.5"})
+    assert result.exit_code == 2
+    assert "did not finish within the time limit of 1 s (--timeout)" in result.stderr
+    result = CliRunner().invoke(main, ["shapes", deep, "--no-verify"], env={"CNNCALC_TIMEOUT": "soon"})
+    assert result.exit_code == 2 and "$CNNCALC_TIMEOUT is 'soon'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_library_calls_take_the_default_time_limit_from_the_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The core (pipeline, checks, the API's own limits) reads $CNNCALC_TIMEOUT where no limit was given."""
+    from cnncalc import budget
+    from cnncalc.pipeline import shapes
+
+    monkeypatch.setenv("CNNCALC_TIMEOUT", "0.5")
+    assert budget.timeout() == 0.5
+    with budget.limits(7):
+        assert budget.timeout() == 7
+    with pytest.raises(CnnCalcError, match=r"within the time limit of 0\.5 s"):
+        shapes(HERE / "huge" / "deep_100k.yaml", verify=False)
+    monkeypatch.setenv("CNNCALC_TIMEOUT", "0")
+    assert budget.timeout() is None
+    monkeypatch.setenv("CNNCALC_TIMEOUT", "later")
+    assert budget.timeout() == budget.DEFAULT_TIMEOUT

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cnncalc.cli import main
@@ -120,6 +121,7 @@ def test_concrete_file_does_not_import_sympy() -> None:
     assert_not_imported("sympy", ["shapes", "examples/resnet50.yaml", "--no-verify", "--format", "json"])
 
 
+@pytest.mark.slow
 def test_meta_device_verifies_shapes() -> None:
     code, out, _ = run("shapes", "examples/resnet18.yaml", "--device", "meta", "--format", "json")
     assert code == 0
@@ -140,7 +142,9 @@ def test_cuda_unavailable_is_a_clean_error() -> None:
 
 def test_python_m_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "cnncalc", "--version"], check=True, capture_output=True, text=True)
-    assert out.stdout.startswith("cnncalc, version")
+    import cnncalc
+
+    assert out.stdout.startswith(f"cnncalc {cnncalc.__version__} (verifies with torch ")
 
 
 def test_layers_command() -> None:
@@ -152,6 +156,7 @@ def test_layers_command() -> None:
     assert code == 0 and "filters: int, required" in out and "torch: Conv2d" in out
 
 
+@pytest.mark.slow
 def test_progress_reports_every_layer_at_every_point() -> None:
     from cnncalc.pipeline import shapes
 

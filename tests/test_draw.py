@@ -11,6 +11,7 @@ sum equals torch's conv2d.
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from functools import cache
@@ -192,7 +193,7 @@ def test_unet_is_a_u_and_resnet50_wraps_into_stages() -> None:
 
 def test_symbolic_labels_stay_symbolic_until_set() -> None:
     svg = pictures.network(report_of("examples/unet.yaml")).svg()
-    assert shape_labels(svg)["down1"] == "16×⌊H/2⌋×⌊W/2⌋"
+    assert shape_labels(svg)["down1"] == "16×H/2×W/2"  # ⌊H/2⌋ under the file's own H % 4 == 0
     fixed = pictures.network(shapes("examples/unet.yaml", {"H": 32, "W": 48}, verify=False)).svg()
     assert shape_labels(fixed)["down1"] == "16×16×24"
 
@@ -457,12 +458,12 @@ def test_convolution_figure_sum_matches_torch(n: int, k: int, p: int, s: int, fl
 
 def test_convolve_frames_one_per_output_element(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["convolve", "--image", "1 2 3; 4 5 6; 7 8 9", "--kernel", "1 0; 0 1",
-                                       "--draw", str(tmp_path / "c.png"), "--at", "2,1", "--frames",
+                                       "--draw", str(tmp_path / "c.png"), "--at", "1,0", "--frames",
                                        str(tmp_path / "frames")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert not_blank((tmp_path / "c.png").read_bytes())
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [
-        "out_01_01.png", "out_01_02.png", "out_02_01.png", "out_02_02.png"]  # fmt: skip
+        "out_00_00.png", "out_00_01.png", "out_01_00.png", "out_01_01.png"]  # fmt: skip
 
 
 def test_figures_show_in_jupyter() -> None:
@@ -529,3 +530,322 @@ def test_api_summary_draws_itself_with_torchs_shapes() -> None:
     symbolic = shape_labels(cnncalc.summary(convs, (3, "H", "W"), verbose=0).draw().svg())
     last = list(symbolic.values())[-1]
     assert "H" in last and label_value(last, {"H": 16, "W": 20}) == (*seen["pool"][:2], 8)
+
+
+# -- figures for reports: kinds of layer, merges, scale, page width, titles, conventions ----------------------
+
+
+def torch_family(cls: type) -> str | None:
+    """The kind of a torch.nn class from torch's own class hierarchy (not from cnncalc's catalogue)."""
+    m = torch.nn.modules
+    table = [(m.conv._ConvTransposeNd, "up-sampling"), (m.conv._ConvNd, "convolution"),
+             ((m.pooling._MaxPoolNd, m.pooling._AvgPoolNd, m.pooling._AdaptiveAvgPoolNd,
+               m.pooling._AdaptiveMaxPoolNd, m.pooling._LPPoolNd), "pooling"),
+             ((m.batchnorm._NormBase, torch.nn.GroupNorm, torch.nn.LayerNorm, torch.nn.LocalResponseNorm), "normalisation"),
+             ((torch.nn.Linear, torch.nn.MultiheadAttention), "dense"), ((torch.nn.Upsample, torch.nn.PixelShuffle), "up-sampling"),
+             ((torch.nn.Flatten, torch.nn.Unflatten, torch.nn.PixelUnshuffle), "reshape"),
+             ((m.dropout._DropoutNd, torch.nn.Identity, m.padding._ConstantPadNd, m.padding._ReflectionPadNd,
+               m.padding._ReplicationPadNd, m.padding._CircularPadNd), "other")]  # fmt: skip
+    for base, family in table:
+        if issubclass(cls, base):
+            return family
+    return "activation" if cls.__module__ == "torch.nn.modules.activation" else None
+
+
+def test_every_torch_layer_type_names_its_family_as_torchs_class_hierarchy_says() -> None:
+    from cnncalc.layers import CATALOGUE
+    from cnncalc.layers.base import FAMILIES
+
+    checked = 0
+    for name, layer in CATALOGUE.items():
+        assert layer.family in FAMILIES, name
+        cls = getattr(torch.nn, name, None)
+        if isinstance(cls, type) and issubclass(cls, torch.nn.Module):
+            assert layer.family == torch_family(cls), name
+            checked += 1
+    assert checked > 60
+
+
+def box_polys(svg: str) -> dict[str, list[Any]]:
+    """Per node, the faces of its box (front, top, side) as drawn."""
+    out: dict[str, list[Any]] = {}
+    for i in items(svg):
+        if i.kind == "poly" and i.role in ("box", "box-top", "box-side"):
+            out.setdefault(i.node, []).append(i)
+    return out
+
+
+@pytest.mark.parametrize("path", ["examples/unet.yaml", "examples/cifar_cnn.yaml", "examples/resnet50.yaml"])
+def test_boxes_are_coloured_by_their_layers_family_with_a_legend(path: str) -> None:
+    from cnncalc.layers import CATALOGUE
+    from cnncalc.render.draw.boxes import from_report
+    from cnncalc.render.draw.layout import PALETTE
+
+    report = report_of(path)
+    layers = {r.node.name: r.node.layer for r in report.main.layers}
+    net = from_report(report, False)
+    svg = pictures.network(report).svg()
+    fronts = {i.node: i for i in items(svg) if i.kind == "poly" and i.role == "box"}
+    for b in net.boxes:
+        if b.node == "input":
+            continue
+        first = layers[b.members[0]]
+        expected = "merge" if first.merge else torch_family(getattr(torch.nn, first.name))
+        assert b.family == first.family == expected
+        assert fronts[b.node].attrs["fill"] == PALETTE[b.family][0][0]
+        assert fronts[b.node].attrs["data-family"] == b.family
+    drawn = {b.family for b in net.boxes} | {f for b in net.boxes for f in b.folded}
+    legend = {i.attrs["data-family"]: i.attrs["fill"] for i in items(svg) if i.role == "legend"}
+    assert set(legend) == drawn
+    assert len({PALETTE[f][0][0] for f in drawn}) == len(drawn)  # a conv and a pool differ by more than text
+    names = [i.text for i in items(svg) if i.role == "legend-label"]
+    assert "convolution" in names and "pooling" in names
+    assert CATALOGUE["Conv2d"].family != CATALOGUE["MaxPool2d"].family
+
+
+MERGES = [p for p in EXAMPLES if re.search(r"\b(Add|Concat)\b", Path(p).read_text())]  # no derivation to collect
+
+
+@pytest.mark.parametrize("path", MERGES)
+@pytest.mark.parametrize("direction", ["lr", "tb"])
+def test_each_input_enters_a_merge_on_its_own(path: str, direction: str) -> None:
+    from cnncalc.render.draw.boxes import from_report
+
+    report = report_of(path)
+    net = from_report(report, False)
+    svg = pictures.network(report, False, direction).svg()
+    faces = box_polys(svg)
+    ends = [i.points[-1] for i in items(svg) if i.kind == "line" and i.role == "edge"]
+    nodes = {b.key: b for b in net.boxes}
+    merges = [b for b in net.boxes if len(b.inputs) > 1]
+    assert merges
+    for b in merges:
+        x0 = min(p[0] for f in faces[b.node] for p in f.points) - 3
+        x1 = max(p[0] for f in faces[b.node] for p in f.points) + 3
+        y0 = min(p[1] for f in faces[b.node] for p in f.points) - 3
+        y1 = max(p[1] for f in faces[b.node] for p in f.points) + 3
+        entering = [e for e in ends if x0 <= e[0] <= x1 and y0 <= e[1] <= y1]
+        assert len(entering) == len(b.inputs), (b.node, [nodes[s].node for s in b.inputs], entering)
+        for k, a in enumerate(entering):
+            assert all(abs(a[0] - c[0]) + abs(a[1] - c[1]) >= 5 for c in entering[k + 1 :]), (b.node, entering)
+
+
+def test_box_heights_make_a_halving_visible() -> None:
+    """64×64, 32×32 and 16×16 maps of the U-Net: each halving makes the box clearly shorter (a third)."""
+    report = report_of("examples/unet.yaml")
+    sizes = {r.node.name: r.shape[-2] for r in report.defaults.layers}
+    heights: dict[int, set[float]] = {}
+    for node, faces in box_polys(pictures.network(report).svg()).items():
+        front = next(f for f in faces if f.role == "box")
+        if node in sizes:
+            heights.setdefault(sizes[node], set()).add(
+                round(max(p[1] for p in front.points) - min(p[1] for p in front.points), 1)
+            )
+    assert {64, 32, 16} <= set(heights) and all(len(h) == 1 for h in heights.values())
+    h64, h32, h16 = (heights[n].pop() for n in (64, 32, 16))
+    assert h64 / h32 >= 1.4 and h32 / h16 >= 1.4 and h64 / h16 >= 2.2
+
+
+@settings(max_examples=100)
+@given(st.integers(2, 4096), st.integers(1, 4096))
+def test_halving_a_size_shortens_its_box_by_the_same_factor(n: int, extra: int) -> None:
+    from cnncalc.render.draw.layout import MIN_LENGTH, size_of
+
+    top = n + extra
+    big, small = size_of(n, top), size_of(n // 2, top)
+    assert big >= small
+    if small > MIN_LENGTH:
+        assert big / small >= 1.45
+
+
+def svg_size(svg: str) -> tuple[str, str, list[float]]:
+    root = ET.fromstring(svg)
+    return root.get("width", ""), root.get("height", ""), [float(v) for v in root.get("viewBox", "").split()]
+
+
+@pytest.mark.parametrize(("path", "collapse", "direction"), [
+    ("examples/unet.yaml", False, "lr"), ("examples/unet.yaml", True, "lr"), ("examples/unet.yaml", False, "tb"),
+    ("examples/cifar_cnn.yaml", False, "lr"), ("examples/resnet50.yaml", True, "lr")])  # fmt: skip
+@pytest.mark.parametrize("width", ["16cm", "85mm", "6.3in", "450pt", "600px"])
+def test_fit_prints_the_width_asked_with_text_of_7pt_or_more(path: str, collapse: bool, direction: str,
+                                                             width: str) -> None:  # fmt: skip
+    from cnncalc.render.draw.page import PX_PER, parse_width
+
+    report = report_of(path)
+    natural = pictures.network(report, collapse, direction)
+    figure = pictures.network(report, collapse, direction, fit=width)
+    svg = figure.svg()
+    w, h, box = svg_size(svg)
+    assert w == width
+    target = parse_width(width).px
+    scale = target / box[2]
+    assert abs(float(h[: -len(width.lstrip("0123456789."))]) * PX_PER[parse_width(width).unit] - box[3] * scale) < 0.5
+    smallest = min(float(i.attrs["font-size"]) for i in items(svg) if i.kind == "text")
+    assert smallest * scale >= 7 * 96 / 72 - 1e-6  # 7 pt when printed at that width
+    assert collisions(svg) == []
+    if natural.scene.width * 10 / (7 * 96 / 72) > target and direction == "lr":  # too wide to scale alone: rows
+        assert figure.scene.meta["rows"] > 1
+    png = figure.png()
+    assert abs(png_pixels(png).size[0] - 2 * target) <= 2
+    check_tikz(figure.tikz())
+    assert figure.pdf().startswith(b"%PDF")
+
+
+def test_fit_on_the_command_line_and_bad_widths(tmp_path: Path) -> None:
+    out = tmp_path / "u.svg"
+    result = CliRunner().invoke(main, ["draw", "examples/unet.yaml", "--collapse", "--fit", "16cm", "-o", str(out),
+                                       "--no-verify"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    w, _, box = svg_size(out.read_text())
+    assert w == "16cm" and box[3] / box[2] < 1.5  # a page, no longer 4.5:1
+    for bad in ("16", "16furlongs", "0cm", "-3cm", "1e9cm"):
+        r = CliRunner().invoke(main, ["draw", "examples/unet.yaml", "--fit", bad, "-o", str(out), "--no-verify"])
+        if bad == "16":  # a bare number is pixels
+            assert r.exit_code == 0, r.output
+            continue
+        assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "--fit" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_python_models_title_is_its_name_not_its_path(tmp_path: Path) -> None:
+    target = str((Path("tests/models/course_net.py")).resolve()) + ":Net"
+    out = tmp_path / "n.svg"
+    result = CliRunner().invoke(main, ["draw", target, "--input", "3x28x28", "-o", str(out), "--no-verify"])
+    assert result.exit_code == 0, result.output
+    title = next(i.text for i in items(out.read_text()) if i.role == "title")
+    assert title.startswith("course_net.py:Net · input 3×28×28 · ") and "/" not in title
+    from cnncalc import pymodel
+    from cnncalc.pymodel.inputs import parse_inputs
+
+    hooked = pictures.network(pymodel.modules(pymodel.load(target), parse_inputs(("3x28x28",), ()), {}, "cpu"))
+    assert hooked.title.startswith("course_net.py:Net · input 3×28×28 · ")
+
+
+def test_both_unit_figures_count_from_0_and_say_so(tmp_path: Path) -> None:
+    """rf --draw's unit and convolve --draw's element are torch's indices: the highlighted cells are the ones
+    torch's tensors hold at those indices."""
+    rf = tmp_path / "rf.svg"
+    result = CliRunner().invoke(main, ["rf", "examples/course/f_two_convs_symbolic.yaml", "--draw", str(rf),
+                                       "--unit", "Z2@2,3", "--no-verify"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    svg = rf.read_text()
+    assert "counted from 0, as torch indexes" in svg and "receptive field of unit (2, 3) of Z2" in svg
+    assert drawn_cells(svg)["Z2"] == {(2, 3)}
+    conv = tmp_path / "c.svg"
+    image = "1 2 3 4; 5 6 7 8; 9 10 11 12"
+    result = CliRunner().invoke(main, ["convolve", "--image", image, "--kernel", "1 0; 0 2", "--draw", str(conv),
+                                       "--at", "1,2", "--steps"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    svg = conv.read_text()
+    assert "counted from 0, as torch indexes" in svg and "output element (1, 2)" in svg
+    x = torch.tensor([[1.0, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]])[None, None]
+    value = int(torch.nn.functional.conv2d(x, torch.tensor([[1.0, 0], [0, 2]])[None, None])[0, 0, 1, 2])
+    assert f"out[1,2] = 7·1 + 8·0 + 11·0 + 12·2 = {value}" in svg
+    assert sorted(i.text for i in items(svg) if i.role == "index") == ["0", "0", "1", "1", "2"]  # 2×3 output
+    assert f"out[1,2] = 7*1 + 8*0 + 11*0 + 12*2 = {value}" in result.stdout  # the working counts the same way
+
+
+def test_a_32x32_receptive_field_has_no_moire_and_no_line_crosses_a_label(tmp_path: Path) -> None:
+    from cnncalc.render.draw.receptive import KY, MIN_SPACING
+
+    layers = [{"type": "Conv2d", "out_channels": 2, "kernel_size": 7, "padding": 3},
+              {"type": "Conv2d", "out_channels": 2, "kernel_size": 5, "padding": 2},
+              {"type": "Conv2d", "out_channels": 2, "kernel_size": 4, "padding": 1}]  # fmt: skip
+    report = shapes(load("rf32.yaml", arch_text(layers, [1, 32, 32])), verify=False)
+    field = confirm(unit_field(report.defaults, 2))
+    figure = pictures.receptive_field(field)
+    svg = figure.svg()
+    assert "196 input units" in svg
+    grid = [i for i in items(svg) if i.kind == "line" and i.role == "grid"]
+    for plane in figure.scene.meta["planes"]:
+        depth = (plane.rows[1] - plane.rows[0] + 1) * plane.cell * KY
+        y = plane.y + figure.scene.meta["offset"][1]  # the plane's front edge, where finish() moved it
+        rows = sorted({round(g.points[0][1], 2) for g in grid if abs(g.points[0][1] - g.points[1][1]) < 1e-6
+                       and y - depth - 1 <= g.points[0][1] <= y + 1})  # fmt: skip
+        assert len(rows) >= 5
+        gaps = [b - a for a, b in itertools.pairwise(rows)]
+        assert all(g >= MIN_SPACING - 0.01 for g in gaps), gaps
+    assert plane.cell * KY < MIN_SPACING  # dense enough that every line would have beaten
+    assert collisions(svg, solids=("plane",), lines=("cone", "grid"), solid_lines=()) == []
+    assert drawn_cells(svg)["input"] == {(r, c) for r in range(9, 23) for c in range(9, 23)}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 12), st.data())
+def test_simplified_shapes_equal_the_raw_ones_at_every_valid_size(modulus: int, data: st.DataObject) -> None:
+    """Solution.simplified against the expression it rewrites, at sizes m·k + r (the only valid ones)."""
+    import sympy
+
+    from cnncalc.analysis.conditions import Solution, SymbolRange
+
+    h = sympy.Symbol("H", integer=True, positive=True)
+    residue = data.draw(st.integers(0, modulus - 1))
+    expr: Any = h
+    for _ in range(data.draw(st.integers(1, 3))):
+        step = data.draw(st.sampled_from(["floor", "ceil", "mul", "add"]))
+        d = data.draw(st.integers(1, 8))
+        expr = (sympy.floor((expr + data.draw(st.integers(-3, 3))) / d) if step == "floor" else
+                sympy.ceiling(expr / d) if step == "ceil" else expr * d if step == "mul" else expr + d - 4)  # fmt: skip
+    solution = Solution({"H": SymbolRange("H", 1, modulus, (residue,))}, ())
+    simple = solution.simplified(expr)
+    for k in range(1, 30):
+        v = modulus * k + residue
+        assert int(simple.subs(h, v)) == int(expr.subs(h, v)), (expr, simple, v)
+    ops = (sympy.floor, sympy.ceiling)
+    count = sum(1 for e in sympy.preorder_traversal(expr) if isinstance(e, ops))
+    assert sum(1 for e in sympy.preorder_traversal(simple) if isinstance(e, ops)) <= count
+
+
+def test_shapes_are_simplified_under_the_files_conditions_wherever_they_are_shown(tmp_path: Path) -> None:
+    report = report_of("examples/unet.yaml")
+    assert "H % 4 == 0" in report.conditions
+    labels = shape_labels(pictures.network(report).svg())
+    assert labels["up2"] == "32×H/2×W/2" and labels["skip1"] == "32×H×W" and labels["down2"] == "32×H/4×W/4"
+    table = CliRunner().invoke(main, ["shapes", "examples/unet.yaml", "--no-verify", "--width", "200"]).stdout
+    assert "32×H/2×W/2" in table and "⌊" not in table.split("Valid when")[0]
+    markdown = CliRunner().invoke(main, ["shapes", "examples/unet.yaml", "--no-verify", "--format", "markdown"]).stdout
+    assert "| up2 | ConvTranspose2d | 32×H/2×W/2 |" in markdown
+    import json
+
+    doc = json.loads(
+        CliRunner().invoke(main, ["shapes", "examples/unet.yaml", "--no-verify", "--format", "json"]).stdout
+    )
+    up2 = next(r for r in doc["layers"] if r["name"] == "up2")
+    assert up2["output_shape"] == [32, "2*floor(H/4)", "2*floor(W/4)"]  # machines keep sympy's exact form
+    cifar = shape_labels(pictures.network(report_of("examples/cifar_cnn.yaml")).svg())  # only H % 2 == 0 there
+    assert cifar["pool1"] == "32×H/2×W/2" and cifar["maxpool2d_1"] == "64×⌊H/4⌋×⌊W/4⌋"
+
+
+def test_a_hooked_summary_shows_kernel_sizes_activations_and_a_reused_pool() -> None:
+    """torch's own module attributes are the judge: kernel sizes from ``kernel_size``, the family from torch's
+    class hierarchy; an activation called as a function (seen by torch.fx) is folded in; a pool called twice
+    is not said to share parameters it does not have."""
+    from torch import nn
+
+    import cnncalc
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 5, padding=1)
+            self.pool = nn.MaxPool2d(3, stride=2)
+            self.conv2 = nn.Conv2d(8, 8, (3, 1), padding=(1, 0))
+            self.head = nn.Linear(8 * 2 * 2, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.pool(torch.relu(self.conv(x)))
+            x = self.pool(torch.sigmoid(self.conv2(x)))
+            return self.head(x.flatten(1))
+
+    model = Net()
+    svg = cnncalc.summary(model, (2, 3, 16, 16), verbose=0).draw().svg()
+    ops = {i.node: i.text for i in items(svg) if i.role == "op"}
+    params = {i.node: i.text for i in items(svg) if i.role == "params"}
+    fronts = {i.node: i.attrs["data-family"] for i in items(svg) if i.role == "box"}
+    for name in ("conv", "conv2"):
+        k = getattr(model, name).kernel_size
+        assert ops[name].startswith(f"Conv2d {k[0]}×{k[1]}"), ops
+        assert fronts[name] == torch_family(type(getattr(model, name)))
+    assert ops["conv"].endswith("+ ReLU") and ops["conv2"].endswith("+ Sigmoid")
+    assert ops["pool"].startswith("MaxPool2d 3×3 /2") and fronts["pool"] == "pooling"
+    assert all("shared with pool" not in t for t in params.values())
+    assert sum(1 for i in items(svg) if i.role == "params" and i.text == "called again (pool)") == 1

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -36,6 +37,7 @@ def _shapes_only(layers: list[dict[str, Any]], shape: list[int]) -> list[tuple[i
     return [s for s, _, _ in reference.run(layers, shape)]
 
 
+@pytest.mark.slow
 @given(generators.network(_shapes_only))
 def test_random_files_agree_with_torch(case: Case) -> None:
     layers, shape, symbols, concrete = case
@@ -95,6 +97,7 @@ def _receptive_fields_hold(layers: list[dict[str, Any]], concrete: list[int], re
                 assert idx[-1] - idx[0] + 1 <= size, (layers[i]["id"], unit, j, idx, size, text)
 
 
+@pytest.mark.slow
 @given(generators.network(_shapes_only))
 @settings(max_examples=60)
 def test_the_command_line_gives_a_table_or_located_errors(case: Case) -> None:
@@ -123,9 +126,8 @@ def test_the_generators_cover_every_type_and_argument_of_the_catalogue() -> None
 
 @given(st.data())
 @settings(max_examples=4000)
-def test_every_argument_is_drawn_from_each_of_its_value_classes(data: st.DataObject) -> None:
-    """Draws single layers of every type on a tensor it takes, filling the coverage table (printed at the end of
-    the run) with the networks' draws; the check is the next test."""
+def _draw_single_layers(data: st.DataObject) -> None:
+    """Single layers of every type on a tensor it takes, counted in the coverage table (printed at the end)."""
     name = data.draw(st.sampled_from(sorted(generators.SPEC)))
     family = generators.SPEC[name][0]
     shapes = [(3, 6), (4, 5, 6), (2, 4, 4, 4), (6,)]
@@ -133,7 +135,11 @@ def test_every_argument_is_drawn_from_each_of_its_value_classes(data: st.DataObj
     generators.layer(data.draw, generators.context(data.draw(st.sampled_from(fitting))), name)
 
 
-def test_coverage_table_is_complete() -> None:
+@pytest.mark.slow
+def test_every_argument_is_drawn_from_each_of_its_value_classes() -> None:
+    """Every argument of every type is given a value, and every optional one is also left out, by the draws of
+    this test itself (so it holds whatever else ran in the process, with or without pytest-xdist)."""
+    _draw_single_layers()
     missing = []
     for name, (_, args) in generators.SPEC.items():
         drawn = [(a, c) for (t, a, c) in generators.COVERAGE if t == name]

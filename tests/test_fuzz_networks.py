@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -117,6 +118,7 @@ def network(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[Any], dict[str,
     return layers, shape, symbols, [channels, *sizes]
 
 
+@pytest.mark.slow
 @given(network())
 @example(([{"type": "MaxPool1d", "kernel_size": 1, "stride": 2, "id": "a"},
            {"type": "Upsample", "scale_factor": 3, "id": "b0"},
@@ -139,6 +141,7 @@ def test_random_networks_agree_with_torch(
     assert derived == expected, text
 
 
+@pytest.mark.slow
 @given(network())
 def test_cli_gives_located_lines_or_a_table(
     case: tuple[list[dict[str, Any]], list[Any], dict[str, int] | None, list[int]],

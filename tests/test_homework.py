@@ -267,7 +267,7 @@ def test_convolve_sobel_row_one_and_working() -> None:
     rows = out.split("Output:\n")[1].splitlines()
     assert rows[0].split() == ["2", "-1", "11", "-2", "-13"]
     assert "Cross-correlation" in out and "Verified: torch.nn.functional.conv2d gives the same matrix." in out
-    assert "out[1,1] = 0*(-1) + 0*0 + 0*1 + 0*(-2) + 1*0 + 0*2 + 0*(-1) + 3*0 + 2*1 = 2" in out
+    assert "out[0,0] = 0*(-1) + 0*0 + 0*1 + 0*(-2) + 1*0 + 0*2 + 0*(-1) + 3*0 + 2*1 = 2" in out
     code, same, _ = run("convolve", "--image", SOBEL[0], "--kernel", SOBEL[1], "--padding", "same")
     assert code == 0 and same.split("Output:\n")[1].splitlines()[0].split() == rows[0].split()
     code, flipped, _ = run("convolve", "--image", SOBEL[0], "--kernel", SOBEL[1], "--padding", "1", "--flip")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given
@@ -35,6 +36,7 @@ def _derive(layers: list[Any], shape: list[int]) -> Any:
     return shapes(arch_text(layers, shape), verify=False).main
 
 
+@pytest.mark.slow
 @given(st.sampled_from([1, 2, 3]), st.sampled_from(["Conv", "MaxPooling", "AveragePooling"]), st.data())
 def test_keras_window_layers_match_torch_with_tf_padding(n: int, kind: str, data: st.DataObject) -> None:
     spatial = data.draw(st.lists(st.integers(1, 9), min_size=n, max_size=n))

@@ -186,6 +186,7 @@ def test_the_pre_commit_hook_checks_notebooks(notebook: Path) -> None:
 # --- a real Jupyter kernel -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_summary_and_check_render_as_html_in_a_jupyter_kernel(tmp_path: Path) -> None:
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")

@@ -125,6 +125,7 @@ def chain(draw: st.DrawFn) -> list[dict[str, Any]]:
     return layers
 
 
+@pytest.mark.slow
 @given(chain(), st.integers(12, 40))
 def test_random_chains_match_input_gradients(layers: list[dict[str, Any]], size: int) -> None:
     from cnncalc.errors import CnnCalcError

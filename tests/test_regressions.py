@@ -208,6 +208,7 @@ def test_shapes_says_when_samples_mix(tmp_path: Any) -> None:
     assert "Note:" not in CliRunner().invoke(main, ["shapes", str(path), "--no-verify"]).stdout
 
 
+@pytest.mark.slow
 def test_every_integer_argument_may_be_an_expression_over_symbols(tmp_path: Any) -> None:
     """Each integer-like argument of every layer type written as ``A``, ``A - 1`` (which may be 0) or ``A + 1``,
     through shapes, explain, rf, draw and solve: exit 0, 1 or 2 with located lines, never an internal error
@@ -243,6 +244,7 @@ def test_every_integer_argument_may_be_an_expression_over_symbols(tmp_path: Any)
     assert cases > 2000
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_calculators_never_crash(data: st.DataObject) -> None:

@@ -273,6 +273,7 @@ def test_solve_prints_no_empty_constraints_and_checks_only_what_it_checked() -> 
 # --- 7. Quiet, consistent output ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_dependency_warning_reaches_the_user() -> None:
     """A fresh process, as after the README install (torch without numpy warns when some of it loads)."""
     import subprocess

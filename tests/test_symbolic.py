@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,6 +58,7 @@ def spatial_layer(draw: st.DrawFn) -> dict[str, Any]:
     return {"type": draw(st.sampled_from(["ReLU", "BatchNorm2d", "Identity"]))}
 
 
+@pytest.mark.slow
 @given(st.lists(spatial_layer(), min_size=1, max_size=6), st.integers(8, 40), st.integers(8, 40))
 def test_symbolic_chains_agree_with_torch(layers: list[dict[str, Any]], h: int, w: int) -> None:
     text = arch_text(layers, [2, "H", "W"], {"H": h, "W": w})
@@ -69,6 +71,7 @@ def test_symbolic_chains_agree_with_torch(layers: list[dict[str, Any]], h: int, 
     assert len(report.checks) >= 2
 
 
+@pytest.mark.slow
 @given(
     st.lists(spatial_layer(), min_size=1, max_size=3),
     st.lists(spatial_layer(), min_size=1, max_size=3),

@@ -10,6 +10,7 @@ Conditions evaluate exactly (sympy substitution, no floats).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import lcm
@@ -74,11 +75,54 @@ class Solution:
     ranges: Mapping[str, SymbolRange]
     coupled: tuple[Condition, ...]  # conditions on several symbols, or on one that no range summarises
 
+    def simplified(self, expr: Any) -> Any:
+        """``expr`` rewritten under the symbols' proven divisibility, for people to read.
+
+        Where the network is valid only for ``H % 4 == 0``, ``2·⌊H/4⌋`` is ``H/2`` and ``⌊H/2⌋`` is ``H/2``
+        at every valid size: each symbol with one residue ``r`` modulo ``m`` is written ``m·k + r``, sympy
+        drops the floors and ceilings that become exact, and ``k`` is written back as ``(H − r)/m``. The
+        result is kept only when it has fewer roundings, and it is checked against ``expr`` at valid sizes.
+        """
+        steps = tuple(sorted((n, r.modulus, r.residues[0]) for n, r in self.ranges.items()
+                             if r.only is None and r.modulus > 1 and len(r.residues) == 1))  # fmt: skip
+        if not steps or not sym.has_symbols(expr):
+            return expr
+        return _simplified(expr, steps)
+
     def describe(self, machine: bool = False) -> list[str]:
         """All conditions as readable text (``512 == 32·(⌊H/4⌋ − 3)``), or in sympy's form for JSON."""
         out = [text for r in self.ranges.values() for text in r.describe()]
         out += [(sym.machine_text if machine else sym.to_text)(c.expr) for c in self.coupled]
         return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _simplified(expr: Any, steps: tuple[tuple[str, int, int], ...]) -> Any:
+    import sympy
+
+    names = {s.name: s for s in expr.free_symbols}
+    used = [(names[n], m, r) for n, m, r in steps if n in names]
+    if not used:
+        return expr
+    ks = {s: sympy.Symbol(f"_k_{s.name}", integer=True, nonnegative=True) for s, _, _ in used}
+    inner = expr.xreplace({s: m * ks[s] + r for s, m, r in used})
+    back = inner.xreplace({ks[s]: (s - r) / sympy.Integer(m) for s, m, r in used})
+    out = sympy.expand(back)
+    if not out.as_coeff_Add()[0].is_integer:  # H/3 − 4/3 reads better as (H − 4)/3
+        out = sympy.together(out)
+    if _roundings(out) >= _roundings(expr):
+        return expr
+    for k in range(1, 4):  # the same value at valid sizes (each symbol m·k + r), or the original
+        at = {s: m * k + r for s, m, r in used}
+        if sympy.simplify(expr.xreplace(at) - out.xreplace(at)) != 0:
+            return expr
+    return out
+
+
+def _roundings(expr: Any) -> int:
+    import sympy
+
+    return sum(1 for e in sympy.preorder_traversal(expr) if isinstance(e, (sympy.floor, sympy.ceiling)))
 
 
 def solve(conditions: Sequence[Condition], symbols: Sequence[str]) -> Solution:

@@ -17,6 +17,7 @@ class MultiheadAttention(LayerType):
     the output projection (``E*E``, plus ``E`` with bias), and ``2E`` with ``add_bias_kv``.
     """
 
+    family = "dense"  # projections: dense layers over the embedding
     name = "MultiheadAttention"
     inferred = ("embed_dim",)
     args = {

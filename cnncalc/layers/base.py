@@ -145,6 +145,20 @@ class NoTwin(Exception):
     """A layer whose receptive field the gradient check cannot reproduce; the message says why."""
 
 
+FAMILIES = (
+    "convolution",
+    "pooling",
+    "normalisation",
+    "merge",
+    "dense",
+    "up-sampling",
+    "activation",
+    "reshape",
+    "other",
+)
+"""The kinds of layer a figure colours apart, in the order its legend lists them."""
+
+
 class LayerType:
     """Base of every layer type; subclasses define the rules.
 
@@ -159,6 +173,8 @@ class LayerType:
     ndim: int = 0
     merge: bool = False
     doc: str = ""
+    family: str = "other"
+    """What kind of layer it is, for pictures and readers: one of :data:`FAMILIES`."""
 
     def infer(self, arg: str, shape: Shape) -> Any:
         """The value of an inferred argument for this input shape."""

@@ -16,6 +16,7 @@ from .window import ALL, Affine, Channels, PaddedAffine, Transpose
 class Conv(LayerType):
     """``ConvNd``: ``o = floor((i + 2p - d(k-1) - 1)/s) + 1``."""
 
+    family = "convolution"
     inferred = ("in_channels",)
 
     def __init__(self, ndim: int) -> None:
@@ -120,6 +121,7 @@ class Conv(LayerType):
 class ConvTranspose(LayerType):
     """``ConvTransposeNd``: ``o = (i-1)s - 2p + d(k-1) + output_padding + 1``."""
 
+    family = "up-sampling"  # a learned up-sampling (U-Net's up-convolution)
     inferred = ("in_channels",)
 
     def __init__(self, ndim: int) -> None:

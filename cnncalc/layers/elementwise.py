@@ -15,10 +15,12 @@ _INPLACE = {"inplace": Arg("bool", False)}
 class Elementwise(LayerType):
     """A layer that keeps the shape and has no parameters."""
 
-    def __init__(self, name: str, args: dict[str, Arg] | None = None, ranks: Sequence[int] | None = None) -> None:
+    def __init__(self, name: str, args: dict[str, Arg] | None = None, ranks: Sequence[int] | None = None,
+                 family: str = "activation") -> None:  # fmt: skip
         self.name = name
         self.args = args or {}
         self.ranks = ranks
+        self.family = family
 
     def check_input(self, shape: Shape, ctx: Ctx) -> None:
         if self.ranks:
@@ -34,6 +36,7 @@ class Elementwise(LayerType):
 class PReLU(LayerType):
     """PReLU: ``num_parameters`` learnable slopes (1, or one per channel)."""
 
+    family = "activation"
     name = "PReLU"
     args = {"num_parameters": Arg("int", 1, minimum=1), "init": Arg("float", 0.25)}
 
@@ -60,6 +63,8 @@ class PReLU(LayerType):
 
 class Softmax(LayerType):
     """Softmax / LogSoftmax over ``dim`` (batch-inclusive, as in torch)."""
+
+    family = "activation"
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -122,14 +127,14 @@ def catalogue() -> list[LayerType]:
         Elementwise("Tanh"),
         Elementwise("Hardswish", _INPLACE),
         Elementwise("Hardsigmoid", _INPLACE),
-        Elementwise("Identity"),
+        Elementwise("Identity", family="other"),
         Softmax("Softmax"),
         Softmax("LogSoftmax"),
         PReLU(),
-        Elementwise("Dropout", dropout),
-        Elementwise("Dropout1d", dropout, ranks=(2,)),
-        Elementwise("Dropout2d", dropout, ranks=(3,)),
-        Elementwise("Dropout3d", dropout, ranks=(4,)),
-        Elementwise("AlphaDropout", dropout),
-        Elementwise("FeatureAlphaDropout", dropout),
+        Elementwise("Dropout", dropout, family="other"),
+        Elementwise("Dropout1d", dropout, ranks=(2,), family="other"),
+        Elementwise("Dropout2d", dropout, ranks=(3,), family="other"),
+        Elementwise("Dropout3d", dropout, ranks=(4,), family="other"),
+        Elementwise("AlphaDropout", dropout, family="other"),
+        Elementwise("FeatureAlphaDropout", dropout, family="other"),
     ]

@@ -40,12 +40,13 @@ class Keras(LayerType):
 
     def __init__(self, name: str, inner: LayerType | Callable[[int], LayerType], args: Mapping[str, Arg],
                  rename: Mapping[str, str], ndim: int = 0, same: bool = False,
-                 drop: Sequence[str] = ()) -> None:  # fmt: skip
+                 drop: Sequence[str] = (), family: str | None = None) -> None:  # fmt: skip
         self.name, self._inner, self.rename, self.ndim, self.same = name, inner, dict(rename), ndim, same
         self.args = dict(args)
         self.drop = tuple(drop)  # Keras-only arguments with no torch meaning for shapes
         probe = inner if isinstance(inner, LayerType) else inner(2)
         self.inferred = probe.inferred
+        self.family = family or probe.family
         self.doc = f"Keras {name}: torch {probe.name if isinstance(inner, LayerType) else 'BatchNorm1d/2d/3d'}"
 
     def inner_type(self, rank: int) -> LayerType:
@@ -207,6 +208,8 @@ def _same_pads(i: Any, k: Any, s: Any, d: Any) -> tuple[Any, Any]:
 class GlobalPool(LayerType):
     """Keras ``GlobalAveragePoolingND`` / ``GlobalMaxPoolingND``: (C, *spatial) -> (C,)."""
 
+    family = "pooling"
+
     def __init__(self, kind: str, ndim: int) -> None:
         self.kind, self.ndim = kind, ndim
         self.name = f"Global{'Average' if kind == 'Avg' else 'Max'}Pooling{ndim}D"
@@ -265,7 +268,8 @@ def catalogue(torch_types: Mapping[str, LayerType]) -> list[LayerType]:
                      {"units": "out_features", "use_bias": "bias"}))  # fmt: skip
     bn = {1: torch_types["BatchNorm1d"], 2: torch_types["BatchNorm1d"], 3: torch_types["BatchNorm2d"],
           4: torch_types["BatchNorm3d"]}  # fmt: skip
-    out.append(Keras("Activation", torch_types["Identity"], {"activation": Arg("str", choices=tuple(ACTIVATIONS))}, {}))
+    out.append(Keras("Activation", torch_types["Identity"], {"activation": Arg("str", choices=tuple(ACTIVATIONS))}, {},
+                     family="activation"))  # fmt: skip
     out.append(Keras("BatchNormalization", lambda rank: bn[rank], {"epsilon": Arg("float", 1e-3, low=0.0),
                                                                    "momentum": Arg("float", 0.99)},
                      {"epsilon": "eps"}, drop=("momentum",)))  # fmt: skip

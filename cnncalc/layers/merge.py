@@ -12,6 +12,7 @@ from .base import Arg, Args, Ctx, LayerType, Shape
 class Add(LayerType):
     """Elementwise sum of two or more inputs of the same shape."""
 
+    family = "merge"
     name = "Add"
     merge = True
 
@@ -49,6 +50,7 @@ class Add(LayerType):
 class Concat(LayerType):
     """``torch.cat`` along ``dim`` (batch-inclusive; 1 = channels); other dims must agree."""
 
+    family = "merge"
     name = "Concat"
     merge = True
     args = {"dim": Arg("int", 1)}

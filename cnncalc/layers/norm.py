@@ -14,6 +14,7 @@ from .window import ALL, GLOBAL, IDENTITY, SAME, Channels
 class BatchNorm(LayerType):
     """BatchNormNd / InstanceNormNd: ``2C`` parameters if affine; ``2C + 1`` buffer values if tracking."""
 
+    family = "normalisation"
     inferred = ("num_features",)
 
     def __init__(self, kind: str, ndim: int) -> None:
@@ -96,6 +97,7 @@ class BatchNorm(LayerType):
 class GroupNorm(LayerType):
     """GroupNorm(G, C): C must divide by G; ``2C`` parameters if affine."""
 
+    family = "normalisation"
     name = "GroupNorm"
     inferred = ("num_channels",)
     args = {"num_groups": Arg("int", minimum=1), "eps": Arg("float", 1e-5), "affine": Arg("bool", True)}
@@ -135,6 +137,7 @@ class GroupNorm(LayerType):
 class LayerNorm(LayerType):
     """LayerNorm(normalized_shape): must match the trailing dims; ``2*prod(shape)`` parameters."""
 
+    family = "normalisation"
     name = "LayerNorm"
     args = {
         "normalized_shape": Arg("ints", minimum=1),
@@ -184,6 +187,7 @@ class LayerNorm(LayerType):
 class LocalResponseNorm(LayerType):
     """LocalResponseNorm: shape kept, no parameters."""
 
+    family = "normalisation"
     name = "LocalResponseNorm"
     args = {
         "size": Arg("int", minimum=1),

@@ -39,6 +39,8 @@ def pool_size(i: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool) -> Any:
 class Pool(LayerType):
     """MaxPoolNd, AvgPoolNd and LPPoolNd (window pools with kernel, stride, padding)."""
 
+    family = "pooling"
+
     def __init__(self, kind: str, ndim: int) -> None:
         self.kind, self.ndim = kind, ndim
         self.name = f"{kind}Pool{ndim}d"
@@ -142,6 +144,8 @@ class Pool(LayerType):
 
 class AdaptivePool(LayerType):
     """AdaptiveAvgPoolNd and AdaptiveMaxPoolNd: the output size is what is asked for."""
+
+    family = "pooling"
 
     def __init__(self, kind: str, ndim: int) -> None:
         self.kind, self.ndim = kind, ndim

@@ -30,6 +30,7 @@ def _batch_dim(dim: int, rank: int, ctx: Ctx, arg: str) -> int:
 class Flatten(LayerType):
     """Flatten(start_dim=1, end_dim=-1): batch-inclusive dims, as ``nn.Flatten``."""
 
+    family = "reshape"
     name = "Flatten"
     args = {"start_dim": Arg("int", 1), "end_dim": Arg("int", -1)}
     reshapes = True
@@ -75,6 +76,7 @@ class Flatten(LayerType):
 class Unflatten(LayerType):
     """Unflatten(dim, unflattened_size): the sizes must multiply to the dim's size."""
 
+    family = "reshape"
     name = "Unflatten"
     args = {"dim": Arg("int"), "unflattened_size": Arg("ints")}
     reshapes = True
@@ -112,6 +114,7 @@ class Unflatten(LayerType):
 class Linear(LayerType):
     """Linear(in_features, out_features) on the last dim: ``in*out + out`` parameters."""
 
+    family = "dense"
     name = "Linear"
     inferred = ("in_features",)
     args = {"out_features": Arg("int", minimum=1), "bias": Arg("bool", True)}
@@ -160,6 +163,7 @@ _MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 class Upsample(LayerType):
     """Upsample(size | scale_factor): ``size``, or ``floor(i * scale_factor)`` computed in float64."""
 
+    family = "up-sampling"
     name = "Upsample"
     args = {
         "size": Arg("sizeopt", None, minimum=1, nullable=True),
@@ -286,6 +290,7 @@ class PixelShuffle(LayerType):
     def __init__(self, unshuffle: bool) -> None:
         self.unshuffle = unshuffle
         self.name = "PixelUnshuffle" if unshuffle else "PixelShuffle"
+        self.family = "reshape" if unshuffle else "up-sampling"
         self.key = "downscale_factor" if unshuffle else "upscale_factor"
         self.args = {self.key: Arg("int", minimum=1)}
 

@@ -54,6 +54,7 @@ def broadcast(shapes: Sequence[Shape], ctx: Ctx, what: str) -> Shape:
 class Mul(LayerType):
     """Elementwise product of two or more inputs, broadcasting size-1 dims (``scale * x``)."""
 
+    family = "merge"
     name = "Mul"
     merge = True
 
@@ -85,6 +86,7 @@ class Mul(LayerType):
 class MatMul(LayerType):
     """``a @ b`` of two inputs: (..., n, k) times (..., k, m) is (..., n, m), leading dims broadcast."""
 
+    family = "merge"
     name = "MatMul"
     merge = True
 
@@ -226,6 +228,7 @@ class Prepend(LayerType):
 class Select(LayerType):
     """``x[:, index]`` along ``dim``: that entry, the dim removed (ViT's class token ``x[:, 0]``)."""
 
+    family = "reshape"
     name = "Select"
     args = {"dim": Arg("int"), "index": Arg("int")}
 
@@ -272,6 +275,8 @@ class Select(LayerType):
 
 class Reduce(LayerType):
     """``x.mean(dim, keepdim)`` (and ``sum``, ``amax``): the reduced dims go, or stay as 1."""
+
+    family = "pooling"  # a mean, sum or max over dims: a global pooling
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -321,6 +326,7 @@ class Reduce(LayerType):
 class Permute(LayerType):
     """``x.permute(dims)``: a batch-inclusive order of every dim, with the batch first."""
 
+    family = "reshape"
     name = "Permute"
     args = {"dims": Arg("ints")}
 
@@ -375,6 +381,7 @@ class Permute(LayerType):
 class Narrow(LayerType):
     """``x.narrow(dim, start, length)``: ``length`` entries from ``start`` (``x.chunk``, ``x[:, a:b]``)."""
 
+    family = "reshape"
     name = "Narrow"
     args = {"dim": Arg("int"), "start": Arg("int"), "length": Arg("int", minimum=0)}
 

@@ -85,13 +85,30 @@ def parse_file(path: str | Path) -> ArchSpec:
     Only a regular file is read, and at most :data:`~cnncalc.parse.limits.MAX_FILE_BYTES` of it
     (a FIFO, a device such as /dev/zero or a directory is refused before reading).
     """
-    from ..inputfile import FileTooLarge, line_col, read_bounded
+    from ..inputfile import FileTooLarge, read_bounded
 
     file = str(path)
     try:
         raw = read_bounded(path, file, MAX_FILE_BYTES)
     except FileTooLarge as e:
         raise CnnCalcError(e.message, Loc(file, 1, 1), _LARGE_HINT) from None
+    return parse_bytes(raw, file)
+
+
+@dataclass(frozen=True)
+class FileText:
+    """An architecture file's content, received rather than read (the web page sends it), under its name."""
+
+    file: str
+    raw: bytes
+
+
+def parse_bytes(raw: bytes, file: str) -> ArchSpec:
+    """Parse an architecture file's bytes (at most :data:`~cnncalc.parse.limits.MAX_FILE_BYTES`), named ``file``."""
+    from ..inputfile import FileTooLarge, line_col
+
+    if len(raw) > MAX_FILE_BYTES:
+        raise CnnCalcError(FileTooLarge(len(raw), MAX_FILE_BYTES).message, Loc(file, 1, 1), _LARGE_HINT)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -9,8 +9,8 @@ parameters, buffers, MACs and the formula, which the run cross-checks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CnnCalcError
@@ -75,6 +75,7 @@ class Derived:
     buffers: int
     macs: int
     rule: str  # the output-size formula
+    args: Mapping[str, Any] = field(default_factory=dict)  # resolved arguments (kernel_size, stride): for pictures
 
 
 def derive(module: Any, name: str, in_shape: Sequence[int]) -> Derived | None:
@@ -104,7 +105,8 @@ def _derive(layer: dict[str, Any], in_shape: tuple[int, ...]) -> Derived:
     t = CATALOGUE[layer["type"]]
     r = Shaper(f"{t.name} 'm'", in_shape, {}).add("m", layer, ["input"])
     macs = r.node.layer.macs(r.args, [in_shape], r.shape)
-    return Derived(tuple(r.shape), int(r.params), int(r.buffers), int(macs), t.formulas().get("output", ""))
+    return Derived(tuple(r.shape), int(r.params), int(r.buffers), int(macs), t.formulas().get("output", ""),
+                   dict(r.args.values))  # fmt: skip
 
 
 def inferred_mismatch(module: Any, in_shape: Sequence[int]) -> tuple[str, int, int] | None:

@@ -28,7 +28,7 @@ def _steps(c: Convolution) -> list[str]:
     for i, row in enumerate(c.terms):
         for j, pairs in enumerate(row):
             sums = " + ".join(_product(number(x), number(w)) for x, w in pairs)
-            out.append(f"out[{i + 1},{j + 1}] = {sums} = {number(c.output[i][j])}")
+            out.append(f"out[{i},{j}] = {sums} = {number(c.output[i][j])}")
     return out
 
 
@@ -44,7 +44,7 @@ def to_text(image: Matrix, kernel: Matrix, c: Convolution, steps: bool, check: s
         lines += ["Flipped kernel:", *("  " + r for r in _grid(c.kernel_used))]
     lines += ["Output:", *("  " + r for r in _grid(c.output))]
     if steps:
-        lines += ["Working (rows and columns from 1):", *("  " + s for s in _steps(c))]
+        lines += ["Working (rows and columns from 0, as torch indexes):", *("  " + s for s in _steps(c))]
     lines.append(check)
     return "\n".join(lines) + "\n"
 
@@ -53,7 +53,7 @@ def to_markdown(image: Matrix, kernel: Matrix, c: Convolution, steps: bool, chec
     """Markdown: the output as a table, the working as a list."""
     lines = [_kind(c), "", _header(image, kernel, c), ""]
     n = len(c.output[0])
-    lines.append("| " + " | ".join(f"col {j + 1}" for j in range(n)) + " |")
+    lines.append("| " + " | ".join(f"col {j}" for j in range(n)) + " |")
     lines.append("|" + "---:|" * n)
     lines += ["| " + " | ".join(number(v) for v in row) + " |" for row in c.output]
     if steps:

@@ -26,7 +26,7 @@ def _verified(status: bool | None) -> str:
 
 def _result(v: Any, count: bool = False, expl: Explanation | None = None) -> str:
     if isinstance(v, tuple):
-        return shape_text(expl.report.shown(v) if expl is not None else v)
+        return shape_text(expl.report.readable(v) if expl is not None else v)
     return sym.to_text(exact(v), grouping=count)
 
 
@@ -61,8 +61,8 @@ def _render(style: _Style, expl: Explanation) -> str:
         out.append(style.layer.format(name=d.name, call=d.call, where=where))
         if style.blank_after_layer_head:
             out.append("")
-        ins = ", ".join(shape_text(expl.report.shown(s)) for s in d.in_shapes)
-        out.append(style.io.format(ins=ins, out=shape_text(expl.report.shown(d.out_shape)), status=_verified(ok)))
+        ins = ", ".join(shape_text(expl.report.readable(s)) for s in d.in_shapes)
+        out.append(style.io.format(ins=ins, out=shape_text(expl.report.readable(d.out_shape)), status=_verified(ok)))
         for s in d.steps:
             if s.formula is None:
                 shown = _result(s.result, s.is_count, expl)
@@ -87,7 +87,7 @@ def footer(expl: Explanation) -> list[str]:
     lines = []
     if report.symbols:
         d = report.defaults
-        lines.append(f"At {point_text(report)}: output {shape_text(report.shown(d.output_shape))}, params "
+        lines.append(f"At {point_text(report)}: output {shape_text(report.readable(d.output_shape))}, params "
                      f"{count_text(d.total_params)}"
                      + (f", MACs {human_count(report.cost_at_defaults.total_macs)}" if report.cost_at_defaults else ""))  # fmt: skip
         lines.append("Valid when: " + (", ".join(report.conditions) if report.conditions else "any positive size"))
@@ -146,8 +146,10 @@ def to_latex(expl: Explanation) -> str:
            r"\usepackage[utf8]{inputenc}", r"\begin{document}", rf"\section*{{{tex_escape(title)}}}"]  # fmt: skip
     for d, ok in zip(ds, verified):
         out.append(rf"\subsection*{{{tex_escape(d.name)}: \texttt{{{tex_escape(d.call)}}}}}")
-        ins = ", ".join(shape_text(expl.report.shown(s)) for s in d.in_shapes)
-        out.append(tex_escape(f"Input {ins} -> output {shape_text(expl.report.shown(d.out_shape))} ({_verified(ok)})."))
+        ins = ", ".join(shape_text(expl.report.readable(s)) for s in d.in_shapes)
+        out.append(
+            tex_escape(f"Input {ins} -> output {shape_text(expl.report.readable(d.out_shape))} ({_verified(ok)}).")
+        )
         out.append(r"\begin{itemize}")
         for s in d.steps:
             if s.formula is None:
@@ -171,7 +173,7 @@ def to_latex(expl: Explanation) -> str:
     if report.symbols:
         dflt = report.defaults
         at = ", ".join(f"${n} = {dflt.graph.binding[n]}$" for n in report.symbols)
-        out.append("At " + at + tex_escape(f": output {shape_text(report.shown(dflt.output_shape))}, params "
+        out.append("At " + at + tex_escape(f": output {shape_text(report.readable(dflt.output_shape))}, params "
                                            f"{count_text(dflt.total_params)}.") + r"\par")  # fmt: skip
         conds = ", ".join(f"${c}$" for c in tex_conditions(report)) or "any positive size"
         out.append(f"Valid when: {conds}." + r"\par")

@@ -150,7 +150,7 @@ def to_markdown(report: Report) -> str:
     ]
     for r in rows(report):
         name = ("&nbsp;&nbsp;" * r.depth) + (f"**{r.name}**" if r.group else r.name)
-        cells = [name, r.type, shape_text(r.shape, pretty=True)]
+        cells = [name, r.type, shape_text(r.readable, pretty=True)]
         if symbolic:
             cells.append(shape_text(r.shape_at_defaults or ()))
         cells += [count_text(r.params), _mark(r.verified)]

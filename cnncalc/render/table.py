@@ -27,7 +27,7 @@ def columns(report: Report) -> list[Column]:
     cols = [
         Column("Layer", [Text("  " * r.depth + r.name, style="bold" if r.group else "") for r in layer_rows], "Total"),
         Column("Type", [Text(r.type, style="dim" if r.group else "") for r in layer_rows], label="type"),
-        Column("Output shape", [shape_text(r.shape) for r in layer_rows], shape_text(report.shown(main.output_shape)),
+        Column("Output shape", [shape_text(r.readable) for r in layer_rows], shape_text(report.readable(main.output_shape)),
                kind=SHAPE, label="output"),
     ]  # fmt: skip
     if symbolic:

@@ -21,13 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import CnnCalcError
 from .figure import EXTENSIONS, FORMATS, INSTALL, Figure, format_of, heading, require
+from .page import Width, fitted, parse_width
+from .scene import Scene
 
 if TYPE_CHECKING:
     from ...analysis.unitfield import UnitField
     from ...convolve import Convolution, Matrix
 
 
-def network(report: Any, collapse: bool = False, direction: str = "lr", title: str | None = None) -> Figure:
+def network(
+    report: Any, collapse: bool = False, direction: str = "lr", title: str | None = None, fit: str | float | None = None
+) -> Figure:
     """The network diagram of a ShapesReport (YAML, or a Python model traced by torch.fx) or a ModuleReport.
 
     One box per feature map (height and depth follow H and C on a log scale), each labelled with its
@@ -39,12 +43,35 @@ def network(report: Any, collapse: bool = False, direction: str = "lr", title: s
     if direction not in ("lr", "tb"):
         raise CnnCalcError(f"unknown direction {direction!r}", None, "use lr (left to right) or tb (top to bottom)")
     from .boxes import from_report
-    from .layout import draw
+    from .layout import GAP, draw
 
     net = from_report(report, collapse)
-    scene = draw(net, direction)
-    heading(scene, title if title is not None else net.title, net.note)
-    return Figure(scene.finish(), title or net.title)
+    text = title if title is not None else net.title
+    if fit is None:
+        scene = draw(net, direction)
+        heading(scene, text, net.note)
+        return Figure(scene.finish(), title or net.title)
+    width = parse_width(fit)
+    limit = width.widest_scene
+
+    def laid_out(wrap: float | None) -> Scene:
+        inner = limit - 2 * Scene.margin
+        scene = draw(net, direction, wrap, inner)
+        heading(scene, text, net.note, inner)
+        return scene.finish()
+
+    scene = laid_out(None)
+    if direction == "tb":  # the flow runs down the page: rows would stand side by side, so one column instead
+        if scene.width > limit:
+            scene = laid_out(float("inf"))
+        return Figure(fitted(scene, width), title or net.title)
+    wrap = limit - 2 * Scene.margin - GAP
+    for _ in range(6):  # rows, until the widest one (with its lanes and labels) fits
+        if scene.width <= limit or wrap < 100:
+            break
+        scene = laid_out(wrap)
+        wrap -= max(scene.width - limit, 20.0)
+    return Figure(fitted(scene, width), title or net.title)
 
 
 def receptive_field(field: UnitField, title: str | None = None) -> Figure:
@@ -66,10 +93,13 @@ __all__ = [
     "FORMATS",
     "INSTALL",
     "Figure",
+    "Width",
     "convolution",
+    "fitted",
     "format_of",
     "heading",
     "network",
+    "parse_width",
     "receptive_field",
     "require",
 ]

@@ -40,9 +40,14 @@ class Box:
     group_label: str = ""
     members: list[str] = field(default_factory=list)
     node: str = "input"  # the node (or module) whose output the box shows
+    family: str = "other"  # the layer type's family (LayerType.family): the box's colour
+    folded: list[str] = field(default_factory=list)  # families of the layers folded into it (BN, ReLU): stripes
+    params_note: str = ""  # said instead of the count (a second call of a module)
 
     @property
     def params_label(self) -> str:
+        if self.params_note:
+            return self.params_note
         value = count_text(self.params) if not isinstance(self.params, str) else self.params
         return f"{value} params" if value != "1" else "1 param"
 
@@ -79,8 +84,12 @@ def math_label(shape: tuple[Any, ...]) -> str:
 
 def op_text(r: Any) -> str:
     """``Conv2d 3×3 /2``, ``MaxPool2d 2×2``, ``Linear``: the type and its window."""
-    a = r.args.values
-    parts = [r.node.layer.name]
+    return op_label(r.node.layer.name, r.args.values)
+
+
+def op_label(type_name: str, a: Any) -> str:
+    """The type and its window from resolved arguments (a derivation's, or a hooked module's)."""
+    parts = [type_name]
     k = a.get("kernel_size")
     if isinstance(k, tuple):
         parts.append("×".join(map(str, k)))
@@ -121,8 +130,8 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
         for s in set(r.node.inputs):
             consumers[s] = consumers.get(s, 0) + 1
     inp = main.graph.input_shape
-    boxes: dict[int, Box] = {INPUT: Box(INPUT, "input", "", tuple(concrete.graph.input_shape), math_label(inp), 0,
-                                        None, members=[])}  # fmt: skip
+    boxes: dict[int, Box] = {INPUT: Box(INPUT, "input", "", tuple(concrete.graph.input_shape),
+                                        math_label(report.readable(inp, False)), 0, None, members=[], family="input")}  # fmt: skip
     key_of: dict[int, int] = {INPUT: INPUT}
     last: dict[int, int] = {}  # box key -> index of the node whose output the box shows
     folded: dict[int, list[str]] = {}
@@ -133,7 +142,8 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
             key = grouped.setdefault(g, i)
             if key not in boxes:
                 gr = main.groups[g]
-                boxes[key] = Box(key, gr.group.name, _group_op(report, g), (), "", 0, None, group=None)
+                boxes[key] = Box(key, gr.group.name, _group_op(report, g), (), "", 0, None, group=None,
+                                 family=_group_family(report, g))  # fmt: skip
                 last[key] = gr.group.output
             _link(boxes[key], [key_of[s] for s in r.node.inputs])
             key_of[i] = key
@@ -147,6 +157,7 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
             key_of[i] = key
             last[key] = i
             folded.setdefault(key, []).append(_SHORT.get(r.node.layer.name, r.node.layer.name))
+            boxes[key].folded.append(r.node.layer.family)
             boxes[key].members.append(r.node.name)
             continue
         group_name = main.groups[g].group.name if g is not None else None
@@ -155,7 +166,8 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
             if group_name and r.node.name.startswith(group_name + ".")
             else r.node.name
         )
-        boxes[i] = Box(i, name, op_text(r), (), "", 0, None, group=group_name, members=[r.node.name])
+        boxes[i] = Box(i, name, op_text(r), (), "", 0, None, group=group_name, members=[r.node.name],
+                       family=r.node.layer.family)  # fmt: skip
         _link(boxes[i], [key_of[s] for s in r.node.inputs])
         key_of[i] = i
         last[i] = i
@@ -170,7 +182,7 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
         end = last[key]
         b.node = main.layers[end].node.name
         b.shape = tuple(concrete.layers[end].shape)
-        b.shape_label = math_label(main.layers[end].shape)
+        b.shape_label = math_label(report.readable(main.layers[end].shape, False))
         b.params = sum((main.layers[j].params for j in idx), 0)
         b.ok = None if report.verified is None else all(report.node_verified(j) for j in idx)
         b.problem = next((problems[n] for n in b.members if n in problems), "")
@@ -180,7 +192,7 @@ def _from_shapes(report: ShapesReport, collapse: bool) -> Net:
         b = boxes[key]
         b.node = main.layers[main.groups[g].group.output].node.name
         b.shape = tuple(concrete.groups[g].shape)
-        b.shape_label = math_label(main.groups[g].shape)
+        b.shape_label = math_label(report.readable(main.groups[g].shape, False))
     for b in boxes.values():
         if b.group is not None:
             g = next(k for k, gr in enumerate(main.groups) if gr.group.name == b.group and gr.group.depth == 0)
@@ -204,10 +216,26 @@ def _group_op(report: ShapesReport, g: int) -> str:
     return f"{group.type} ×{repeat}" if repeat > 1 else group.type
 
 
+def _group_family(report: ShapesReport, g: int) -> str:
+    """A collapsed block's colour: the family of its first layer that is not folded away (a DoubleConv's conv)."""
+    group = report.main.groups[g].group
+    families = [r.node.layer.family for r in report.main.layers[group.first : group.last + 1]]
+    return next((f for f in families if f not in ("activation", "normalisation", "other")), families[0])
+
+
+def model_name(text: str) -> str:
+    """The title of a Python model: ``model.py:Net`` for ``/home/me/project/model.py:Net``, as it is known."""
+    import re
+
+    found = re.fullmatch(r"(?:.*[/\\])?([^/\\]+\.(?:py|ipynb)):([A-Za-z_][\w.]*)", text)
+    return f"{found[1]}:{found[2]}" if found else text
+
+
 def _title(report: ShapesReport) -> str:
     main = report.main
     total = report.defaults.total_params if report.symbols else main.total_params
-    return f"{main.graph.name} · input {shape_text(main.graph.input_shape, True)} · {count_text(total)} parameters"
+    name = model_name(main.graph.name)
+    return f"{name} · input {shape_text(report.readable(main.graph.input_shape, False), True)} · {count_text(total)} parameters"
 
 
 def _note(report: ShapesReport) -> str:
@@ -225,43 +253,92 @@ def _note(report: ShapesReport) -> str:
 
 
 def _from_modules(report: Any, collapse: bool) -> Net:
-    """A Python model run with hooks: its leaf calls (or top-level modules) in call order, as a chain."""
+    """A Python model run with hooks: its leaf calls (or top-level modules) in call order, as a chain.
+
+    Kernel sizes and strides come from the module's arguments (the catalogue derivation of the call); an
+    activation called as a function (``torch.relu(self.conv(x))``) is read from the torch.fx trace when the
+    model has one, and folded into the box of the module it follows.
+    """
     from ...layers import CATALOGUE
 
-    boxes = [Box(INPUT, "input", "", tuple(report.shapes[0]), "×".join(map(str, report.shapes[0])), 0, None)]
+    boxes = [Box(INPUT, "input", "", tuple(report.shapes[0]), "×".join(map(str, report.shapes[0])), 0, None,
+                 family="input")]  # fmt: skip
     rows = [
         r
         for r in report.rows
         if r.call is not None and (r.leaf if not collapse else r.depth == 1 or (r.depth == 0 and r.leaf))
     ]
+    functional = _functional_after(report) if not collapse else {}
+    first_params = {r.name: r.params for r in report.rows if r.reused_from is None}
+    calls: dict[str, int] = {}
     prev = INPUT
     for k, r in enumerate(rows):
         out = r.outputs[0][1].shape[1:] if r.outputs else ()
         layer = CATALOGUE.get(r.type)
         ins = r.call.inputs[0].shape[1:] if r.call.inputs else None
+        nth = calls[r.name] = calls.get(r.name, -1) + 1
+        after = functional.get((r.name, nth), [])
         fold = (layer is not None and not layer.merge and not any(a in layer.args for a in _NOT_FOLDED)
                 and ins == out and r.call.done and len(boxes) > 1 and not collapse)  # fmt: skip
         if fold and boxes[-1].ok is not False:
             b = boxes[-1]
-            b.op += " + " + _SHORT.get(r.type, r.type)
+            b.op += " + " + " + ".join(_SHORT.get(t, t) for t in (r.type, *after))
+            b.folded += [layer.family if layer else "other", *(CATALOGUE[t].family for t in after)]
             b.params += r.params
             b.members.append(r.name)
             b.node = r.name
             continue
         group = r.name.split(".")[0] if "." in r.name and not collapse else None
-        shared = f"shared with {r.reused_from}" if r.reused_from else None
+        note = ""
+        if r.reused_from:  # a second call: its parameters (if any) are counted at the first one
+            note = (f"weights shared with {r.reused_from}" if first_params.get(r.reused_from) else
+                    f"called again ({r.reused_from})")  # fmt: skip
         problem = r.mismatch or ("" if r.call.done else "✗ this call raised: " + (report.crash.message if report.crash
                                                                                    else "an error"))  # fmt: skip
         name = r.name[len(group) + 1 :] if group else r.name
-        box = Box(k, name, r.type, tuple(out), "×".join(map(str, out)) if r.outputs else "(no tensor)",
-                  shared or r.params, not problem, "" if not problem else problem, [prev], group, members=[r.name], node=r.name)  # fmt: skip
+        args = getattr(r.derived, "args", None)
+        op = op_label(r.type, args) if args else r.type
+        if after:
+            op += " + " + " + ".join(_SHORT.get(t, t) for t in after)
+        box = Box(k, name, op, tuple(out), "×".join(map(str, out)) if r.outputs else "(no tensor)", r.params,
+                  not problem, "" if not problem else problem, [prev], group, members=[r.name], node=r.name,
+                  family=layer.family if layer is not None else "other", params_note=note,
+                  folded=[CATALOGUE[t].family for t in after])  # fmt: skip
         if group is not None:
             box.group_label = (
                 f"{group} · {report.counts.types.get(group, '')} · {report.counts.subtree(group).params:,} params"
             )
         boxes.append(box)
         prev = k
-    title = f"{report.target.text} · input {report.input_text} · {report.counts.params:,} parameters"
+    shown = ", ".join("×".join(map(str, s)) for s in report.shapes)
+    title = f"{model_name(report.target.text)} · input {shown} · {report.counts.params:,} parameters"
     note = (f"run with forward hooks in torch {report.torch_version}: boxes in call order, shapes as torch gave them"
             + ("; MISMATCH where marked in red" if not report.ok else ""))  # fmt: skip
     return Net(boxes, title, note)
+
+
+def _functional_after(report: Any) -> dict[tuple[str, int], list[str]]:
+    """Activations the model calls as functions, from its torch.fx trace: (module, n-th call) -> their types,
+    for those applied directly to a module call's output (``torch.relu(self.conv(x))``)."""
+    from ...layers import CATALOGUE
+
+    fx = getattr(report, "fx", None)
+    if fx is None:
+        return {}
+    modules = {r.name for r in report.rows}
+    out: dict[tuple[str, int], list[str]] = {}
+    calls: dict[str, int] = {}
+    owner: dict[str, tuple[str, int]] = {}  # layer id -> the module call whose output it is (or continues)
+    for layer in fx.spec.layers:
+        lid = layer.id or ""
+        module = fx.names.get(lid, "")
+        if module in modules:
+            calls[module] = calls.get(module, -1) + 1
+            owner[lid] = (module, calls[module])
+            continue
+        t = CATALOGUE.get(layer.type)
+        source = layer.sources[0].name if len(layer.sources) == 1 else None
+        if t is not None and t.family == "activation" and source in owner:
+            out.setdefault(owner[source], []).append(layer.type)
+            owner[lid] = owner[source]
+    return out

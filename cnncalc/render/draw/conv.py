@@ -31,10 +31,14 @@ def _outline(scene: Scene, x: float, y: float, rows: int, cols: int, cell: float
     scene.add(Poly(rect(x, y, x + cols * cell, y + rows * cell), "none", HIGHLIGHT, 2.2, role="window"))
 
 
+UNITS = "rows and columns counted from 0, as torch indexes"
+"""The convention every figure (this one and the receptive field's) counts units in, as it says on it."""
+
+
 def sum_text(conv: Convolution, i: int, j: int) -> str:
-    """``out[1,2] = 1·(−1) + 0·0 + ... = 4`` (rows and columns from 1, as in ``cnncalc convolve --steps``)."""
+    """``out[1,2] = 1·(−1) + 0·0 + ... = 4`` (rows and columns from 0, as in ``cnncalc convolve --steps``)."""
     terms = " + ".join(f"{number(x)}·{_paren(number(w))}" for x, w in conv.terms[i][j])
-    return f"out[{i + 1},{j + 1}] = {terms} = {number(conv.output[i][j])}"
+    return f"out[{i},{j}] = {terms} = {number(conv.output[i][j])}"
 
 
 def _paren(text: str) -> str:
@@ -58,8 +62,8 @@ def draw_convolution(conv: Convolution, image: Matrix, at: tuple[int, int], titl
     i, j = at
     rows, cols = len(conv.output), len(conv.output[0])
     if not (0 <= i < rows and 0 <= j < cols):
-        raise CnnCalcError(f"--at {i + 1},{j + 1} is not an output element; the output is {rows}x{cols}", None,
-                           f"give a row 1..{rows} and a column 1..{cols}")  # fmt: skip
+        raise CnnCalcError(f"--at {i},{j} is not an output element; the output is {rows}x{cols}", None,
+                           f"give a row 0..{rows - 1} and a column 0..{cols - 1} (counted from 0, as torch indexes)")  # fmt: skip
     p, s = conv.padding, conv.stride
     zero = Fraction(0)
     padded = [[zero] * (len(image[0]) + 2 * p) for _ in range(p)]
@@ -82,6 +86,11 @@ def draw_convolution(conv: Convolution, image: Matrix, at: tuple[int, int], titl
     otop = (len(padded) - rows) * cell / 2
     _grid(scene, conv.output, x, otop, cell, {(i, j): RESULT}, "output")
     _outline(scene, x + j * cell, otop + i * cell, 1, 1, cell)
+    for c in range(cols):  # the output's indices, from 0: above its columns, right of its rows
+        scene.add(Text(x + (c + 0.5) * cell, otop - 5, str(c), 9, "middle", False, "#888888", role="index"))
+    for r in range(rows):
+        scene.add(Text(x + cols * cell + 5, otop + (r + 0.5) * cell + 3, str(r), 9, "start", False, "#888888",
+                       role="index"))  # fmt: skip
     y = len(padded) * cell + 16
     labels = [(0.0, len(padded[0]) * cell, f"image {len(image)}×{len(image[0])}" + (f", zero padding {p}" if p else "")),
               (len(padded[0]) * cell + 34, kw * cell, "kernel" + (" (flipped)" if conv.flip else "")),
@@ -93,7 +102,7 @@ def draw_convolution(conv: Convolution, image: Matrix, at: tuple[int, int], titl
         scene.add(Text(0, y, line, 12, "start", False, "#222222", role="sum"))
         y += 17
     kind = "convolution (kernel flipped)" if conv.flip else "cross-correlation (torch's conv2d)"
-    line = f"{kind}, stride {s}: output element ({i + 1}, {j + 1})"
-    heading(scene, title if title is not None else line, "")
+    line = f"{kind}, stride {s}: output element ({i}, {j})"
+    heading(scene, title if title is not None else line, UNITS)
     scene.meta["window"] = (i, j)
     return Figure(scene.finish(), title or line)

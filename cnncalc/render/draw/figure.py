@@ -101,17 +101,33 @@ class Figure:
         return self.svg()
 
 
-def heading(scene: Scene, title: str, note: str = "") -> None:
-    """A title line (and a smaller note) above everything in the scene."""
+def heading(scene: Scene, title: str, note: str = "", width: float | None = None) -> None:
+    """A title line (and a smaller note) above everything in the scene, wrapped at ``width`` pixels if given."""
     from .scene import Text, union
 
     if not scene.items:
         return
     x0, y0, _, _ = union([i.bbox() for i in scene.items])
-    lines = [(title, 13.0, True, "#222222")] if title else []
+    lines = [(t, 13.0, True, "#222222") for t in wrap(title, 13.0, True, width)] if title else []
     if note:
-        lines.append((note, 10.0, False, "#c62828" if note.startswith("MISMATCH") else "#555555"))
+        colour = "#c62828" if note.startswith("MISMATCH") else "#555555"
+        lines += [(t, 10.0, False, colour) for t in wrap(note, 10.0, False, width)]
     y = y0 - 12 - sum(1.35 * s for _, s, _, _ in lines)
     for text, size, bold, colour in lines:
         y += 1.35 * size
         scene.add(Text(x0, y, text, size, "start", bold, colour, role="title"))
+
+
+def wrap(text: str, size: float, bold: bool, width: float | None) -> list[str]:
+    """``text`` in lines of at most ``width`` pixels, broken at spaces (a longer word stays whole)."""
+    from .scene import text_width
+
+    if width is None or text_width(text, size, bold) <= width:
+        return [text]
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and text_width(lines[-1] + " " + word, size, bold) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ...graph.expand import INPUT
 from .boxes import Box, Net
-from .scene import BBox, Line, Point, Poly, Scene, Text, rect, text_width
+from .scene import BBox, Line, Point, Poly, Scene, Text, rect, text_width, union
 
 GAP = 40.0  # between columns: room for the vertical runs of edges
 TRACK = 7.0  # between parallel edge runs
@@ -38,13 +38,33 @@ LINE = 1.3  # line height, in font sizes
 Route = tuple[list[tuple[float, float]], bool, int]
 
 INK, GREY, RED = "#222222", "#666666", "#c62828"
-FILLS = ((["#dbe8f6", "#b7cfe9", "#9dbde0"], "#4a6f9a"), (["#f9dcdc", "#f2b8b8", "#eba0a0"], RED),
-         (["#eeeeee", "#dddddd", "#cccccc"], "#777777"))  # fmt: skip
+# Per family (LayerType.family): front, top and side faces, and the outline; as PlotNeuralNet and NN-SVG colour them.
+PALETTE: dict[str, tuple[tuple[str, str, str], str]] = {
+    "input": (("#f2f2f2", "#e0e0e0", "#cccccc"), "#777777"),
+    "convolution": (("#dbe8f6", "#b7cfe9", "#9dbde0"), "#4a6f9a"),
+    "pooling": (("#f8d5e3", "#efadc8", "#e690b4"), "#a3385f"),
+    "normalisation": (("#e6def3", "#cdbde8", "#b9a3de"), "#6a4f99"),
+    "merge": (("#fff2bf", "#ffe184", "#ffd452"), "#94720a"),
+    "dense": (("#d8efd6", "#b1dfad", "#92d18d"), "#3d7a38"),
+    "up-sampling": (("#d3f0f2", "#a6dfe4", "#82d0d7"), "#2a7a82"),
+    "activation": (("#fde1c6", "#fbc38e", "#f8a862"), "#ad5d17"),
+    "reshape": (("#ebe5da", "#d8ccb8", "#c6b69b"), "#75654c"),
+    "other": (("#eeeeee", "#dddddd", "#cccccc"), "#777777"),
+}
+MISMATCH = (("#f9dcdc", "#f2b8b8", "#eba0a0"), RED)
+MIN_LENGTH, MAX_LENGTH, FIT_LENGTH, EXPONENT = 10.0, 150.0, 100.0, 0.6
 
 
-def size_of(n: int) -> float:
-    """Box length for a spatial size or a feature count (log scale: 224 and 7 both read well)."""
-    return min(150.0, 8.0 + 16.0 * math.log2(max(n, 1)))
+def size_of(n: int, top: int = 224, longest: float = MAX_LENGTH) -> float:
+    """Box length for a spatial size, ``top`` being the largest in the figure: a power law (``n^0.6``), so that
+    each halving shortens a box by a third (64 → 32 → 16 reads as two clear steps), never below a visible
+    minimum. A log scale made 64 and 16 look alike."""
+    return max(MIN_LENGTH, longest * math.pow(max(n, 1) / max(top, n, 1), EXPONENT))
+
+
+def vector_of(n: int) -> float:
+    """Bar length for a feature count (log scale: 10 and 4096 both read)."""
+    return min(120.0, 8.0 + 10.0 * math.log2(max(n, 1)))
 
 
 def thickness_of(c: int) -> float:
@@ -83,16 +103,20 @@ class Node:
 class Layout:
     """Positions and routes for one :class:`Net` in one direction."""
 
-    def __init__(self, net: Net, direction: str) -> None:
+    def __init__(self, net: Net, direction: str, wrap: float | None = None) -> None:
         self.net, self.lr = net, direction == "lr"
+        self.wrap = wrap  # fit a width: rows of at most this many pixels along the flow, even for a U
         self.nodes = {b.key: Node(b) for b in net.boxes}
+        spatial = [d for b in net.boxes if len(b.shape) >= 2 for d in b.shape[1:]]
+        self.top = max(spatial, default=1)
+        self.longest = MAX_LENGTH if wrap is None else FIT_LENGTH  # rows of a fitted figure: shorter boxes
         self.order = [b.key for b in net.boxes]
         self.consumers: dict[int, list[int]] = {k: [] for k in self.order}
         for b in net.boxes:
             for s in b.inputs:
                 self.consumers[s].append(b.key)
         self._rank()
-        self.u_shape = self._levels()
+        self.u_shape = self._levels() and wrap is None
         for n in self.nodes.values():
             self._geometry(n)
         self._rows()
@@ -105,11 +129,12 @@ class Layout:
     def _geometry(self, n: Node) -> None:
         shape = n.box.shape
         if len(shape) >= 3:
-            cross, thick, depth = size_of(shape[-2]), thickness_of(shape[0]), size_of(shape[-1]) / 2
+            cross, depth = size_of(shape[-2], self.top, self.longest), size_of(shape[-1], self.top, self.longest) / 2
+            thick = thickness_of(shape[0])
         elif len(shape) == 2:
-            cross, thick, depth = size_of(shape[1]), thickness_of(shape[0]), 8.0
-        elif len(shape) == 1:  # a vector: a thin bar, shorter than a map of as many rows
-            cross, thick, depth = min(120.0, 8.0 + 10.0 * math.log2(max(shape[0], 1))), 8.0, 8.0
+            cross, thick, depth = size_of(shape[1], self.top, self.longest), thickness_of(shape[0]), 8.0
+        elif len(shape) == 1:  # a vector: a thin bar
+            cross, thick, depth = vector_of(shape[0]), 8.0, 8.0
         else:
             cross, thick, depth = 10.0, 10.0, 6.0
         n.w, n.h = (thick, cross) if self.lr else (cross, thick)
@@ -153,17 +178,19 @@ class Layout:
 
     def _rows(self) -> None:
         """Wrap a long network at its outermost blocks: rows of at most MAX_FLOW pixels (a block alone may be
-        twice that before it is split), never an encoder-decoder, whose U needs one row."""
+        twice that before it is split), never an encoder-decoder, whose U needs one row. Fitting a width
+        (``wrap``), every row is at most that long: a block is split where it must be."""
         main = [self.nodes[k] for k in self.order if self.nodes[k].main]
         rows: list[int] = [0] * len(main)  # per main rank
         length = [self.extent(n)[1] - self.extent(n)[0] + GAP for n in main]
-        if not self.u_shape and sum(length) > MAX_FLOW:
+        limit = self.wrap if self.wrap is not None else MAX_FLOW
+        if not self.u_shape and sum(length) > limit:
             runs: list[list[int]] = []
             for r, n in enumerate(main):
                 if (
                     runs
                     and main[runs[-1][-1]].box.group == n.box.group
-                    and sum(length[k] for k in runs[-1]) < 2 * MAX_FLOW
+                    and sum(length[k] for k in runs[-1]) < (limit if self.wrap is not None else 2 * limit)
                 ):
                     runs[-1].append(r)
                 else:
@@ -171,11 +198,14 @@ class Layout:
             row, used = 0, 0.0
             for run in runs:
                 size = sum(length[r] for r in run)
-                if used and used + size > MAX_FLOW:
+                whole = self.wrap is None or (main[run[0]].box.group is not None and size <= limit)
+                if used and whole and used + size > limit:  # a block that fits a row starts one
                     row, used = row + 1, 0.0
                 for r in run:
+                    if self.wrap is not None and used and used + length[r] > limit:
+                        row, used = row + 1, 0.0  # a block longer than a row: split it
                     rows[r] = row
-                used += size
+                    used += length[r]
         start: dict[int, int] = {}
         for r, row in enumerate(rows):
             start.setdefault(row, r)
@@ -265,6 +295,39 @@ class Layout:
 
     # -- edges --------------------------------------------------------------------------------------------
 
+    def entries(self, v: Node) -> dict[int, float]:
+        """Where each input enters ``v``, as a cross offset from its centre line: a merge (Concat, Add) takes
+        each input at its own point of its input face, in the order they arrive (from above first), the main
+        line straight on; any other box takes its input at the centre."""
+        ins = v.box.inputs
+        if len(ins) < 2:
+            return {s: 0.0 for s in ins}
+
+        def side(s: int) -> float:
+            u = self.nodes[s]
+            if u.row != v.row:
+                return -2e9  # from the row above
+            if v.col == u.col + 1 and u.c == v.c:
+                return 0.0
+            if (
+                v.col == u.col + 1
+                or (u.lane > 0 and u.lane != v.lane and not self.u_shape)
+                or (v.lane > 0 and u.lane != v.lane and not self.u_shape)
+            ):
+                return u.c - v.c
+            return -1e9 - (v.col - u.col)  # a skip from the corridor above: the longer, the farther out
+
+        order = sorted(ins, key=side)
+        straight = next((k for k, s in enumerate(order) if side(s) == 0.0), None)
+        half = (v.h if self.lr else v.w) / 2 - 1  # ports stay on the face
+        if straight is not None:  # the main line straight on, the others beside it
+            reach = max(straight, len(ins) - 1 - straight)
+            step = min(14.0, half / reach)
+            if step >= 6.0:
+                return {s: (k - straight) * step for k, s in enumerate(order)}
+        step = min(14.0, 2 * half / (len(ins) - 1))  # a small face: spread evenly over it
+        return {s: (k - (len(ins) - 1) / 2) * step for k, s in enumerate(order)}
+
     def route(self) -> list[Route]:
         """Every edge within a row as a flow/cross polyline, whether it is on the main line, and its row."""
         gap_use: dict[tuple[int, int], int] = {}  # (row, gap index: the gap before column g) -> runs in it
@@ -278,14 +341,18 @@ class Layout:
         out: list[Route] = []
         skips: list[tuple[Node, Node]] = []
         cross_row: list[tuple[Node, Node]] = []
+        self.entry: dict[tuple[int, int], float] = {}
         for k in self.order:
             v = self.nodes[k]
+            entry = self.entries(v)
             for s in v.box.inputs:
                 u = self.nodes[s]
+                self.entry[(s, k)] = entry[s]
                 a, b = self.port_out(u), self.port_in(v)
+                b = (b[0], b[1] + entry[s])
                 if u.row != v.row:
                     cross_row.append((u, v))
-                elif v.col == u.col + 1 and u.c == v.c:
+                elif v.col == u.col + 1 and u.c == v.c and entry[s] == 0:
                     out.append(([a, b], u.main and v.main, u.row))
                 elif v.col == u.col + 1 or (u.lane > 0 and u.lane != v.lane and not self.u_shape):
                     g = lane_in_gap(v.row, v.col)
@@ -309,29 +376,58 @@ class Layout:
             y = top - 10 - TRACK * t
             g1, g2 = lane_in_gap(u.row, u.col + 1), lane_in_gap(v.row, v.col)
             a, b = self.port_out(u), self.port_in(v)
+            b = (b[0], b[1] + self.entry[(u.box.key, v.box.key)])
             out.append(([a, (g1, a[1]), (g1, y), (g2, y), (g2, b[1]), b], False, u.row))
         self.cross_row = cross_row
         return out
 
+    def cross_runs(self) -> dict[int, int]:
+        """Per space between rows (named by the row above it): how many cross-row edges run along it."""
+        runs: dict[int, int] = {}
+        for u, v in self.cross_row:
+            runs[u.row] = runs.get(u.row, 0) + 1
+            if v.row - u.row > 1:
+                runs[v.row - 1] = runs.get(v.row - 1, 0) + 1
+        return runs
+
     def route_cross_rows(self, offsets: dict[int, float], bottoms: dict[int, float]) -> list[list[Point]]:
-        """Edges from one row to a later one: down the gap after the source, back along the space between rows."""
+        """Edges from one row to a later one: down the gap after the source, along the space below its row and
+        into the gap before the target; an edge that skips rows goes down the left margin between the two."""
         out = []
+        taken: dict[int, int] = {}  # space between rows -> runs in it
+        margins: list[list[tuple[int, int]]] = []  # left-margin tracks: the row spans they hold
         for k, (u, v) in enumerate(self.cross_row):
             a, b = self.port_out(u), self.port_in(v)
             a = (a[0], a[1] + offsets[u.row])
-            b = (b[0], b[1] + offsets[v.row])
+            b = (b[0], b[1] + offsets[v.row] + self.entry[(u.box.key, v.box.key)])
+
+            def run(row: int) -> float:
+                n = taken[row] = taken.get(row, -1) + 1
+                return bottoms[row] + 12 + TRACK * n
+
             g1 = self.gap_after(u.row, u.col) + GAP / 2 + TRACK * (k % 3)
             g2 = self.gap_before(v.row, v.col) + GAP / 2 - TRACK * (k % 3)
-            y = bottoms[u.row] + ROW_GAP / 2 + TRACK * (k % 3)
-            out.append([a, (g1, a[1]), (g1, y), (g2, y), (g2, b[1]), b])
+            y = run(u.row)
+            if v.row - u.row == 1:
+                out.append([a, (g1, a[1]), (g1, y), (g2, y), (g2, b[1]), b])
+                continue
+            t = 0
+            while t < len(margins) and any(lo <= v.row and u.row <= hi for lo, hi in margins[t]):
+                t += 1
+            if t == len(margins):
+                margins.append([])
+            margins[t].append((u.row, v.row))
+            x, y2 = -12 - TRACK * t, run(v.row - 1)
+            out.append([a, (g1, a[1]), (g1, y), (x, y), (x, y2), (g2, y2), (g2, b[1]), b])
         return out
 
 
-def draw(net: Net, direction: str) -> Scene:
-    """The diagram of ``net`` as a scene."""
-    lay = Layout(net, direction)
+def draw(net: Net, direction: str, wrap: float | None = None, legend_width: float | None = None) -> Scene:
+    """The diagram of ``net`` as a scene; ``wrap``: rows of at most that many pixels (fitting a width)."""
+    lay = Layout(net, direction, wrap)
     lay.place()
     routes = lay.route()
+    runs = lay.cross_runs()
     rows = sorted({n.row for n in lay.nodes.values()})
     # Per row: its extent in cross coordinates (boxes, labels, edges within it, frames with their titles).
     frames = _frames(lay, routes)
@@ -343,7 +439,7 @@ def draw(net: Net, direction: str) -> Scene:
         lo, hi = min(p[0] for p in parts), max(p[1] for p in parts)
         offsets[row] = c - lo
         bottoms[row] = c - lo + hi
-        c = bottoms[row] + ROW_GAP + TRACK * 3
+        c = bottoms[row] + ROW_GAP + TRACK * max(3, runs.get(row, 0))
     scene = lay.scene
 
     def xy(p: tuple[float, float], row: int) -> Point:
@@ -363,9 +459,39 @@ def draw(net: Net, direction: str) -> Scene:
     for k in lay.order:
         n = lay.nodes[k]
         _cuboid(scene, lay, n, xy((n.f, n.c), n.row))
+    legend(scene, [f for b in net.boxes for f in (b.family, *b.folded) if b.ok is not False], legend_width)
     scene.meta["u_shape"] = lay.u_shape
     scene.meta["rows"] = len(rows)
     return scene
+
+
+LEGEND = {"input": "input", "convolution": "convolution", "pooling": "pooling", "normalisation": "normalisation",
+          "merge": "merge (Concat, Add)", "dense": "dense", "up-sampling": "up-sampling", "activation": "activation",
+          "reshape": "reshape", "other": "other"}  # fmt: skip
+
+
+def legend(scene: Scene, families: list[str], width: float | None = None) -> None:
+    """A key below the figure: a swatch and a name for each kind of layer drawn, in :data:`FAMILIES` order,
+    wrapped to ``width`` (default: the figure's)."""
+    from ...layers.base import FAMILIES
+
+    shown = [f for f in ("input", *FAMILIES) if f in set(families) and f in PALETTE]
+    if not scene.items or not shown:
+        return
+    x0, _, x1, y1 = union([i.bbox() for i in scene.items])
+    limit = max(width if width is not None else x1 - x0, 240.0)
+    x, y = x0, y1 + 18
+    for f in shown:
+        label = LEGEND[f]
+        step = 16 + text_width(label, 10) + 14
+        if x > x0 and x + step - 14 > x0 + limit:
+            x, y = x0, y + 18
+        fills, stroke = PALETTE[f]
+        scene.add(Poly(rect(x, y - 9, x + 11, y + 2), fills[0 if f != "activation" else 2], stroke, 1.0,
+                       role="legend", data={"family": f}))  # fmt: skip
+        scene.add(Text(x + 16, y, label, 10, "start", False, GREY, role="legend-label", data={"family": f}))
+        x += step
+    scene.meta["legend"] = shown
 
 
 def _frames(lay: Layout, routes: list[Route]) -> list[tuple[BBox, str, int]]:
@@ -396,7 +522,7 @@ def _frames(lay: Layout, routes: list[Route]) -> list[tuple[BBox, str, int]]:
 
 def _cuboid(scene: Scene, lay: Layout, n: Node, anchor: Point) -> None:
     """The box (front, top and side faces) and its labels; ``anchor`` is the centre line at the flow start."""
-    fills, stroke = FILLS[1] if n.box.ok is False else FILLS[2] if n.box.key == INPUT else FILLS[0]
+    fills, stroke = MISMATCH if n.box.ok is False else PALETTE.get(n.box.family, PALETTE["other"])
     if lay.lr:
         x, y = anchor[0], anchor[1] - n.h / 2
     else:
@@ -407,7 +533,14 @@ def _cuboid(scene: Scene, lay: Layout, n: Node, anchor: Point) -> None:
                    data=data))  # fmt: skip
     scene.add(Poly(((x + w, y), (x + w + ox, y - oy), (x + w + ox, y + h - oy), (x + w, y + h)), fills[2], stroke, 1.0,
                    role="box-side", data=data))  # fmt: skip
-    scene.add(Poly(rect(x, y, x + w, y + h), fills[0], stroke, 1.0, role="box", data=data))
+    scene.add(Poly(rect(x, y, x + w, y + h), fills[0], stroke, 1.0, role="box", data={**data, "family": n.box.family}))
+    stripes = [f for f in dict.fromkeys(n.box.folded) if f in PALETTE and f != n.box.family]
+    if stripes and n.box.ok is not False:  # what is folded in (BN, ReLU): a band of its colour at the box's end
+        band = min(4.0, (w if lay.lr else h) / (2 * len(stripes) + 1))
+        for k, f in enumerate(reversed(stripes)):
+            end = (x + w if lay.lr else y + h) - (k + 0.5) * band
+            box = rect(end - band, y, end, y + h) if lay.lr else rect(x, end - band, x + w, end)
+            scene.add(Poly(box, PALETTE[f][0][2], PALETTE[f][1], 0.6, role="stripe", data={**data, "family": f}))
     if lay.lr:
         cx, ty = x + (w + ox) / 2, y + h + 6
         for text, size, bold, colour, role in n.lines:

@@ -16,6 +16,7 @@ from ...analysis.unitfield import UnitField
 from ...errors import CnnCalcError
 from ...graph.expand import INPUT
 from .boxes import op_text
+from .conv import UNITS
 from .figure import Figure, heading
 from .scene import Line, Poly, Scene, Text
 
@@ -109,10 +110,11 @@ def draw_receptive_field(field: UnitField, title: str | None = None) -> Figure:
         plane = Plane(i, (r0, r1), (c0, c1), -width / 2, y, cell)
         planes.append(plane)
         y -= depth * KY + PLANE_GAP
-    for k, plane in enumerate(planes):
+    labels_x = max(p.corner(0, p.cols[1] - p.cols[0] + 1)[0] for p in planes) + 14  # one column, right of every
+    for k, plane in enumerate(planes):  # plane and so of every cone line: no line crosses a label
         if k:
             _cone(scene, planes[k - 1], grids[planes[k - 1].node][2], plane, grids[plane.node][2])
-        _plane(scene, field, plane, grids[plane.node][2])
+        _plane(scene, field, plane, grids[plane.node][2], labels_x)
     unit = ", ".join(map(str, field.unit))
     name = field.name(field.layer)
     seen = len(field.sets[INPUT])
@@ -123,7 +125,7 @@ def draw_receptive_field(field: UnitField, title: str | None = None) -> Figure:
                 "MISMATCH: torch input gradients differ where marked in red")  # fmt: skip
     else:
         note = f"NOT checked by torch ({field.unchecked or '--no-verify'})"
-    heading(scene, title if title is not None else line, note)
+    heading(scene, title if title is not None else line, f"{note}; {UNITS}")
     scene.meta["planes"] = planes
     return Figure(scene.finish(), title or line)
 
@@ -154,7 +156,16 @@ def _is_box(cells: set[tuple[int, int]]) -> bool:
     return len(cells) == (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1)
 
 
-def _plane(scene: Scene, field: UnitField, p: Plane, cells: set[tuple[int, int]]) -> None:
+GRID_STEPS = (1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100)
+MIN_SPACING = 6.0  # pixels between drawn grid lines: closer ones beat against the pixels (moiré)
+
+
+def grid_step(cell: float) -> int:
+    """Every how many units a grid line is drawn: the receding rows are ``cell·KY`` apart on screen."""
+    return next((k for k in GRID_STEPS if k * cell * KY >= MIN_SPACING), GRID_STEPS[-1])
+
+
+def _plane(scene: Scene, field: UnitField, p: Plane, cells: set[tuple[int, int]], labels_x: float) -> None:
     (r0, r1), (c0, c1) = p.rows, p.cols
     nr, nc = r1 - r0 + 1, c1 - c0 + 1
     outline = (p.corner(nr, 0), p.corner(nr, nc), p.corner(0, nc), p.corner(0, 0))
@@ -179,11 +190,11 @@ def _plane(scene: Scene, field: UnitField, p: Plane, cells: set[tuple[int, int]]
             data["cols"] = f"{first}-{last}"
         head, tail = p.cell_poly(r, first), p.cell_poly(r, last)
         scene.add(Poly((head[0], tail[1], tail[2], head[3]), colour, colour, 0.5, role="cell", data=data))
-    if p.cell >= 5:
-        lines = [(p.corner(k, 0), p.corner(k, nc)) for k in range(1, nr)]
-        lines += [(p.corner(0, k), p.corner(nr, k)) for k in range(1, nc)]
-        for a, b in lines:
-            scene.add(Line((a, b), GRID, 0.6, role="grid"))
+    step = grid_step(p.cell)  # lines at units 0, step, 2·step, ... (their indices, not the crop's)
+    lines = [(p.corner(k, 0), p.corner(k, nc)) for k in range(1, nr) if (r0 + k) % step == 0]
+    lines += [(p.corner(0, k), p.corner(nr, k)) for k in range(1, nc) if (c0 + k) % step == 0]
+    for a, b in lines:
+        scene.add(Line((a, b), GRID, 0.6 if step == 1 else 0.5, role="grid"))
     scene.add(Poly(outline, "none", "#444444", 1.2, role="plane-outline"))
     shape = field.shape(p.node)
     size = "×".join(map(str, shape[1:]))
@@ -201,7 +212,9 @@ def _plane(scene: Scene, field: UnitField, p: Plane, cells: set[tuple[int, int]]
             + _span(cells, one)
         )
         detail += f" of {size}"
-    x, y = p.corner(0, nc)[0] + 12, p.corner(nr / 2, nc)[1]  # right of the plane's rightmost corner
+    if step > 1 and max(nr, nc) > step:
+        crop += f"; grid every {step} units"
+    x, y = labels_x, p.corner(nr / 2, nc)[1]
     scene.add(Text(x, y - 3, what, 11, "start", True, "#222222", role="plane-label"))
     scene.add(Text(x, y + 11, detail + crop, 10, "start", False, "#444444", role="plane-label"))
     if wrong:

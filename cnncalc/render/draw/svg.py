@@ -12,6 +12,8 @@ def to_svg(scene: Scene) -> str:
     import drawsvg as dw
 
     d = dw.Drawing(round(scene.width, 1), round(scene.height, 1), font_family=FONT)
+    if "render_size" in scene.meta:  # fitted to a printed width (--fit 16cm): the drawing scales into it
+        d.set_render_size(*scene.meta["render_size"])  # type: ignore[misc]
     d.append(dw.Rectangle(0, 0, round(scene.width, 1), round(scene.height, 1), fill="white"))
     heads: dict[str, Any] = {}
     for item in scene.items:

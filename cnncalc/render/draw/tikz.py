@@ -31,10 +31,12 @@ def to_tikz(scene: Scene, title: str = "cnncalc figure") -> str:
         hex_value = {"white": "#ffffff", "black": "#000000"}.get(value, value).lstrip("#").upper()
         return colours.setdefault(hex_value, f"c{hex_value}")
 
+    scale = float(scene.meta.get("scale", 1.0))  # type: ignore[arg-type]
+    unit = 0.75 * scale  # a CSS pixel is 0.75 pt; a fitted figure is scaled, text included
     body = []
     for item in scene.items:
         if isinstance(item, Poly):
-            opts = [f"line width={0.75 * item.width:.2f}pt", "line join=round"]
+            opts = [f"line width={unit * item.width:.2f}pt", "line join=round"]
             if item.dash:
                 opts.append("dashed")
             if item.opacity != 1:
@@ -46,14 +48,14 @@ def to_tikz(scene: Scene, title: str = "cnncalc figure") -> str:
                 body.append(rf"\filldraw[fill={colour(item.fill)}, draw={colour(item.stroke)}, {', '.join(opts)}] "
                             f"{path};")  # fmt: skip
         elif isinstance(item, Line):
-            opts = [f"draw={colour(item.stroke)}", f"line width={0.75 * item.width:.2f}pt", "line join=round"]
+            opts = [f"draw={colour(item.stroke)}", f"line width={unit * item.width:.2f}pt", "line join=round"]
             if item.arrow:
                 opts.insert(0, "-stealth")
             if item.dash:
                 opts.append("dashed")
             body.append(rf"\draw[{', '.join(opts)}] {' -- '.join(_pt(p) for p in item.points)};")
         elif isinstance(item, Text):
-            size = 0.75 * item.size
+            size = unit * item.size
             weight = r"\bfseries" if item.bold else ""
             font = rf"\sffamily{weight}\fontsize{{{size:.2f}}}{{{1.2 * size:.2f}}}\selectfont"
             body.append(rf"\node[anchor={_ANCHOR[item.anchor]}, inner sep=0pt, text={colour(item.fill)}, "
@@ -62,7 +64,7 @@ def to_tikz(scene: Scene, title: str = "cnncalc figure") -> str:
             "% Made by cnncalc. Compile on its own (pdflatex FILE.tex), or \\input it in a report whose preamble",
             "% has \\usepackage{standalone} and \\usepackage{tikz}.",
             r"\documentclass[tikz,border=2pt]{standalone}", r"\begin{document}",
-            r"\begin{tikzpicture}[x=0.75pt, y=-0.75pt]"]  # fmt: skip
+            rf"\begin{{tikzpicture}}[x={unit:.4g}pt, y=-{unit:.4g}pt]"]  # fmt: skip
     defs = [rf"\definecolor{{{name}}}{{HTML}}{{{value}}}" for value, name in colours.items()]
     return "\n".join([*head, *defs, *body, r"\end{tikzpicture}", r"\end{document}"]) + "\n"
 

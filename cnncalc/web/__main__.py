@@ -1,0 +1,5 @@
+"""``python -m cnncalc.web``: the server of ``cnncalc serve``."""
+
+from .server import main
+
+main()
