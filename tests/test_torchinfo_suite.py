@@ -581,6 +581,16 @@ def test_no_input_lists_every_module_with_its_parameters() -> None:
     assert result.total_mult_adds == 0 and "no input" in str(result)
 
 
+def test_lazy_modules_are_counted_after_the_forward_that_sizes_them() -> None:
+    model = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyConv1d(2, 3))
+    result = cnncalc.summary(model, input_size=(2, 5, 3), verbose=0)
+    assert result.total_params == sum(p.numel() for p in model.parameters()) == 4 * 3 + 4 + 2 * 5 * 3 + 2
+    assert "lazy, sized by this forward pass" in str(result)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(2, 5, 3))
+    assert result.total_mult_adds == counter.get_total_flops() // 2
+
+
 # --- where torchinfo raises ------------------------------------------------------------------------------------
 
 
