@@ -129,3 +129,29 @@ MODELS: dict[str, tuple[Any, tuple[int, ...]]] = {
 def resnet50() -> nn.Module:
     """ResNet-50 as a factory (``benchmarks.models:resnet50`` as a Python target)."""
     return resnet(Bottleneck, [3, 4, 6, 3])
+
+
+class MnistNet(nn.Module):
+    """PyTorch's MNIST example network (torchinfo's ``SingleInputNet``): two convolutions, two linears."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.conv2_drop = nn.Dropout2d(0.3)
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, 10)
+
+    def forward(self, x: Any) -> Any:
+        x = torch.relu(torch.max_pool2d(self.conv1(x), 2))
+        x = torch.relu(torch.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = torch.relu(self.fc1(x.view(-1, 320)))
+        return torch.log_softmax(self.fc2(x), dim=1)
+
+
+# in-process summary: cnncalc.summary against torchinfo.summary, the same call (benchmarks/run.py --summary)
+SUMMARY_MODELS: dict[str, tuple[Any, tuple[int, ...]]] = {
+    "resnet18": (MODELS["resnet18"][0], (1, 3, 224, 224)),
+    "resnet50": (MODELS["resnet50"][0], (1, 3, 224, 224)),
+    "mnist": (MnistNet, (1, 1, 28, 28)),
+}

@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # all figures, printed
     python benchmarks/run.py --write         # ... and benchmarks/RESULTS.md
     python benchmarks/run.py --quick         # fewer runs and models
+    python benchmarks/run.py --summary       # cnncalc.summary / torchinfo.summary in one process only
 
 Each figure is the median wall time of several runs of a fresh process, with its
 peak resident memory. ``python -c "import torch"`` is measured in the same run so
@@ -89,12 +90,60 @@ def targets(runs: int, base: float) -> list[str]:
     return out
 
 
+def summary_ratios(runs: int) -> list[str]:
+    """``cnncalc.summary`` against ``torchinfo.summary`` in this process, after imports and a warm-up call.
+
+    The same call for both (``input_size`` batch first, ``verbose=0``), alternated run by run so that a
+    busy machine slows both alike; the median of ``runs`` each (issue 23: at most 1.2x torchinfo).
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    sys.path.insert(0, str(ROOT))
+    import torch
+    import torchinfo
+
+    import cnncalc
+    from benchmarks.models import SUMMARY_MODELS
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one intra-op thread: on a shared machine, thread scheduling would swamp the ratio
+
+    out = ["", f"In-process `summary` (after imports, one torch thread; median of {runs} alternated runs; wall "
+           "time, and CPU time of this process, which a busy machine disturbs less):", "",
+           "| model | torchinfo | cnncalc | wall ratio | CPU ratio | target |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for name, (factory, shape) in SUMMARY_MODELS.items():
+        model = factory()
+        calls = {"torchinfo": lambda m=model, s=shape: torchinfo.summary(m, input_size=s, verbose=0),
+                 "cnncalc": lambda m=model, s=shape: cnncalc.summary(m, input_size=s, verbose=0)}  # fmt: skip
+        wall: dict[str, list[float]] = {k: [] for k in calls}
+        cpu: dict[str, list[float]] = {k: [] for k in calls}
+        for fn in calls.values():
+            fn()  # warm-up: first-call costs (lazy imports, allocator) are not the summary's
+        for _ in range(runs):
+            for lib, fn in calls.items():
+                start, start_cpu = time.perf_counter(), time.process_time()
+                fn()
+                wall[lib].append(time.perf_counter() - start)
+                cpu[lib].append(time.process_time() - start_cpu)
+        ti, cc = statistics.median(wall["torchinfo"]), statistics.median(wall["cnncalc"])
+        ratio_cpu = statistics.median(cpu["cnncalc"]) / max(statistics.median(cpu["torchinfo"]), 1e-9)
+        out.append(f"| {name} | {1000 * ti:.1f} ms | {1000 * cc:.1f} ms | {cc / ti:.2f} | {ratio_cpu:.2f} | <= 1.20 |")
+        print(out[-1], flush=True)
+    torch.set_num_threads(threads)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median reported)")
     parser.add_argument("--quick", action="store_true", help="3 runs, ResNet-50 only, smaller stacks")
     parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
+    parser.add_argument("--summary", action="store_true", help="only cnncalc.summary / torchinfo.summary in-process")
     args = parser.parse_args()
+    if args.summary:
+        print("\n".join(summary_ratios(args.runs)))
+        return
     runs = 3 if args.quick else args.runs
     models = ["resnet50"] if args.quick else MODELS
     lines = [f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; median of {runs} runs", ""]
@@ -119,6 +168,7 @@ def main() -> None:
         print(lines[-1], flush=True)
 
     lines += targets(runs, base)
+    lines += summary_ratios(runs)
     lines += ["", "Scaling, `--no-verify` on synthetic conv/ReLU stacks:", "", "| layers | time | per layer |",
               "|---|---|---|"]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,9 +33,18 @@ if TYPE_CHECKING:
     from .report import CheckReport, Finding, ShapesReport
 
 DEFAULT_DEPTH = 3  # torchinfo's
+DEFAULT_COL_WIDTH = 25  # torchinfo's
 _DTYPE_NAMES = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
                 "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int64": "long", "long": "long",
-                "int32": "int", "int": "int", "bool": "bool"}  # fmt: skip
+                "int32": "int", "int": "int", "bool": "bool", "int16": "int16", "short": "int16", "int8": "int8",
+                "uint8": "uint8"}  # fmt: skip
+_TENSOR_TYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16",
+                 "BFloat16Tensor": "bfloat16", "LongTensor": "long", "IntTensor": "int", "ShortTensor": "int16",
+                 "CharTensor": "int8", "ByteTensor": "uint8", "BoolTensor": "bool"}  # fmt: skip
+COLUMNS = {"kernel_size": "Kernel Shape", "groups": "Groups", "input_size": "Input Shape",
+           "output_size": "Output Shape", "num_params": "Param #", "params_percent": "Param %",
+           "mult_adds": "Mult-Adds", "trainable": "Trainable"}  # torchinfo's column names and headers  # fmt: skip
+ROWS = ("depth", "var_names", "ascii_only", "hide_recursive_layers")  # torchinfo's row settings
 
 
 class Symbol(str):
@@ -67,6 +76,8 @@ class Inputs:
     given: str  # the argument as written, for messages
     data: tuple[Any, ...] | None = None
     kwargs: Mapping[str, Any] | None = None
+    full: tuple[tuple[int, ...], ...] | None = None  # torchinfo's input_size: each tensor's exact shape
+    batch_first: bool = True  # every input has the batch as its first dim (cnncalc's rules and torch.fx apply)
 
     @property
     def symbolic(self) -> bool:
@@ -75,10 +86,12 @@ class Inputs:
 
 
 def _dtype_name(dtype: Any) -> str:
-    name = str(dtype).replace("torch.", "")
+    kind = getattr(dtype, "__name__", None)  # a tensor type: torch.FloatTensor, torch.cuda.LongTensor
+    name = _TENSOR_TYPES.get(kind, "") if isinstance(dtype, type) and kind else str(dtype).replace("torch.", "")
     if name not in _DTYPE_NAMES:
-        raise CnnCalcError(f"dtype {name} is not supported for made-up inputs", None,
-                           "use float32, float64, float16, bfloat16, long, int or bool, or pass input_data")  # fmt: skip
+        raise CnnCalcError(f"dtype {name or kind} is not supported for made-up inputs", None,
+                           "use a float, integer or bool dtype (torch.float32, torch.long, torch.FloatTensor...), "
+                           "or pass input_data")  # fmt: skip
     return _DTYPE_NAMES[name]
 
 
@@ -95,7 +108,11 @@ def _dims(size: Any, given: str) -> tuple[int | str, ...]:
 
 
 def _size_list(input_size: Any) -> tuple[list[Any], bool]:
-    """The sizes of each input, and whether they were written as text (``"3x28x28"``)."""
+    """The sizes of each input, and whether they were written as text (``"3x28x28"``).
+
+    torchinfo's forms: one size (``(1, 3, 224, 224)``, ``[2]``, a ``torch.Size``), several
+    (``[(1, 10), (1, 20)]``; ``[]`` among them is a 0-d input), or one size in a list (``[(2,)]``).
+    """
     if isinstance(input_size, str):
         return [input_size], True
     if not isinstance(input_size, Sequence) or not input_size:
@@ -123,50 +140,77 @@ def _dtype_list(dtypes: Sequence[Any] | None, n: int) -> list[str]:
 
 
 def parse_size(input_size: Any, batch_dim: int | None = None, dtypes: Sequence[Any] | None = None) -> Inputs:
-    """torchinfo's ``input_size`` (batch first), or a per-sample size (``batch_dim=0``, text, symbols)."""
+    """torchinfo's ``input_size``: each tensor's shape, a batch of 1 inserted at ``batch_dim`` when it is given.
+
+    As text (``"3x224x224"``) or with symbols (``(3, "H", "W")``) a size is per sample (cnncalc's forms,
+    batch 2). The batch cnncalc reports MACs per sample for is the size at ``batch_dim``, else the first dim
+    of a tensor of two dims or more (a 1-d or 0-d input is one sample).
+    """
     from .pymodel.inputs import InputSpec, parse_inputs
 
-    if batch_dim not in (None, 0):
-        raise CnnCalcError(f"batch_dim={batch_dim}: cnncalc puts the batch first (batch_dim=0 or None)", None,
-                           "write the per-sample size with batch_dim=0, or the full size with the batch first")  # fmt: skip
     given = repr(input_size)
     sizes, text = _size_list(input_size)
     names = _dtype_list(dtypes, len(sizes))
     if text:
+        if batch_dim not in (None, 0):
+            raise CnnCalcError(f"batch_dim={batch_dim} with a per-sample text size", None,
+                               "text sizes ('3x224x224') are per sample, the batch first; write the tensor's size "
+                               "as a tuple to put the batch elsewhere")  # fmt: skip
         return Inputs(parse_inputs([str(s) for s in sizes], names), 2, "per-sample", given)
     dims = [_dims(s, given) for s in sizes]
-    if batch_dim == 0 or any(isinstance(d, str) for ds in dims for d in ds):
+    if any(isinstance(d, str) for ds in dims for d in ds):
+        if batch_dim not in (None, 0):
+            raise CnnCalcError(f"batch_dim={batch_dim} with a symbolic size", None,
+                               "a size with symbols is per sample and the batch comes first")  # fmt: skip
         return Inputs(tuple(InputSpec(d, t) for d, t in zip(dims, names)), 2, "per-sample", given)
-    batches = {d[0] for d in dims}
-    if len(batches) > 1:
-        raise CnnCalcError(f"input_size={given}: the inputs have different batch sizes {sorted(batches)}", None,
-                           "the first dim of each size is its batch; they must be equal")  # fmt: skip
-    return Inputs(tuple(InputSpec(d[1:], t) for d, t in zip(dims, names)), int(dims[0][0]), "batched", given)
+    full: list[tuple[int, ...]] = []
+    for d in dims:
+        ints = tuple(int(v) for v in d)
+        if batch_dim is not None:
+            at = batch_dim if batch_dim >= 0 else len(ints) + 1 + batch_dim
+            if not 0 <= at <= len(ints):
+                raise CnnCalcError(f"batch_dim={batch_dim} is outside a size of {len(ints)} dims, {given}", None,
+                                   f"the batch goes at a dim from 0 to {len(ints)}")  # fmt: skip
+            ints = (*ints[:at], 1, *ints[at:])
+        full.append(ints)
+    first = full[0]
+    at = (batch_dim if batch_dim >= 0 else len(first) + batch_dim) if batch_dim is not None else 0
+    batched = batch_dim is not None or len(first) >= 2
+    batch = first[at] if batched and first else 1
+    batch_first = at == 0 and batched and all(len(f) >= 1 and f[0] == batch for f in full)
+    specs = tuple(InputSpec(f[1:] if batch_first else f, t) for f, t in zip(full, names))
+    form = "per-sample" if batch_dim is not None else "batched"
+    return Inputs(specs, batch, form, given, full=tuple(full), batch_first=batch_first)
 
 
 def parse_data(input_data: Any) -> Inputs:
-    """torchinfo's ``input_data``: a tensor, a list of positional arguments, or a dict of keyword arguments."""
+    """torchinfo's ``input_data``: a tensor, a list of positional arguments, or a dict of keyword arguments.
+
+    Tensors may be nested in lists, tuples and dicts, beside other values (strings, None, numbers).
+    """
     from .pymodel.inputs import InputSpec
+    from .pymodel.trace import flatten
     from .verify.torchload import import_torch
 
     torch = import_torch()
-    if isinstance(input_data, torch.Tensor):
-        data: tuple[Any, ...] | None = (input_data,)
-        kwargs: dict[str, Any] | None = None
-    elif isinstance(input_data, Mapping):
+    if isinstance(input_data, Mapping):
         data, kwargs = None, dict(input_data)
     elif isinstance(input_data, (list, tuple)):
         data, kwargs = tuple(input_data), None
+    elif isinstance(input_data, torch.Tensor) or type(input_data).__name__ == "ndarray":
+        data, kwargs = (input_data,), None
     else:
         raise CnnCalcError(f"input_data is a {type(input_data).__name__}", None,
                            "pass a tensor, a list of the forward's arguments, or a dict of keyword arguments")  # fmt: skip
-    tensors = [v for v in (*(data or ()), *(kwargs or {}).values()) if isinstance(v, torch.Tensor)]
-    if not tensors:
-        raise CnnCalcError("input_data holds no tensor", None, "pass the tensors the model's forward takes")
-    batch = int(tensors[0].shape[0]) if tensors[0].dim() else 1
-    specs = tuple(InputSpec(tuple(int(d) for d in t.shape[1:]), _DTYPE_NAMES.get(str(t.dtype)[6:], str(t.dtype)[6:]))
-                  for t in tensors)  # fmt: skip
-    return Inputs(specs, batch, "data", "input_data", data, kwargs)
+    tensors = [t for _, t in flatten(torch, (list(data or ()), kwargs or {}))]
+    first = tensors[0] if tensors else None
+    batch = int(first.shape[0]) if first is not None and first.dim() >= 2 else 1
+    batch_first = first is not None and first.dim() >= 2 and all(t.dim() >= 1 and t.shape[0] == batch
+                                                                    for t in tensors)  # fmt: skip
+    specs = tuple(InputSpec(tuple(int(d) for d in (t.shape[1:] if batch_first else t.shape)),
+                            _DTYPE_NAMES.get(str(t.dtype)[6:], str(t.dtype)[6:])) for t in tensors)  # fmt: skip
+    plain = data is not None and all(isinstance(v, torch.Tensor) for v in data)
+    return Inputs(specs, batch, "data", "input_data", data, kwargs, batch_first=batch_first and plain)
 
 
 def _inputs(input_size: Any, input_data: Any, batch_dim: int | None, dtypes: Sequence[Any] | None) -> Inputs:
@@ -187,7 +231,7 @@ def _unbatched(rep: ModuleReport, inputs: Inputs) -> None:
     """Refuse a size whose batch dimension is missing or doubled, seen at the first layer that takes the input."""
     import re
 
-    fed = [(inputs.batch, *s.bind({})) for s in inputs.specs]
+    fed = list(inputs.full) if inputs.full is not None else [(inputs.batch, *s.bind({})) for s in inputs.specs]
     for row in rep.rows:
         call = row.call
         if call is None or not row.leaf or not call.inputs or call.inputs[0].shape not in fed:
@@ -224,7 +268,9 @@ def _target(model: Any) -> Target:
     if not isinstance(model, import_torch().nn.Module):
         raise CnnCalcError(f"model is a {type(model).__name__}, not an nn.Module", None,
                            "pass the model instance: cnncalc.summary(Net(), ...)")  # fmt: skip
-    name = type(model).__name__
+    from .pymodel.trace import type_name
+
+    name = type_name(model)
     return Target(name, None, name, model)
 
 
@@ -247,6 +293,62 @@ def _device(device: Any) -> str:
 
 
 # --- summary ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TableOptions:
+    """torchinfo's formatting arguments: the columns (its names), their width and the row settings.
+
+    ``torchinfo_layout``: a column, width or row setting was asked for, so the table is torchinfo's
+    layout with those columns; otherwise cnncalc's own table. The unit attributes are kept for
+    callers that set them (``results.formatting.macs_units = Units.NONE``): the table writes exact numbers.
+    """
+
+    columns: tuple[str, ...] = ("output_size", "num_params")
+    col_width: int = DEFAULT_COL_WIDTH
+    rows: frozenset[str] = frozenset({"depth"})
+    verbose: int = 1
+    torchinfo_layout: bool = False
+    macs_units: Any = "auto"
+    params_units: Any = "auto"
+    params_size_units: Any = "auto"
+    params_count_units: Any = "auto"
+
+    @classmethod
+    def parse(cls, col_names: Any, col_width: int, row_settings: Any, verbose: int | None, has_input: bool,
+              interactive: bool) -> TableOptions:  # fmt: skip
+        """Check the arguments as torchinfo does; every bad one is a clear error."""
+        import difflib
+
+        def name(v: Any) -> str:
+            return str(getattr(v, "value", v))
+
+        if verbose is not None and (isinstance(verbose, bool) or getattr(verbose, "value", verbose) not in (0, 1, 2)):
+            raise CnnCalcError(f"verbose={verbose!r}: expected 0 (quiet), 1 (the table) or 2 (every layer)", None)
+        if isinstance(col_width, bool) or not isinstance(col_width, int) or col_width <= 0:
+            raise CnnCalcError(f"col_width={col_width!r}: a column width is a positive integer", None)
+        if isinstance(col_names, str) or isinstance(row_settings, str):
+            raise CnnCalcError("col_names and row_settings are lists of names", None,
+                               "write col_names=('output_size', 'num_params')")  # fmt: skip
+        default = ("output_size", "num_params") if has_input else ("num_params",)
+        columns = tuple(name(c) for c in col_names) if col_names is not None else default
+        for c in columns:
+            if c not in COLUMNS:
+                close = difflib.get_close_matches(c, list(COLUMNS), 1)
+                raise CnnCalcError(f"col_names: {c!r} is not one of torchinfo's columns", None,
+                                   f"did you mean {close[0]!r}?" if close else "one of " + ", ".join(COLUMNS))  # fmt: skip
+        if not has_input and any(c in ("input_size", "output_size", "mult_adds") for c in columns):
+            raise CnnCalcError(f"col_names={columns}: shapes and MACs need the model's input", None,
+                               "pass input_size or input_data, or ask for num_params, kernel_size, trainable only")  # fmt: skip
+        rows = frozenset(name(r) for r in row_settings) if row_settings is not None else frozenset({"depth"})
+        for r in rows:
+            if r not in ROWS:
+                close = difflib.get_close_matches(r, list(ROWS), 1)
+                raise CnnCalcError(f"row_settings: {r!r} is not one of torchinfo's row settings", None,
+                                   f"did you mean {close[0]!r}?" if close else "one of " + ", ".join(ROWS))  # fmt: skip
+        level = int(getattr(verbose, "value", verbose)) if verbose is not None else 0 if interactive else 1
+        layout = col_names is not None or row_settings is not None or col_width != DEFAULT_COL_WIDTH
+        return cls(columns, col_width, rows, level, layout)
 
 
 @dataclass(frozen=True)
@@ -273,17 +375,94 @@ class Summary:
     """
 
     def __init__(self, report: ModuleReport | ShapesReport, depth: int | None = DEFAULT_DEPTH,
-                 accepted: tuple[list[str], str] | None = None) -> None:  # fmt: skip
-        self.report = report
+                 accepted: tuple[list[str], str] | None = None, options: TableOptions | None = None,
+                 input_size: Any = None, given: int | None = None, later: bool = False) -> None:  # fmt: skip
+        self._report = report
+        self._later = later  # torch.fx's extras (receptive fields...) when cnncalc's table is first shown
         self.depth = depth
         self._accepted = accepted  # symbolic: the readable conditions and the accepted sizes
+        self.formatting = options or TableOptions()
+        self.input_size = input_size  # torchinfo's: the sizes as given (input_data: its tensors' sizes)
+        self._stats: tuple[list[Any], Any] | None = None
+        self._given = given  # how many of the tensors the model got are the input (the rest: forward's **kwargs)
+
+    @property
+    def report(self) -> ModuleReport | ShapesReport:
+        """The core report: a ``ModuleReport`` (one hooked forward pass) or a symbolic ``ShapesReport``."""
+        if self._later:
+            from .pymodel.report import with_symbolic
+
+            self._later = False
+            self._report = with_symbolic(self._report)  # type: ignore[arg-type]
+        return self._report
+
+    # --- torchinfo's ModelStatistics ---------------------------------------------------------------------------
+
+    def _torchinfo(self) -> tuple[list[Any], Any]:
+        if self._stats is None:
+            from .pymodel.stats import layers, totals
+
+            if self.symbolic:
+                from .pymodel.stats import Totals
+
+                self._stats = ([], Totals(0, 0, 0))
+            else:
+                rep = self._report
+                model = rep.target.model  # type: ignore[union-attr]
+                found = layers(model, rep if rep.ran else None)  # type: ignore[union-attr, arg-type]
+                self._stats = (found, totals(model, rep, found, self._given))  # type: ignore[arg-type]
+        return self._stats
+
+    @property
+    def summary_list(self) -> list[Any]:
+        """torchinfo's rows: one ``LayerInfo`` per module call (``output_size``, ``num_params``, ``macs``...)."""
+        return self._torchinfo()[0]
+
+    @property
+    def total_mult_adds(self) -> int:
+        """torchinfo's total: MACs of the whole forward pass (every sample), torch's FLOP counter / 2."""
+        return 0 if self.symbolic else int(self._report.run_macs)  # type: ignore[union-attr]
+
+    @property
+    def total_input(self) -> int:
+        """Bytes of the input tensors."""
+        return int(self._torchinfo()[1].total_input)
+
+    @property
+    def total_output_bytes(self) -> int:
+        """torchinfo's forward/backward bytes: outputs of the leaf calls with parameters, twice."""
+        return int(self._torchinfo()[1].total_output_bytes)
+
+    @property
+    def total_param_bytes(self) -> int:
+        """Bytes of every distinct parameter."""
+        return int(self._torchinfo()[1].total_param_bytes)
+
+    @staticmethod
+    def to_megabytes(num: int) -> float:
+        """Bytes to megabytes (10**6), as torchinfo."""
+        return num / 1e6
+
+    @staticmethod
+    def float_to_megabytes(num: int) -> float:
+        """torchinfo's: a count of float32 values in megabytes."""
+        return num * 4 / 1e6
+
+    @staticmethod
+    def to_readable(num: int, units: Any = "auto") -> tuple[str, float]:
+        """torchinfo's: bytes in the unit that reads best (or the one given)."""
+        unit = getattr(units, "value", units)
+        factors = {"T": 1e12, "G": 1e9, "M": 1e6, "k": 1e3, "": 1}
+        if unit == "auto":
+            unit = "T" if num >= 1e12 else "G" if num >= 1e9 else "M"
+        return unit, num / factors[unit]
 
     @property
     def symbolic(self) -> bool:
         """Whether sizes are symbols (the traced symbolic analysis, as ``cnncalc shapes --input 3xHxW``)."""
         from .report import ShapesReport
 
-        return isinstance(self.report, ShapesReport)
+        return isinstance(self._report, ShapesReport)
 
     @property
     def total_params(self) -> Any:
@@ -312,7 +491,7 @@ class Summary:
 
     @property
     def _totals(self) -> Any:
-        totals = self.report.totals
+        totals = self._report.totals
         assert totals is not None
         return totals
 
@@ -320,8 +499,8 @@ class Summary:
     def verified(self) -> bool | None:
         """Whether torch confirmed cnncalc's rules (live table: its numbers are torch's own in any case)."""
         if self.symbolic:
-            return self.report.verified  # type: ignore[union-attr]
-        return None if self.report.crash is not None else not self.report.mismatches  # type: ignore[union-attr]
+            return self._report.verified  # type: ignore[union-attr]
+        return None if self._report.crash is not None else not self._report.mismatches  # type: ignore[union-attr]
 
     @property
     def conditions(self) -> list[str]:
@@ -337,8 +516,8 @@ class Summary:
     def output_shapes(self) -> list[tuple[Any, ...]]:
         """The shape of each output tensor, batch first (``"B"`` when symbolic)."""
         if self.symbolic:
-            return [("B", *self.report.main.output_shape)]  # type: ignore[union-attr]
-        return [i.shape for _, i in self.report.outputs]  # type: ignore[union-attr]
+            return [("B", *self._report.main.output_shape)]  # type: ignore[union-attr]
+        return [i.shape for _, i in self._report.outputs]  # type: ignore[union-attr]
 
     @property
     def layers(self) -> list[Layer]:
@@ -396,15 +575,26 @@ class Summary:
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
         from .render.fit import safe
 
+        if self.formatting.torchinfo_layout and not self.symbolic:
+            yield self._torchinfo_text()
+            return
         table, lines = self._parts()
         yield table
         yield from (safe(line) for line in lines)
 
+    def _torchinfo_text(self) -> str:
+        from .render.torchinfo import render
+
+        found, totals = self._torchinfo()
+        return render(self._report, found, totals, self.formatting, self.depth)  # type: ignore[arg-type]
+
     def __str__(self) -> str:
+        if self.formatting.torchinfo_layout and not self.symbolic:
+            return self._torchinfo_text()
         return _text(self)
 
     def __repr__(self) -> str:
-        return _text(self)
+        return str(self)
 
     def _repr_html_(self) -> str:
         from .render.html import from_rich
@@ -425,7 +615,9 @@ class Summary:
         from rich.console import Console
 
         console = Console(highlight=False)
-        if console.is_terminal:
+        if self.formatting.torchinfo_layout and not self.symbolic:
+            print(self._torchinfo_text())
+        elif console.is_terminal:
             console.print(self)
         else:
             print(_text(self))
@@ -453,42 +645,126 @@ def _interactive() -> bool:
     return hasattr(sys, "ps1") or "ipykernel" in sys.modules or bool(getattr(sys.flags, "interactive", 0))
 
 
-def summary(model: Any, input_size: Any = None, input_data: Any = None, *, batch_dim: int | None = None,
+_CACHE: dict[int, tuple[Any, tuple[Any, ...], Any]] = {}  # cache_forward_pass: id -> (weakref, key, report)
+
+
+def clear_cached_forward_pass() -> None:
+    """Forget the forward passes kept by ``cache_forward_pass=True`` (torchinfo's function of that name)."""
+    _CACHE.clear()
+
+
+def _mode(mode: Any) -> str:
+    text = "eval" if mode is None else str(getattr(mode, "value", mode))
+    if text not in ("train", "eval", "same"):
+        raise CnnCalcError(f"mode={mode!r}: expected 'train', 'eval' or 'same'", None,
+                           "the model runs in that mode; every module's mode and buffer is restored after")  # fmt: skip
+    return text
+
+
+def _cache_key(model: Any, input_size: Any, input_data: Any, batch_dim: Any, dtypes: Any, device: Any, mode: str,
+               kwargs: Mapping[str, Any]) -> tuple[Any, ...]:  # fmt: skip
+    def ident(v: Any) -> Any:
+        return repr(v) if isinstance(v, (int, str, float, tuple, list, type(None))) else id(v)
+
+    return (ident(input_size), ident(input_data), batch_dim, repr(dtypes), repr(device), mode,
+            tuple((k, ident(v)) for k, v in sorted(kwargs.items())))  # fmt: skip
+
+
+def summary(model: Any, input_size: Any = None, input_data: Any = None, batch_dim: int | None = None,
+            cache_forward_pass: bool | None = None, col_names: Any = None, col_width: int = DEFAULT_COL_WIDTH,
             depth: int | None = DEFAULT_DEPTH, device: Any = None, dtypes: Sequence[Any] | None = None,
-            verify: bool = True, verbose: int | None = None, timeout: float | None = 30.0,
-            max_memory: int = 4 * 2**30) -> Summary:  # fmt: skip
+            mode: str | None = None, row_settings: Any = None, verbose: int | None = None, *, verify: bool = True,
+            timeout: float | None = 30.0, max_memory: int = 4 * 2**30, **kwargs: Any) -> Summary:  # fmt: skip
     """The per-module table of a live model, from one forward pass with hooks; symbolic with symbol sizes.
 
-    ``input_size`` is torchinfo's, batch first (``(1, 3, 224, 224)``; a list of sizes for several inputs);
-    per sample with ``batch_dim=0``, as text (``"3x224x224"``) or with symbols (``(3, "H", "W")``, which gives
-    the traced symbolic analysis: shape formulas, receptive fields, accepted sizes). ``input_data``: a
-    tensor, a list of the forward's arguments, or a dict of keyword arguments. ``depth``: rows shown
-    (totals count everything); ``device``: where to run (default: where the model is; it is moved back);
-    ``dtypes``: of the made-up inputs (``[torch.long]``); ``verify=False`` skips torch's extra checks
-    (receptive fields by input gradients; symbolic: the forward passes at several sizes). ``verbose``:
-    0 quiet, 1 print the table; default: print in a script, not in a REPL or Jupyter (which show the result).
-    ``timeout``: seconds each forward pass (or trace) may take, None for no limit; ``max_memory``: bytes the
-    made-up inputs may take (see :mod:`cnncalc.budget`). A model that calls ``sys.exit``, runs past the time
-    limit or raises ``KeyboardInterrupt`` is reported like a crash; what it prints goes to stderr.
+    torchinfo's arguments, in its order. ``input_size``: each input tensor's size, as torchinfo
+    (``(1, 3, 224, 224)``; a list for several inputs; ``[]`` a 0-d one); ``batch_dim``: the size is per
+    sample and a batch of 1 goes at that dim. cnncalc's own per-sample forms: text (``"3x224x224"``) or
+    symbols (``(3, "H", "W")``, the traced symbolic analysis: formulas, receptive fields, accepted sizes).
+    ``input_data``: a tensor, a list of the forward's arguments or a dict of keyword arguments (nested
+    lists and dicts of tensors and other values). No input: the modules and their parameters are listed.
+    ``cache_forward_pass``: reuse the last run of this model with the same arguments. ``col_names``,
+    ``col_width``, ``row_settings`` (``depth``, ``var_names``, ``ascii_only``, ``hide_recursive_layers``):
+    torchinfo's table with those columns (``input_size``, ``output_size``, ``num_params``, ``params_percent``,
+    ``kernel_size``, ``groups``, ``mult_adds``, ``trainable``); without them cnncalc's table. ``depth``: rows
+    shown (totals count everything); ``device``: where to run (the model is moved back); ``dtypes``: of the
+    made-up inputs (``[torch.long]``, ``[torch.FloatTensor]``); ``mode``: ``"eval"`` (default), ``"train"``
+    or ``"same"``; every module's mode and every buffer (BatchNorm statistics) are restored after.
+    ``verbose``: 0 quiet, 1 print the table, 2 print every depth; default: print in a script, not in a REPL
+    or Jupyter (which show the result). Other keyword arguments go to ``forward``.
+
+    cnncalc's own, keyword only: ``verify=False`` skips torch's extra checks (receptive fields by input
+    gradients; symbolic: the forward passes at several sizes); ``timeout``: seconds each forward pass (or
+    trace) may take, None for no limit; ``max_memory``: bytes the made-up inputs may take (see
+    :mod:`cnncalc.budget`). A model that calls ``sys.exit``, runs past the time limit or raises
+    ``KeyboardInterrupt`` is reported like a crash; what it prints goes to stderr.
+
+    The result has torchinfo's ``ModelStatistics`` attributes (``total_params``, ``trainable_params``,
+    ``total_mult_adds``: MACs of the whole pass by torch's FLOP counter, ``summary_list``, ``total_input``,
+    ``total_output_bytes``, ``total_param_bytes``) beside cnncalc's (``total_macs`` per sample, ``layers``...).
     """
+    import weakref
+
     from . import budget
 
     target = _target(model)
-    inputs = _inputs(input_size, input_data, batch_dim, dtypes)
-    dev = _device(device)
-    with _untouched(model), budget.limits(timeout, max_memory):
-        if inputs.symbolic:
-            result = _symbolic_summary(target, inputs, dev, verify)
-        else:
-            from .pymodel.report import module_report
+    has_input = input_size is not None or input_data is not None
+    options = TableOptions.parse(col_names, col_width, row_settings, verbose, has_input, _interactive())
+    run_mode = _mode(mode)
+    if verbose == 2 or getattr(verbose, "value", None) == 2:
+        depth = None
+    if not has_input:
+        from .pymodel.report import static_report
 
-            rep = module_report(target, inputs.specs, {}, dev, inputs.batch, verify_rf=verify,
-                                data=inputs.data, kwargs=inputs.kwargs)  # fmt: skip
-            _unbatched(rep, inputs)
-            result = Summary(rep, depth)
-    if verbose if verbose is not None else not _interactive():
+        result = Summary(static_report(target), depth, options=options)
+    else:
+        inputs = _inputs(input_size, input_data, batch_dim, dtypes)
+        dev = _device(device)
+        key = _cache_key(model, input_size, input_data, batch_dim, dtypes, device, run_mode, kwargs)
+        cached = _CACHE.get(id(model)) if cache_forward_pass else None
+        with _untouched(model), budget.limits(timeout, max_memory):
+            if inputs.symbolic:
+                result = _symbolic_summary(target, inputs, dev, verify)
+            else:
+                from .pymodel.report import module_report
+
+                if cached is not None and cached[0]() is model and cached[1] == key:
+                    rep = cached[2]
+                else:
+                    rep = module_report(target, inputs.specs, {}, dev, inputs.batch, symbolic=False,
+                                        verify_rf=False, data=inputs.data, kwargs=inputs.kwargs,
+                                        any_output=True, full_shapes=inputs.full, mode=run_mode, extra=kwargs)  # fmt: skip
+                    if cache_forward_pass:
+                        _CACHE[id(model)] = (weakref.ref(model), key, rep)
+                if inputs.form != "data":
+                    _unbatched(rep, inputs)
+                plain = inputs.batch_first and not kwargs and run_mode == "eval" and verify
+                result = Summary(rep, depth, options=options, input_size=_sizes_given(input_size, input_data),
+                                 given=len(inputs.specs), later=plain)  # fmt: skip
+        result.formatting = options
+    if options.verbose:
         result.print()
     return result
+
+
+def _sizes_given(input_size: Any, input_data: Any) -> Any:
+    """torchinfo's ``input_size`` attribute: the sizes as given, or those of ``input_data``'s tensors."""
+    if input_size is not None:
+        return input_size
+    from .verify.torchload import import_torch
+
+    torch = import_torch()
+
+    def sizes(v: Any) -> Any:
+        if isinstance(v, torch.Tensor):
+            return v.shape
+        if isinstance(v, Mapping):
+            return {k: sizes(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [sizes(x) for x in v]
+        return v
+
+    return sizes(input_data)
 
 
 def _symbolic_summary(target: Target, inputs: Inputs, device: str, verify: bool) -> Summary:
@@ -612,6 +888,10 @@ def check(model: Any, input_size: Any = None, input_data: Any = None, *, batch_d
 
     target = _target(model)
     inputs = _inputs(input_size, input_data, batch_dim, dtypes)
+    if not inputs.batch_first and inputs.form != "data" and not inputs.symbolic and inputs.full is not None:
+        raise CnnCalcError(f"check runs the model at batch sizes 2 and 3 along the first dim; input_size="
+                           f"{inputs.given} has no batch there", None,
+                           "give the size with the batch first, or per sample with batch_dim=0")  # fmt: skip
     if inputs.kwargs:
         raise CnnCalcError("check runs the model at two batch sizes on made-up inputs; keyword inputs are not "
                            "supported", None, "pass input_size, or input_data as a tensor or a list of tensors")  # fmt: skip
@@ -630,4 +910,5 @@ def check(model: Any, input_size: Any = None, input_data: Any = None, *, batch_d
     return result
 
 
-__all__ = ["CheckFailed", "Checked", "Layer", "Summary", "Symbol", "check", "summary", "symbols"]
+__all__ = ["CheckFailed", "Checked", "Layer", "Summary", "Symbol", "TableOptions", "check", "clear_cached_forward_pass",
+           "summary", "symbols"]

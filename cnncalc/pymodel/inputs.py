@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import CnnCalcError
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "long", "int", "bool")
+INTEGERS = {"long": "int64", "int": "int32", "int16": "int16", "int8": "int8", "uint8": "uint8"}  # torch names
 _DIM = re.compile(r"^(?:[1-9][0-9]{0,6}|[A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -78,22 +79,25 @@ def size_points(
 
 
 def make_tensors(torch: Any, shapes: Sequence[tuple[int, ...]], specs: Sequence[InputSpec], batch: int,
-                 device: Any, dtype: Any, high: int, seed: int = 0) -> list[Any]:  # fmt: skip
-    """Random inputs with a batch dimension: normal floats, or integers in [0, high) for ``long``/``int``."""
+                 device: Any, dtype: Any, high: int, seed: int = 0,
+                 full_shapes: Sequence[tuple[int, ...]] | None = None) -> list[Any]:  # fmt: skip
+    """Random inputs with a batch dimension: normal floats, or integers in [0, high) for ``long``/``int``.
+
+    ``full_shapes``: the exact shape of each tensor instead (torchinfo's ``input_size``, the batch
+    wherever ``batch_dim`` put it, or none: a 0-d input is ``()``).
+    """
     gen = torch.Generator().manual_seed(seed)
     out = []
-    for shape, spec in zip(shapes, specs):
-        full = (batch, *shape)
+    for j, (shape, spec) in enumerate(zip(shapes, specs)):
+        full = tuple(full_shapes[j]) if full_shapes is not None else (batch, *shape)
         if str(device) == "meta":  # no values: made on the meta device, never in memory (a 2**40-wide input)
-            kind = {"long": torch.long, "int": torch.int, "bool": torch.bool}.get(spec.dtype)
+            kind = {**{k: getattr(torch, v) for k, v in INTEGERS.items()}, "bool": torch.bool}.get(spec.dtype)
             if kind is None:
                 kind = dtype if spec.dtype == "float32" and dtype is not None else getattr(torch, spec.dtype)
             out.append(torch.empty(full, dtype=kind, device="meta"))
             continue
-        if spec.dtype in ("long", "int"):
-            t = torch.randint(
-                0, max(high, 1), full, generator=gen, dtype=torch.long if spec.dtype == "long" else torch.int
-            )
+        if spec.dtype in INTEGERS:
+            t = torch.randint(0, max(high, 1), full, generator=gen, dtype=getattr(torch, INTEGERS[spec.dtype]))
         elif spec.dtype == "bool":
             t = torch.randint(0, 2, full, generator=gen).bool()
         else:

@@ -19,7 +19,7 @@ from .crash import Crash, explain, no_tensor
 from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert, trace
 from .inputs import InputSpec, make_tensors
 from .load import Target
-from .trace import Call, Counts, TensorInfo, Trace, count, preserved, run
+from .trace import Call, Counts, TensorInfo, Trace, count, is_script, preserved, run, type_name
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class ModuleRow:
     params: int  # the module with its children; 0 for a second call of the same module
     trainable: int
     buffers: int
-    macs: int | None  # per sample; None when no rule is known
+    macs: int | None  # per sample (run_macs / batch); None when the batch does not divide them
     derived: Derived | None = None
     mismatch: str | None = None  # cnncalc's rule and torch disagree
     reused_from: str | None = None
@@ -41,6 +41,8 @@ class ModuleRow:
     leaf: bool = True
     own: int = 0  # parameters registered on this module itself (a container's nn.Parameter)
     shared: tuple[tuple[str, str], ...] = ()  # its parameters tied to an earlier module's
+    run_macs: int = 0  # torch's FLOP counter / 2 over this call (its children included), the whole batch
+    formula: bool = False  # recurrent MACs by formula, where torch's counter counts 0
 
     @property
     def outputs(self) -> tuple[tuple[str, TensorInfo], ...]:
@@ -70,15 +72,24 @@ class ModuleReport(ReportBase):
     conditions_machine: tuple[str, ...] = ()  # the same conditions in sympy's form, for JSON
     result: Any = field(default=None, compare=False, repr=False)  # what the model returned (for the batch checks)
 
+    run_macs: int = 0  # torch's FLOP counter / 2 over the whole forward pass (recurrent formulas included)
+    given: tuple[TensorInfo, ...] = ()  # every tensor the model was given (positional and keyword, nested)
+    trace: Trace | None = field(default=None, compare=False, repr=False)  # the hooked run (see with_symbolic)
+
     @property
-    def total_macs(self) -> int:
-        """MACs per sample of every leaf call with a known rule."""
-        return sum(r.macs or 0 for r in self.rows if r.leaf and r.call is not None)
+    def ran(self) -> bool:
+        """Whether the model was run (no input: its modules are listed, none called)."""
+        return any(r.call is not None for r in self.rows) or self.crash is not None
+
+    @property
+    def total_macs(self) -> int | float:
+        """MACs per sample: :attr:`run_macs` over the batch (a float when the batch does not divide them)."""
+        return _per_sample(self.run_macs, self.batch) or self.run_macs / max(self.batch, 1)
 
     @property
     def macs_complete(self) -> bool:
-        """Whether every leaf call with parameters has a MAC rule."""
-        return all(r.macs is not None for r in self.rows if r.leaf and r.call is not None and r.params)
+        """Whether every operation was counted (torch's counter has a rule for every multiply it runs)."""
+        return True
 
     @property
     def mismatches(self) -> list[str]:
@@ -134,11 +145,17 @@ def vocabulary(model: Any) -> int:
 
 def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int], device: str = "auto",
                   batch: int = 2, symbolic: bool = True, verify_rf: bool = True, data: Sequence[Any] | None = None,
-                  kwargs: Mapping[str, Any] | None = None) -> ModuleReport:  # fmt: skip
+                  kwargs: Mapping[str, Any] | None = None, any_output: bool = False,
+                  full_shapes: Sequence[tuple[int, ...]] | None = None, mode: str = "eval",
+                  extra: Mapping[str, Any] | None = None) -> ModuleReport:  # fmt: skip
     """Run ``target`` once with hooks and build the nested table; explain a crash if there is one.
 
     ``data`` and ``kwargs``: the caller's own inputs (``cnncalc.summary(input_data=...)``) instead of random
-    tensors made from ``specs``; ``specs`` then describe their tensors.
+    tensors made from ``specs``; ``specs`` then describe their tensors. ``any_output``: a forward pass that
+    returns no tensor (None, a ``Distribution``...) is summarised with a note, not reported as a failure.
+    Lazy modules are counted after the forward pass that sizes them (with a note). ``full_shapes``: the
+    exact shape of each made-up tensor (torchinfo's ``input_size``); ``mode``: ``"eval"``, ``"train"`` or
+    ``"same"`` (see :func:`preserved`); ``extra``: more keyword arguments for ``forward``, as given.
     """
     from ..verify.torchload import import_torch
     from .guard import failures
@@ -151,25 +168,115 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
         dev = device_of(torch, model, device)
         moved = dev if device != "auto" else None
         counts = count(model)
-        with preserved(model, torch, moved):
+        lazy = _lazy(model)
+        with preserved(model, torch, moved, mode):
             if data is None and kwargs is None:
-                check_inputs(target.text, shapes, specs, batch, counts, dev)
-                xs = make_tensors(torch, shapes, specs, batch, dev, float_dtype(torch, model), vocabulary(model))
+                if full_shapes is None:
+                    check_inputs(target.text, shapes, specs, batch, counts, dev)
+                else:
+                    check_inputs(target.text, [tuple(f) for f in full_shapes], specs, 1, counts, dev)
+                xs = make_tensors(torch, shapes, specs, batch, dev, float_dtype(torch, model), vocabulary(model),
+                                  full_shapes=full_shapes)  # fmt: skip
             else:
                 xs, kwargs = _placed(torch, data or [], kwargs or {}, moved)
-            trace = run(model, xs, kwargs=kwargs)
+            if extra:
+                kwargs = {**(kwargs or {}), **_placed(torch, [], extra, moved)[1]}
+            trace = run(model, xs, kwargs=kwargs, flops=True)
+        if lazy:  # the forward pass gave the lazy modules their sizes: counted now
+            counts = count(model)
     input_text = ", ".join("x".join(map(str, s)) for s in shapes)
-    crash = explain(trace, model, input_text) if trace.error is not None else no_tensor(trace, model)
+    crash = explain(trace, model, input_text) if trace.error is not None else None if any_output else \
+        no_tensor(trace, model)  # fmt: skip
+    notes = tuple(f"{n}: lazy, sized by this forward pass" for n in lazy if n not in _lazy_now(model))
+    if trace.error is None and not trace.outputs and any_output:
+        notes += (f"the forward pass returned {type(trace.result).__name__}, no tensor",)
     fx, reason, accepted = None, None, None
     conditions: Any = ()
     if (symbolic or crash is not None) and (trace.error is None or isinstance(trace.error, Exception)):
         with failures(target.text, None):  # a crash is explained with the sizes that would work; not after sys.exit
             fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     with failures(target.text, None):
-        rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
+        rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf, batch)
+    run_macs = (sum(c.flops for c in trace.calls) + trace.extra.get("flops_outside", 0)) // 2
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
-                        str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted,
-                        conditions_machine=tuple(m for _, m in conditions), result=trace.result)  # fmt: skip
+                        str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted, notes,
+                        conditions_machine=tuple(m for _, m in conditions), result=trace.result,
+                        run_macs=run_macs, given=trace.inputs, trace=trace)  # fmt: skip
+
+
+def with_symbolic(rep: ModuleReport, values: Mapping[str, int] | None = None, verify_rf: bool = True) -> ModuleReport:
+    """``rep`` with what ``torch.fx`` adds (receptive fields, the symbolic line), from the trace it kept.
+
+    The model is not run again: ``cnncalc.summary`` makes one hooked forward pass for its numbers, and
+    this is done only when cnncalc's own table is shown.
+    """
+    import dataclasses
+
+    if rep.fx is not None or rep.fx_reason is not None or rep.trace is None or rep.crash is not None:
+        return rep
+    if is_script(rep.target.model):
+        return dataclasses.replace(rep, fx_reason="a TorchScript module is run whole: no hooks or tracing inside it")
+    values = dict(values or {})
+    target, trace = rep.target, rep.trace
+    with _failures(target.text):
+        fx, reason, conditions, accepted = _symbolic(target, rep.inputs, values, False)
+    if fx is None:
+        return dataclasses.replace(rep, fx_reason=reason or "")
+    with _failures(target.text):
+        rows = _rows(target.model, trace, rep.counts, fx, rep.shapes, rep.inputs, verify_rf, rep.batch)
+    return dataclasses.replace(rep, rows=tuple(rows), fx=fx, fx_reason=reason,
+                               conditions=tuple(t for t, _ in conditions), accepted=accepted,
+                               conditions_machine=tuple(m for _, m in conditions))  # fmt: skip
+
+
+def _failures(text: str) -> Any:
+    from .guard import failures
+
+    return failures(text, None)
+
+
+def static_report(target: Target) -> ModuleReport:
+    """Every module as registered, with its parameters, and no forward pass (torchinfo's summary without input)."""
+    from ..verify.torchload import import_torch
+    torch = import_torch()
+    model = target.model
+    counts = count(model)
+    rows: list[ModuleRow] = []
+    first: dict[int, str] = {}
+
+    def walk(module: Any, name: str, depth: int) -> None:
+        again = first.get(id(module))
+        first.setdefault(id(module), name)
+        sub = counts.subtree(name) if again is None else None
+        leaf = not list(module.children())
+        rows.append(ModuleRow(name or type_name(model), type_name(module), depth, None,
+                              sub.params if sub else 0, sub.trainable if sub else 0, sub.buffers if sub else 0,
+                              None, reused_from=again, leaf=leaf,
+                              own=counts.modules[name].params if again is None and name in counts.modules else 0))  # fmt: skip
+        for key, child in module._modules.items():
+            if child is not None:
+                walk(child, f"{name}.{key}" if name else key, depth + 1)
+
+    walk(model, "", 0)
+    dev = device_of(torch, model, "auto")
+    return ModuleReport(target, (), (), 0, tuple(rows), counts, (), None, str(dev), str(torch.__version__),
+                        notes=("no input given: the modules and their parameters only (pass input_size or "
+                               "input_data for shapes and MACs)",))  # fmt: skip
+
+
+def _lazy(model: Any) -> list[str]:
+    from .trace import is_lazy
+
+    return [n for n, t in (*model.named_parameters(), *model.named_buffers()) if is_lazy(t)]
+
+
+def _lazy_now(model: Any) -> set[str]:
+    return set(_lazy(model))
+
+
+def _per_sample(macs: int, batch: int) -> int | None:
+    """MACs per sample, when the batch divides them."""
+    return macs // batch if batch > 0 and macs % batch == 0 else None
 
 
 def _placed(
@@ -225,14 +332,15 @@ def _traced(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int
 
 
 def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: Sequence[tuple[int, ...]],
-          specs: Sequence[InputSpec], verify_rf: bool) -> list[ModuleRow]:  # fmt: skip
+          specs: Sequence[InputSpec], verify_rf: bool, batch: int = 1) -> list[ModuleRow]:  # fmt: skip
     rfs = _receptive_fields(fx, verify_rf) if fx is not None and not fx.spec.symbols else {}
-    leaves = {n for n, m in model.named_modules() if not list(m.children())}
+    modules = dict(model.named_modules())  # get_submodule is not supported on TorchScript modules
+    leaves = {n for n, m in modules.items() if next(iter(m.children()), None) is None}
     rows: list[ModuleRow] = []
     seen: set[str] = set()
     rf_seen: dict[str, int] = {}
     for c in trace.calls:
-        module = model.get_submodule(c.name)
+        module = modules[c.name]
         leaf = c.name in leaves
         sub = counts.subtree(c.name) if c.first is None else None
         derived = mismatch = None
@@ -244,38 +352,40 @@ def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: S
                 mismatch = None if not c.done else f"cnncalc refuses the input torch accepted: {e.message}"
             if derived is not None and c.done:
                 mismatch = _compare(derived, c, module)
-            macs = derived.macs if derived is not None else _other_macs(module, c)
         k = rf_seen.get(c.name, 0)
         rf_seen[c.name] = k + 1
         rf = rfs.get((c.name, k))
         seen.add(c.name)
-        rows.append(ModuleRow(c.name or type(model).__name__, c.type, c.depth, c,
+        rows.append(ModuleRow(c.name or type_name(model), c.type, c.depth, c,
                               sub.params if sub else 0, sub.trainable if sub else 0, sub.buffers if sub else 0,
                               macs, derived, mismatch, trace.calls[c.first].name if c.first is not None else None,
-                              rf, leaf, counts.modules[c.name].params, counts.modules[c.name].shared))  # fmt: skip
-    rows = _container_macs(rows, trace)
-    for name, m in model.named_modules():
+                              rf, leaf, counts.modules[c.name].params, counts.modules[c.name].shared,
+                              formula=c.formula))  # fmt: skip
+    rows = _call_macs(rows, trace, batch)
+    script = is_script(model)  # no hooks: every module is listed under the model's one call
+    for name, m in modules.items():
         parent = name.rsplit(".", 1)[0] if "." in name else ""
-        if name not in seen and parent in seen:  # the outermost module never called (its children count in it)
+        if name not in seen and (parent in seen or script):  # the outermost never called (its children count in it)
             sub = counts.subtree(name)
-            rows.append(ModuleRow(name, type(m).__name__, name.count(".") + 1, None, sub.params, sub.trainable,
+            rows.append(ModuleRow(name, type_name(m), name.count(".") + 1, None, sub.params, sub.trainable,
                                   sub.buffers, None, leaf=name in leaves))  # fmt: skip
     return rows
 
 
-def _container_macs(rows: list[ModuleRow], trace: Trace) -> list[ModuleRow]:
-    """A container's MACs are its descendant leaf calls' (None when one of them has no rule)."""
+def _call_macs(rows: list[ModuleRow], trace: Trace, batch: int) -> list[ModuleRow]:
+    """Each call's MACs: torch's counter over its own operations and its descendant calls', per batch and per sample."""
     import dataclasses
 
-    total: dict[int, int | None] = {}
-    for r in reversed(rows):
-        c = r.call
-        assert c is not None
-        own = r.macs if r.leaf else total.get(c.index, 0)
+    total = {c.index: c.flops for c in trace.calls}
+    for c in reversed(trace.calls):
         if c.parent is not None:
-            prev = total.get(c.parent, 0)
-            total[c.parent] = None if prev is None or own is None else prev + own
-    return [r if r.leaf else dataclasses.replace(r, macs=total.get(r.call.index, 0)) for r in rows if r.call]
+            total[c.parent] += total[c.index]
+    out = []
+    for r in rows:
+        assert r.call is not None
+        macs = total[r.call.index] // 2
+        out.append(dataclasses.replace(r, run_macs=macs, macs=_per_sample(macs, batch)))
+    return out
 
 
 def _compare(d: Derived, c: Call, module: Any) -> str | None:
@@ -288,24 +398,6 @@ def _compare(d: Derived, c: Call, module: Any) -> str | None:
     if d.params != params or d.buffers != buffers:
         return f"derived {d.params} parameters / {d.buffers} buffer values, torch has {params} / {buffers}"
     return None
-
-
-def _other_macs(module: Any, c: Call) -> int | None:
-    """MACs of common layers outside the catalogue: recurrent layers and embeddings (lookups: 0)."""
-    name = type(module).__name__
-    if name.startswith("Embedding") or not any(True for _ in module.parameters()):
-        return 0  # lookups and layers without weights: no multiply-accumulates (the catalogue's convention)
-    gates = {"RNN": 1, "GRU": 3, "LSTM": 4}.get(name)
-    if gates is None or not c.inputs:
-        return None
-    shape = c.inputs[0].shape
-    steps = shape[1] if module.batch_first and len(shape) == 3 else shape[0]
-    dirs = 2 if module.bidirectional else 1
-    h, total, size = module.hidden_size, 0, module.input_size
-    for _ in range(module.num_layers):
-        total += dirs * gates * h * (size + h) * steps
-        size = h * dirs
-    return total
 
 
 def _receptive_fields(fx: FxSpec, verify: bool) -> dict[tuple[str, int], Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from ..analysis.cost import human_count
 from ..errors import plural
 from ..pymodel.report import ModuleReport, ModuleRow
-from ..pymodel.trace import TensorInfo, output_text
+from ..pymodel.trace import TensorInfo, is_script, output_text
 from .notation import rf_text
 
 
@@ -18,9 +18,9 @@ def _shape_json(i: TensorInfo, batch: int) -> dict[str, Any]:
             "device": i.device}  # fmt: skip
 
 
-def _row_note(r: ModuleRow) -> str:
+def _row_note(r: ModuleRow, script: bool = False) -> str:
     if r.call is None:
-        return "never called"
+        return "inside TorchScript" if script else "never called"
     if r.reused_from is not None:
         return f"called again (counted at its first call, {r.reused_from!r})"
     if r.call is not None and not r.call.done:
@@ -44,7 +44,8 @@ def _symbolic_input(shape: Sequence[int]) -> str:
 def summary_lines(rep: ModuleReport) -> list[str]:
     """The lines under the table: totals, sharing, reuse, outputs, symbolic results, verification."""
     c = rep.counts
-    macs = human_count(rep.total_macs) + ("" if rep.macs_complete else " (at least: some modules have no MAC rule)")
+    per = rep.total_macs
+    macs = human_count(per if isinstance(per, int) else round(per))
     lines = [f"Total params: {c.params:,} (trainable {c.trainable:,}, frozen {c.params - c.trainable:,}) · "
              f"buffers {c.buffers:,} · MACs per sample {macs}"]  # fmt: skip
     for name, first in c.shared:
@@ -57,7 +58,7 @@ def summary_lines(rep: ModuleReport) -> list[str]:
             reused[r.reused_from] = reused.get(r.reused_from, 1) + 1
     for name, n in reused.items():
         lines.append(f"Reused module: {name!r} is called {n} times (its parameters count once)")
-    if rep.crash is None:
+    if rep.crash is None and rep.ran:
         lines.append(f"Output for input {rep.input_text}: {output_text(rep.outputs, rep.batch) or 'no tensor'}")
     if rep.fx is not None and not rep.conditions and rep.accepted is None:
         lines.append("Symbolic (torch.fx): available; for the sizes the model accepts, name them in --input "
@@ -67,10 +68,13 @@ def summary_lines(rep: ModuleReport) -> list[str]:
         lines.append(f"Symbolic (torch.fx): valid when {valid}" + (f"; {rep.accepted}" if rep.accepted else ""))
     elif rep.fx_reason:
         lines.append(f"Symbolic analysis not available: {rep.fx_reason}")
+    if any(r.formula for r in rep.rows):
+        lines.append("MACs: torch's FLOP counter / 2; recurrent layers it counts 0 for by their formula")
+    lines += [f"Note: {n}" for n in rep.notes]
     checked = sum(1 for r in rep.rows if r.derived is not None and r.call is not None and r.call.done)
     if rep.mismatches:
         lines += [f"MISMATCH {m}" for m in rep.mismatches]
-    else:
+    elif rep.ran:
         lines.append(f"Every shape and count is torch's own (forward hooks, batch {rep.batch}, {rep.device}, torch "
                      f"{rep.torch_version}); cnncalc's rules agree on {'all ' if checked > 1 else ''}"
                      f"{plural(checked, 'catalogue module')}.")  # fmt: skip
@@ -86,7 +90,8 @@ def table(rep: ModuleReport, depth: int | None = None, width: int | None = None)
     rows = [r for r in rep.rows if depth is None or r.depth <= depth]
     has_buffers = any(r.buffers for r in rep.rows)
     has_rf = any(r.rf is not None for r in rep.rows)
-    title = f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}"
+    title = f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}" if rep.ran else \
+        f"{rep.target.text} · no input: parameters only"  # fmt: skip
 
     def dim(r: ModuleRow) -> str:
         return "dim" if not r.leaf or r.reused_from is not None else ""
@@ -104,11 +109,12 @@ def table(rep: ModuleReport, depth: int | None = None, width: int | None = None)
         cols.append(Column("Buffers", [f"{r.buffers:,}" if r.buffers else "" for r in rows],
                            f"{rep.counts.buffers:,}", "right", secondary=True, label="buffers"))  # fmt: skip
     macs = [human_count(r.macs) if r.macs else "" if r.macs == 0 or r.call is None else "?" for r in rows]
-    cols.append(Column("MACs", macs, human_count(rep.total_macs), "right", secondary=True, label="MACs"))
+    cols.append(Column("MACs", macs, human_count(round(rep.total_macs)), "right", secondary=True, label="MACs"))
     if has_rf:
         cols.append(Column("RF", [rf_text(r.rf) for r in rows], justify="right", kind=WORDS, secondary=True,
                            label="RF"))  # fmt: skip
-    cols.append(Column("Note", [Text(_row_note(r), style="dim") for r in rows], kind=WORDS, secondary=True,
+    cols.append(Column("Note", [Text(_row_note(r, is_script(rep.target.model)) if rep.ran else "", style="dim") for r in rows], kind=WORDS,
+                       secondary=True,
                        label="note"))  # fmt: skip
     marks = ["" if r.derived is None else "✗" if r.mismatch else "✓" for r in rows]
     cols.append(Column("✓", [Text(m, style="red" if r.mismatch else "green") for m, r in zip(marks, rows)],
@@ -139,7 +145,7 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
         "batch": rep.batch, "device": rep.device, "torch": rep.torch_version,
         "modules": modules,
         "totals": {"params": c.params, "trainable": c.trainable, "frozen": c.params - c.trainable,
-                   "buffers": c.buffers, "macs": rep.total_macs, "macs_complete": rep.macs_complete},
+                   "buffers": c.buffers, "macs": rep.total_macs, "batch_macs": rep.run_macs, "macs_complete": rep.macs_complete},
         "shared_parameters": [{"name": n, "same_as": f} for n, f in c.shared],
         "outputs": [{"path": p, **_shape_json(i, rep.batch)} for p, i in rep.outputs],
         "symbolic": {"available": rep.fx is not None, "reason": rep.fx_reason, "conditions": list(rep.conditions_machine),

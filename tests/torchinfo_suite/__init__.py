@@ -1,0 +1,1 @@
+# torchinfo's fixture models (https://github.com/TylerYep/torchinfo), MIT License: see LICENSE.
