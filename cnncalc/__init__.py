@@ -22,7 +22,17 @@ __version__ = "0.1.0"
 __all__ = ["CheckFailed", "CnnCalcError", "Report", "Summary", "__version__", "check", "load", "shapes", "summary",
            "symbols"]  # fmt: skip
 
-_API = ("summary", "check", "symbols", "Summary", "Checked", "CheckFailed", "Layer", "Symbol", "clear_cached_forward_pass")
+_API = (
+    "summary",
+    "check",
+    "symbols",
+    "Summary",
+    "Checked",
+    "CheckFailed",
+    "Layer",
+    "Symbol",
+    "clear_cached_forward_pass",
+)
 
 
 def __getattr__(name: str) -> Any:

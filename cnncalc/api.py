@@ -910,5 +910,15 @@ def check(model: Any, input_size: Any = None, input_data: Any = None, *, batch_d
     return result
 
 
-__all__ = ["CheckFailed", "Checked", "Layer", "Summary", "Symbol", "TableOptions", "check", "clear_cached_forward_pass",
-           "summary", "symbols"]
+__all__ = [
+    "CheckFailed",
+    "Checked",
+    "Layer",
+    "Summary",
+    "Symbol",
+    "TableOptions",
+    "check",
+    "clear_cached_forward_pass",
+    "summary",
+    "symbols",
+]

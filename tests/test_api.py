@@ -175,7 +175,9 @@ def test_batch_dim_0_is_torchinfos_per_sample_form() -> None:
     model = course_net()
     ours = cnncalc.summary(model, (3, 28, 28), batch_dim=0, verbose=0)
     assert_same(ours, theirs(model, input_size=(3, 28, 28), batch_dim=0), model, per_sample=True)
-    assert ours.output_shapes == [(1, 53)] == [tuple(model.eval()(torch.zeros(1, 3, 28, 28)).shape)]  # torchinfo's batch of 1
+    assert (
+        ours.output_shapes == [(1, 53)] == [tuple(model.eval()(torch.zeros(1, 3, 28, 28)).shape)]
+    )  # torchinfo's batch of 1
 
 
 def test_per_sample_text_is_the_command_lines_notation() -> None:

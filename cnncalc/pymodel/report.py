@@ -238,6 +238,7 @@ def _failures(text: str) -> Any:
 def static_report(target: Target) -> ModuleReport:
     """Every module as registered, with its parameters, and no forward pass (torchinfo's summary without input)."""
     from ..verify.torchload import import_torch
+
     torch = import_torch()
     model = target.model
     counts = count(model)

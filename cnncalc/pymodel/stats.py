@@ -178,7 +178,9 @@ class Totals:
     total_param_bytes: int  # every distinct parameter
 
 
-def totals(model: Any, rep: ModuleReport | None, summary_list: Sequence[LayerInfo], inputs: int | None = None) -> Totals:
+def totals(
+    model: Any, rep: ModuleReport | None, summary_list: Sequence[LayerInfo], inputs: int | None = None
+) -> Totals:
     """Input, forward/backward and parameter bytes; ``inputs``: how many of the tensors given are the input."""
     given = sum(nbytes(i) for i in rep.given[:inputs]) if rep is not None else 0
     outputs = 2 * sum(r.output_bytes for r in summary_list if r.is_leaf_layer and r.weights > 0)

@@ -77,7 +77,9 @@ def render(rep: ModuleReport, layers: Sequence[LayerInfo], totals: Totals, optio
     total = rep.counts.params
     shown = [r for r in layers if (depth is None or r.depth <= depth)
              and not ("hide_recursive_layers" in rows and r.is_recursive)]  # fmt: skip
-    header = "Layer (type" + (" (var_name)" if "var_names" in rows else "") + (":depth-idx)" if "depth" in rows else ")")
+    header = (
+        "Layer (type" + (" (var_name)" if "var_names" in rows else "") + (":depth-idx)" if "depth" in rows else ")")
+    )
     body = [[_name(r, rows, r.depth == 0), *(_cell(r, c, total, depth is not None and r.depth == depth)
                                             for c in columns)] for r in shown]  # fmt: skip
     heads = [header, *(HEADERS[c] for c in columns)]
@@ -91,13 +93,21 @@ def render(rep: ModuleReport, layers: Sequence[LayerInfo], totals: Totals, optio
     rule = "=" * sum(widths)
     out = [rule, line(heads), rule, *(line(b) for b in body), rule]
     trainable = rep.counts.trainable
-    out += [f"Total params: {total:,}", f"Trainable params: {trainable:,}", f"Non-trainable params: {total - trainable:,}"]
+    out += [
+        f"Total params: {total:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
+    ]
     if rep.ran:
         out.append(f"Total mult-adds{number(rep.run_macs, options.macs_units)}")
         out.append(rule)
         mb = [totals.total_input / 1e6, totals.total_output_bytes / 1e6, totals.total_param_bytes / 1e6]
-        out += [f"Input size (MB): {mb[0]:0.2f}", f"Forward/backward pass size (MB): {mb[1]:0.2f}",
-                f"Params size (MB): {mb[2]:0.2f}", f"Estimated Total Size (MB): {sum(mb):0.2f}"]
+        out += [
+            f"Input size (MB): {mb[0]:0.2f}",
+            f"Forward/backward pass size (MB): {mb[1]:0.2f}",
+            f"Params size (MB): {mb[2]:0.2f}",
+            f"Estimated Total Size (MB): {sum(mb):0.2f}",
+        ]
     out.append(rule)
     if rep.crash is not None:
         out.append(rep.crash.line())
