@@ -15,7 +15,6 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-
 from .. import symbolic as sym
 from ..formula import Step, ceil, frac, output_dim, renamed, var
 from . import steps
