@@ -519,7 +519,7 @@ def _render(report: ShapesReport, out: Output) -> None:
     from .render.keras_summary import to_keras
 
     writers = {"json": formats.to_json, "markdown": formats.to_markdown, "csv": formats.to_csv, "keras": to_keras}
-    text = writers[out.fmt](report)
+    text = to_keras(report, out.width) if out.fmt == "keras" else writers[out.fmt](report)
     _echo(text, nl=False)
 
 

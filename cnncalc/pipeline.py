@@ -51,7 +51,14 @@ def _time_limited(fn: F) -> F:
 
 
 def load(source: str | Path, text: str | None = None) -> ArchSpec:
-    """Parse an architecture file (or ``text``, reported as ``source``)."""
+    """Parse an architecture file (or ``text``, reported as ``source``); a saved Keras model is read as one."""
+    if text is None:
+        from .keras import is_keras_file
+
+        if is_keras_file(source):
+            from .keras.files import spec
+
+            return spec(source)
     return parse_text(text, str(source)) if text is not None else parse_file(source)
 
 
