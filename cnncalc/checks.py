@@ -37,6 +37,14 @@ def check(target: str, opts: CheckOptions, inputs: Sequence[str] = (), dtypes: S
 
     if is_python_target(target):
         return _check_python(target, opts, inputs, dtypes, kwargs or {})
+    from .keras import is_keras_file
+
+    if is_keras_file(target) and not opts.against:  # a saved Keras model: its config, as an architecture file
+        from .keras.files import spec as keras_spec
+        from .pymodel.inputs import parse_inputs
+
+        with budget.deadline():
+            return _check_spec(target, keras_spec(target, parse_inputs(inputs, dtypes) if inputs else ()), opts)
     if inputs or dtypes or kwargs:
         raise CnnCalcError("--input, --input-dtype and --kwargs are for Python targets", None,
                            "an architecture file declares its own input")  # fmt: skip

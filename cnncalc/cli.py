@@ -296,10 +296,21 @@ class PyTarget:
         from . import pymodel
 
         if not pymodel.is_python_target(target):
-            self.refuse_for_yaml()
-            return target
+            return self.file_source(target)
         model, specs = self.load(target)
         return pymodel.spec(model, specs, values)
+
+    def file_source(self, target: str) -> str | ArchSpec:
+        """An architecture file as is; a saved Keras model (.keras, .json, .h5) read, with --input if given."""
+        from .keras import is_keras_file
+
+        if not is_keras_file(target):
+            self.refuse_for_yaml()
+            return target
+        from .keras.files import spec
+        from .pymodel.inputs import parse_inputs
+
+        return spec(target, parse_inputs(self.inputs, self.input_dtypes) if self.inputs else ())
 
     def refuse_for_yaml(self) -> None:
         """An architecture file declares its input; Python-target options make no sense for it."""
@@ -375,8 +386,7 @@ def _shapes(file: str, derive: Derive, check: Verify, out: Output, py: PyTarget)
     from .pymodel import is_python_target
 
     if not is_python_target(file):
-        py.refuse_for_yaml()
-        return _report(file, derive, check, out)
+        return _report(py.file_source(file), derive, check, out)
     model, specs = py.load(file)
     if any(s.symbols for s in specs) and not all(n in derive.values for s in specs for n in s.symbols):
         from .pymodel import spec
@@ -597,7 +607,7 @@ def _network(file: str, derive: Derive, check: Verify, py: PyTarget) -> ReportBa
             device = "auto" if check.device == "meta" else check.device
             return pymodel.modules(model, specs, derive.values, device, check.batch)
     else:
-        py.refuse_for_yaml()
+        source = py.file_source(file)
     return derive_shapes(source, derive.values, verify=check.enabled, device=check.device, batch=check.batch,
                          convention=derive.convention)  # fmt: skip
 

@@ -121,6 +121,10 @@ def shapes(
             raise
         else:
             raise CnnCalcError(e.message, e.loc, hint + (f"; else: {e.hint}" if e.hint else ""), e.chain) from None
+    if spec.origin is not None and spec.origin.weights is not None:  # a saved Keras model: its weights' shapes
+        from .keras.weights import compared
+
+        report = compared(report)
     mixing = report.defaults.mixing()
     if mixing:  # a trap (Softmax without dim over the batch) or a design (statistics of the batch): said, not failed
         r, why = mixing

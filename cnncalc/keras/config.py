@@ -16,6 +16,7 @@ the layer and where it is (fail closed).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,11 +72,17 @@ class KerasConfig:
     """A Keras model config read: the spec, its layers in order, and the model's class and input."""
 
     spec: ArchSpec
-    layers: tuple[KerasLayer, ...]
+    layers: tuple[KerasLayer, ...]  # in the config's order (model.layers)
     model_class: str
     input_name: str
     input_shape: tuple[int | None, ...] | None  # as saved, channels last, no batch
     outputs: tuple[str, ...] = field(default_factory=tuple)
+
+
+def snake_case(type_name: str) -> str:
+    """Keras' automatic layer name: ``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu``."""
+    text = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", text).lower()
 
 
 def _get(node: YNode | None, key: str) -> YNode | None:
@@ -158,6 +165,8 @@ def read_config(root: YNode, file: str, inputs: Sequence[Any] = (), label: str |
                                ins.loc if ins is not None else cfg.loc,
                                "analyse each branch as its own model, or merge the inputs first")  # fmt: skip
         input_names = used or input_names
+    saved_order = tuple(layers)
+    if functional:
         layers = _ordered(layers, set(input_names))
     outputs = tuple(_names(cfg.get("output_layers"))) if functional else ((layers[-1].name,) if layers else ())
     if not layers:
@@ -168,7 +177,7 @@ def read_config(root: YNode, file: str, inputs: Sequence[Any] = (), label: str |
     spec = parse_arch(doc, file)
     import dataclasses
 
-    return KerasConfig(dataclasses.replace(spec, origin=origin), tuple(layers), cls,
+    return KerasConfig(dataclasses.replace(spec, origin=origin), saved_order, cls,
                        origin.input_name, saved_shape, outputs)  # fmt: skip
 
 
@@ -453,4 +462,4 @@ def _rewire(item: YMap, refs: dict[str, str]) -> YMap:
     return YMap(tuple(out), item.loc)
 
 
-__all__ = ["IGNORED", "NOT_MAPPED", "KerasConfig", "KerasLayer", "model_node", "read_config"]
+__all__ = ["IGNORED", "NOT_MAPPED", "KerasConfig", "KerasLayer", "model_node", "read_config", "snake_case"]

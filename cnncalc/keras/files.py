@@ -69,8 +69,37 @@ def read(path: str | Path, inputs: Sequence[Any] = ()) -> SavedModel:
 
 
 def spec(path: str | Path, inputs: Sequence[Any] = ()) -> ArchSpec:
-    """The architecture spec of a saved Keras model; a ``.json`` architecture file (``cnncalc: 1``) as itself."""
-    return read(path, inputs).config.spec
+    """The architecture spec of a saved Keras model, with the saved weights' shapes (when h5py read them) in its
+    origin, for pipeline.shapes to compare with the derived counts (keras/weights.py)."""
+    import dataclasses
+
+    saved = read(path, inputs)
+    s = saved.config.spec
+    if saved.weights is None or s.origin is None:
+        return s
+    by_name = _by_layer(saved)
+    origin = dataclasses.replace(s.origin, weights=tuple((n, tuple(by_name.get(n, ()))) for n, _ in s.origin.classes),
+                                 weights_file=saved.weights_file or "")  # fmt: skip
+    return dataclasses.replace(s, origin=origin)
+
+
+def _by_layer(saved: SavedModel) -> dict[str, list[tuple[int, ...]]]:
+    """The saved shapes by layer name. A legacy .h5 file keys them by name; a .keras archive by the class,
+    snake-cased and numbered per class in the model's layer order (conv2d, conv2d_1 whatever the names)."""
+    weights = saved.weights or {}
+    if saved.weights_file is None or not saved.weights_file.endswith("model.weights.h5"):
+        return weights
+    from .config import snake_case
+
+    counts: dict[str, int] = {}
+    out: dict[str, list[tuple[int, ...]]] = {}
+    order = [(saved.config.input_name, "InputLayer")] if saved.config.model_class != "Sequential" else []
+    for name, cls in order + [(lay.name, lay.cls) for lay in saved.config.layers]:
+        base = snake_case(cls)
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        out[name] = weights.get(base if n == 0 else f"{base}_{n}", [])
+    return out
 
 
 def _read_text(file: str) -> str:

@@ -72,6 +72,8 @@ class Origin:
     input_name: str
     classes: tuple[tuple[str, str], ...]  # (layer id, the format's class name)
     outputs: tuple[str, ...] = ()
+    weights: tuple[tuple[str, tuple[tuple[int, ...], ...]], ...] | None = None  # saved shapes by layer id
+    weights_file: str = ""
 
 
 @dataclass(frozen=True)

@@ -246,4 +246,7 @@ def verification_line(report: Report) -> str:
     if report.verified:
         return f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: {agree}{rf}."
     places = plural(len(report.mismatches), "place")
+    if all(m.source.startswith("the saved weights") for m in report.mismatches):  # a saved Keras model's weights
+        return (f"MISMATCH: torch {report.torch_version} on {report.device}{where} agrees with every derived number, "
+                f"but the saved weights disagree in {places}.")  # fmt: skip
     return f"MISMATCH: torch {report.torch_version} on {report.device}{where} disagrees in {places}."

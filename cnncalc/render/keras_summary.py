@@ -14,19 +14,13 @@ convention.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .. import symbolic as sym
 from ..graph.expand import INPUT
+from ..keras.config import snake_case
 from ..layers import in_layout
 from ..report import ShapesReport
-
-
-def snake_case(type_name: str) -> str:
-    """Keras' automatic layer name: ``MaxPooling2D`` -> ``max_pooling2d``, ``ReLU`` -> ``re_lu``."""
-    text = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type_name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", text).lower()
 
 
 def _keras_size(n_bytes: int) -> str:
