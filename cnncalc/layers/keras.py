@@ -19,8 +19,11 @@ from .. import symbolic as sym
 from ..formula import Step, ceil, frac, output_dim, renamed, var
 from . import steps
 from .base import REQUIRED, Arg, Args, Ctx, LayerType, Shape, channels_first, in_layout
+from .merge import Concat
 from .window import ALL, GLOBAL, Affine, Channels
 
+INPUT_PADS = "(input padding)"
+"""A conversion's zero padding of the input, per spatial dim (before, after): what torch needs besides its arguments."""
 Convert = Callable[[Mapping[str, Any], dict[str, Any], list[str], Sequence[Any]], None]
 """A Keras layer's values, the torch values to complete in place, the given names, the input shapes."""
 
@@ -93,6 +96,7 @@ class Keras(LayerType):
         before = dict(values)
         if self.convert is not None:
             self.convert(a.values, values, given, ins)
+            pads = list(values.pop(INPUT_PADS, pads))
         written = {self.rename.get(k, k): v for k, v in a.written.items() if self.rename.get(k, k) in values}
         written = {k: v for k, v in written.items() if k in given and values[k] is before.get(k)}  # not converted
         values = {k: v for k, v in values.items() if k in inner.args or k in inner.inferred}
@@ -369,7 +373,7 @@ def _transpose(ndim: int) -> Convert:
     def convert(values: Mapping[str, Any], torch: dict[str, Any], given: list[str], ins: Sequence[Any]) -> None:
         # Keras' deconv_output_length: 'valid' (i-1)s + k_eff, 'same' i*s; with output_padding, padding k_eff//2
         op = values.get("output_padding")
-        pads, extra = [], []
+        pads, extra, inputs = [], [], [(0, 0)] * ndim
         for j in range(ndim):
             k, s, d = torch["kernel_size"][j], torch["stride"][j], torch["dilation"][j]
             k_eff = d * (k - 1) + 1
@@ -377,15 +381,19 @@ def _transpose(ndim: int) -> Convert:
                 o = op[j] if isinstance(op, tuple) else op
                 pads.append(k_eff // 2 if values["padding"] == "same" else 0)
                 extra.append(o)
-            elif values["padding"] == "same":
+            elif values["padding"] == "same":  # i*s: 2p - output_padding = k_eff - s
                 total = k_eff - s
                 p = (total + 1) // 2 if total >= 0 else 0
+                if s == 1 and total % 2 == 1:  # torch's output_padding must stay below the stride: pad the input
+                    inputs[j] = (0, 1)
+                    p, total = p, 2 * p
                 pads.append(p)
                 extra.append(2 * p - total)
-            else:
+            else:  # (i-1)s + max(k_eff, s)
                 pads.append(0)
-                extra.append(0)
+                extra.append(sym.maximum(k_eff, s) - k_eff)
         torch["padding"], torch["output_padding"] = tuple(pads), tuple(extra)
+        torch[INPUT_PADS] = tuple(inputs)
         given += ["padding", "output_padding"]
 
     return convert
@@ -410,12 +418,31 @@ def _upsampling(ndim: int) -> Convert:
     return convert
 
 
-def _concatenate(values: Mapping[str, Any], torch: dict[str, Any], given: list[str], ins: Sequence[Any]) -> None:
-    # Keras counts axes (batch, *spatial, C); torch.cat on cnncalc's (batch, C, *spatial)
-    rank = len(ins[0]) + 1 if ins else 2
-    axis = values["axis"] % rank if -rank <= values["axis"] < rank else values["axis"]
-    torch["dim"] = 1 if axis == rank - 1 else (axis + 1 if 0 < axis < rank - 1 else axis)
-    given.append("dim")
+class KerasConcatenate(Concat):
+    """Keras ``Concatenate(axis=-1)``: axes count (batch, *spatial, C), so -1 is the channels: ``torch.cat`` on
+    cnncalc's (batch, C, *spatial) along the matching dim."""
+
+    name = "Concatenate"
+    args = {"axis": Arg("int", -1)}
+
+    def torch_args(self, a: Args, ins: Sequence[Shape]) -> Args:
+        """The same layer as torch's Concat arguments."""
+        rank = len(ins[0]) + 1
+        axis = a["axis"] % rank if -rank <= a["axis"] < rank else a["axis"]
+        dim = 1 if axis == rank - 1 else (axis + 1 if 0 < axis < rank - 1 else axis)
+        return Args({"dim": dim}, ("dim",), {"dim": dim})
+
+    def output(self, a: Args, ins: Sequence[Shape], ctx: Ctx) -> Shape:
+        return super().output(self.torch_args(a, ins), ins, ctx)
+
+    def axis(self, a: Args, ins: Sequence[Shape]) -> int:
+        return super().axis(self.torch_args(a, ins), ins)
+
+    def build(self, a: Args, nn: Any, ins: Sequence[Shape] = ()) -> Any:
+        return super().build(self.torch_args(a, ins), nn, ins)
+
+    def formulas(self) -> dict[str, str]:
+        return {"output": "sum of the inputs' sizes along axis (-1: the channels)", "params": "0"}
 
 
 def same_variants(torch_types: Mapping[str, LayerType]) -> dict[str, LayerType]:
@@ -475,7 +502,7 @@ def catalogue(torch_types: Mapping[str, LayerType]) -> list[LayerType]:
         out.append(Keras(f"DepthwiseConv{n}D", torch_types[f"Conv{n}d"], {
             **depthwise, "depth_multiplier": Arg("int", 1, minimum=1)}, conv_rename, n, same=True,
             convert=_depthwise))  # fmt: skip
-    out.append(Keras("Concatenate", torch_types["Concat"], {"axis": Arg("int", -1)}, {}, convert=_concatenate))
+    out.append(KerasConcatenate())
     out.append(KerasReshape())
     for name, args in (("Rescaling", {"scale": Arg("float", 1.0), "offset": Arg("float", 0.0)}),
                        ("GaussianNoise", {"stddev": Arg("float", low=0.0)}),
