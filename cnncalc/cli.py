@@ -281,10 +281,25 @@ class PyTarget:
         from . import pymodel
         from .pymodel.inputs import parse_inputs
 
-        specs = parse_inputs(self.inputs, self.input_dtypes)
+        specs = parse_inputs(self.inputs, self.input_dtypes) if self.inputs else None
         loaded = pymodel.load(target, self.kwargs())
         self.list_skipped(loaded)
+        if specs is None:  # a built Keras model knows its input; anything else needs --input
+            from .keras.target import is_keras_model
+
+            specs = () if is_keras_model(loaded.model) else parse_inputs(self.inputs, self.input_dtypes)
         return loaded, specs
+
+    @staticmethod
+    def keras(loaded: Target, specs: tuple[InputSpec, ...], values: Mapping[str, int]) -> ArchSpec | None:
+        """A Keras model's spec (its get_config() through the Keras reader), or None for any other model."""
+        from .keras.target import is_keras_model
+
+        if not is_keras_model(loaded.model):
+            return None
+        from .keras.target import spec
+
+        return spec(loaded.model, specs, values, loaded.text)
 
     def list_skipped(self, loaded: Target) -> None:
         """With --verbose, what a notebook target skipped, one located note per line on stderr."""
@@ -298,7 +313,7 @@ class PyTarget:
         if not pymodel.is_python_target(target):
             return self.file_source(target)
         model, specs = self.load(target)
-        return pymodel.spec(model, specs, values)
+        return self.keras(model, specs, values) or pymodel.spec(model, specs, values)
 
     def file_source(self, target: str) -> str | ArchSpec:
         """An architecture file as is; a saved Keras model (.keras, .json, .h5) read, with --input if given."""
@@ -388,6 +403,9 @@ def _shapes(file: str, derive: Derive, check: Verify, out: Output, py: PyTarget)
     if not is_python_target(file):
         return _report(py.file_source(file), derive, check, out)
     model, specs = py.load(file)
+    keras = py.keras(model, specs, derive.values)
+    if keras is not None:  # checked by torch, and by Keras' own forward pass
+        return _report(keras, derive, check, out, keras_model=model.model)
     if any(s.symbols for s in specs) and not all(n in derive.values for s in specs for n in s.symbols):
         from .pymodel import spec
 
@@ -458,12 +476,16 @@ def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | No
 
 
 def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output,
-            then: Callable[[ShapesReport], int] | None = None) -> int:  # fmt: skip
+            then: Callable[[ShapesReport], int] | None = None, keras_model: Any = None) -> int:  # fmt: skip
     from .pipeline import shapes as derive_shapes
 
     with _progress_bar(check.enabled) as progress:
         report = derive_shapes(source, derive.values, verify=check.enabled, device=check.device, batch=check.batch,
                                progress=progress, dtype=check.dtype, convention=derive.convention)  # fmt: skip
+    if keras_model is not None and check.enabled:
+        from .keras.target import checked
+
+        report = checked(report, keras_model)
     _render(report, out)
     return max(_report_problems(report), then(report) if then else EXIT_OK)
 
@@ -600,7 +622,7 @@ def _network(file: str, derive: Derive, check: Verify, py: PyTarget) -> ReportBa
     if pymodel.is_python_target(file):
         model, specs = py.load(file)
         try:
-            source = pymodel.spec(model, specs, derive.values)
+            source = py.keras(model, specs, derive.values) or pymodel.spec(model, specs, derive.values)
         except CnnCalcError:  # not traceable by torch.fx: run it with hooks
             if any(s.symbols for s in specs) and not all(n in derive.values for s in specs for n in s.symbols):
                 raise

@@ -139,7 +139,7 @@ def _read_archive(file: str, inputs: Sequence[Any]) -> SavedModel:
 
 def _h5py() -> Any:
     try:
-        import h5py  # type: ignore[import-untyped]
+        import h5py
     except ImportError:
         return None
     return h5py

@@ -57,7 +57,7 @@ def _render(style: _Style, expl: Explanation) -> str:
     arrow = " -> " if style is _TEXT else " → "
     out = [style.heading.format(title=expl.title)]
     for d, ok in zip(expl.derivations, expl.verified):
-        where = "" if str(d.loc.file).startswith("cnncalc ") else f" · line {d.loc.line}"  # calculators: no file
+        where = "" if str(d.loc.file).startswith("cnncalc ") or d.loc.line <= 0 else f" · line {d.loc.line}"  # calculators, live models: no file
         out.append(style.layer.format(name=d.name, call=d.call, where=where))
         if style.blank_after_layer_head:
             out.append("")
