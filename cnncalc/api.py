@@ -472,7 +472,18 @@ def summary(model: Any, input_size: Any = None, input_data: Any = None, *, batch
     limit or raises ``KeyboardInterrupt`` is reported like a crash; what it prints goes to stderr.
     """
     from . import budget
+    from .keras.target import is_keras_model
 
+    if is_keras_model(model):  # Keras on torch: its get_config() through the Keras reader, checked by Keras' forward
+        from .keras.target import report as keras_report
+
+        given = input_size is not None or input_data is not None
+        with budget.limits(timeout, max_memory):
+            found = Summary(keras_report(model, _inputs(input_size, input_data, batch_dim, dtypes).specs if given
+                                         else (), verify), None)  # fmt: skip
+        if verbose if verbose is not None else not _interactive():
+            found.print()
+        return found
     target = _target(model)
     inputs = _inputs(input_size, input_data, batch_dim, dtypes)
     dev = _device(device)

@@ -139,3 +139,16 @@ def test_notebook_with_keras_cells(keras: Any, tmp_path: Path) -> None:
     L = keras.layers
     same = keras.Sequential([keras.Input((16, 16, 1)), L.Conv2D(4, 3), L.Flatten(), L.Dense(2)])
     assert f"Total params: {same.count_params():,} (" in out and "(Conv2D)" in out and "(Dense)" in out
+
+
+def test_cnncalc_summary_of_a_keras_model(keras: Any) -> None:
+    import cnncalc
+
+    model = _target(keras, "residual")
+    found = cnncalc.summary(model, verbose=0)
+    assert found.total_params == model.count_params()
+    assert found.trainable_params == sum(int(w.numpy().size) for w in model.trainable_weights)
+    assert "Keras" in " ".join(found.report.notes)
+    unbuilt = keras.Sequential([keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(2)])
+    got = cnncalc.summary(unbuilt, input_size=(1, 9, 9, 2), verbose=0)  # torchinfo's form: batch first
+    assert got.total_params == unbuilt.count_params() > 0

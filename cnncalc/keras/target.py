@@ -162,6 +162,15 @@ def keras_mismatches(report: ShapesReport, model: Any) -> list[Mismatch]:
     return found
 
 
+def report(model: Any, inputs: Sequence[Any] = (), verify: bool = True, values: Mapping[str, int] | None = None,
+           label: str | None = None) -> ShapesReport:
+    """The shapes report of a live Keras model (``cnncalc.summary(keras_model)``): verified by torch and by Keras."""
+    from ..pipeline import shapes
+
+    found = shapes(spec(model, inputs, values or {}, label or getattr(model, "name", "model")), values, verify=verify)
+    return checked(found, model) if verify else found
+
+
 def checked(report: ShapesReport, model: Any) -> ShapesReport:
     """The report with Keras' own disagreements among its mismatches."""
     found = keras_mismatches(report, model)
@@ -173,4 +182,4 @@ def checked(report: ShapesReport, model: Any) -> ShapesReport:
     return dataclasses.replace(report, notes=(*report.notes, note))
 
 
-__all__ = ["INSTALL", "build", "checked", "import_hint", "is_keras_model", "keras_mismatches", "select_backend", "spec"]
+__all__ = ["INSTALL", "build", "checked", "import_hint", "is_keras_model", "keras_mismatches", "report", "select_backend", "spec"]
