@@ -167,7 +167,7 @@ def report(model: Any, inputs: Sequence[Any] = (), verify: bool = True, values: 
     """The shapes report of a live Keras model (``cnncalc.summary(keras_model)``): verified by torch and by Keras."""
     from ..pipeline import shapes
 
-    found = shapes(spec(model, inputs, values or {}, label or getattr(model, "name", "model")), values, verify=verify)
+    found = shapes(spec(model, inputs, values or {}, str(label or getattr(model, "name", None) or "model")), values, verify=verify)
     return checked(found, model) if verify else found
 
 
