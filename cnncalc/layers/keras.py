@@ -505,7 +505,7 @@ def catalogue(torch_types: Mapping[str, LayerType]) -> list[LayerType]:
     out.append(KerasConcatenate())
     out.append(KerasReshape())
     for name, args in (("Rescaling", {"scale": Arg("float", 1.0), "offset": Arg("float", 0.0)}),
-                       ("GaussianNoise", {"stddev": Arg("float", low=0.0)}),
+                       ("GaussianNoise", {"stddev": Arg("float", low=0.0, high=1.0)}),
                        ("GaussianDropout", {"rate": Arg("float", low=0.0, high=1.0)})):  # fmt: skip
         out.append(Keras(name, torch_types["Identity"], args, {}, drop=tuple(args), torch="Identity (at inference)"))
     return out
