@@ -247,3 +247,27 @@ def test_keras_reshape_moves_elements_as_keras_does() -> None:
     want = keras_order.reshape(2, 10, 6)  # Keras' Reshape((10, 6))
     got = KerasReshapeModule((10, 6))(x)  # cnncalc's layout of it: (N, 6, 10)
     assert torch.equal(got.permute(0, 2, 1), want)
+
+
+def _deconv_length(i: int, k: int, s: int, pad: str, op: int | None, d: int) -> int:
+    """Keras' documented transposed-convolution length (keras.src.utils.conv_utils.deconv_output_length)."""
+    k = (k - 1) * d + 1
+    if op is None:
+        return i * s if pad == "same" else (i - 1) * s + max(k, s)
+    return (i - 1) * s + (k % 2 if pad == "same" else k) + op
+
+
+@given(st.integers(1, 3), st.data())
+def test_keras_transposed_convolution_sizes_without_keras(n: int, data: st.DataObject) -> None:
+    """Without Keras: Keras' own length formula, and a torch forward pass of the module cnncalc builds."""
+    i = data.draw(st.lists(st.integers(1, 9), min_size=n, max_size=n))
+    k, s = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 3))
+    d = 1 if s > 1 else data.draw(st.integers(1, 3))
+    pad = data.draw(st.sampled_from(["valid", "same"]))
+    op = data.draw(st.one_of(st.none(), st.integers(0, max(s - 1, 0)))) if s > 1 else None
+    item = {"type": f"Conv{n}DTranspose", "filters": 3, "kernel_size": k, "strides": s, "padding": pad,
+            "dilation_rate": d, **({"output_padding": op} if op is not None else {})}  # fmt: skip
+    text = arch_text([item], [*i, 2]).replace("name: t", "name: t\nconvention: keras")
+    r = shapes(text, verify=True)
+    assert r.ok, [m.text() for m in r.mismatches]
+    assert tuple(r.main.layers[0].shape[1:]) == tuple(_deconv_length(x, k, s, pad, op, d) for x in i)
