@@ -262,6 +262,11 @@ def _item(node: YNode, cls: str, cfg: YMap, name: str, path: str, sources: tuple
     if cls in MODELS:
         raise CnnCalcError(f"{where} is a nested model", node.loc,
                            "cnncalc reads one level of layers; save or analyse the inner model by itself")  # fmt: skip
+    module = _text(_get(node, "module")) or ""
+    if module.startswith(("keras.src.ops", "keras.ops")):  # a keras.ops call traced from a subclassed call()
+        raise CnnCalcError(f"{where} is a keras.ops operation ({module}), not a layer", node.loc,
+                           "cnncalc maps Keras layers; write the operation as a layer (GlobalAveragePooling2D for "
+                           "ops.mean over the spatial axes, Add for +, ...)")  # fmt: skip
     special = _SPECIAL.get(cls)
     type_name = cls
     args: list[tuple[YScalar, YNode]] = []

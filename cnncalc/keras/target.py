@@ -99,16 +99,45 @@ def spec(model: Any, inputs: Sequence[Any], values: Mapping[str, int], label: st
     from .config import read_config
     from .jsonnodes import located
 
-    _keras()
+    keras = _keras()
     build(model, inputs, values, label)
     cls = type(model).__name__
-    if cls not in ("Sequential", "Functional") and not hasattr(model, "_nodes_by_depth"):
-        raise CnnCalcError(f"{label} is a subclassed Keras model ({cls}): its config has no layer graph", None,
-                           f"it has {model.count_params():,} parameters (Keras' count, after one forward pass); "
-                           "for shapes by layer write it with keras.Sequential or the functional API")  # fmt: skip
-    config = {"class_name": "Sequential" if cls == "Sequential" else "Functional", "config": model.get_config()}
+    graph = model
+    subclassed = cls not in ("Sequential", "Functional") and not hasattr(model, "_nodes_by_depth")
+    if subclassed:  # its call() traced on a symbolic input: the layer graph a functional model of it has
+        graph = _traced(keras, model, inputs, label)
+    config = {"class_name": "Sequential" if cls == "Sequential" else "Functional", "config": graph.get_config()}
     where = Loc(f"{label} (get_config)", 0, 0)
-    return read_config(located(_plain(config), where), where.file, inputs, getattr(model, "name", None)).spec
+    found = read_config(located(_plain(config), where), where.file, inputs, getattr(model, "name", None)).spec
+    if subclassed and found.origin is not None:  # Keras summarises a subclassed model as a list of its layers
+        found = dataclasses.replace(found, origin=dataclasses.replace(found.origin, model_class="Subclassed"))
+    if inputs and any(d is None for _, d, _ in found.symbols):  # the sizes the model was built at are the defaults
+        at = dict(zip((d for d in inputs[0].dims), _concrete(inputs, values)))
+        found = dataclasses.replace(found, symbols=tuple((n, at.get(n) if d is None else d, loc)
+                                                         for n, d, loc in found.symbols))  # fmt: skip
+    return found
+
+
+def _traced(keras: Any, model: Any, inputs: Sequence[Any], label: str) -> Any:
+    """A subclassed model's ``call`` on a ``keras.Input``: a functional model over the same layer objects."""
+    shapes = []
+    if inputs:
+        shapes.append(tuple(None if isinstance(d, str) else d for d in inputs[0].dims))
+    built = getattr(model, "_build_shapes_dict", None) or {}
+    for v in built.values():
+        if isinstance(v, (tuple, list)) and len(v) > 1:
+            shapes.append(tuple(v[1:]))
+    last: Exception | None = None
+    for shape in shapes:
+        try:
+            inp = keras.Input(shape)
+            return keras.Model(inp, model.call(inp), name=getattr(model, "name", None))
+        except Exception as e:  # a call() that needs concrete sizes, or does more than layers: next shape
+            last = e
+    why = f" ({type(last).__name__}: {str(last).splitlines()[0][:160] if str(last) else ''})" if last else ""
+    raise CnnCalcError(f"{label} is a subclassed Keras model whose call() cannot be traced on a keras.Input{why}",
+                       None, f"it has {model.count_params():,} parameters (Keras' count, after one forward pass); for "
+                       "shapes by layer, its call() may use Keras layers only, or write it with keras.Sequential")  # fmt: skip
 
 
 def _plain(value: Any) -> Any:
@@ -141,8 +170,13 @@ def keras_mismatches(report: ShapesReport, model: Any) -> list[Mismatch]:
 
         if hasattr(layer, "register_forward_hook"):
             handles.append(layer.register_forward_hook(hook))
+    shape = tuple(in_layout(tuple(report.defaults.graph.input_shape), True))
     try:
-        model(np.zeros((1, *in_layout(tuple(report.defaults.graph.input_shape), True)), dtype="float32"))
+        model(np.zeros((1, *shape), dtype="float32"))
+    except Exception as e:  # the model's own forward refuses the size cnncalc derived for
+        text = str(e).replace("\x1b[1m", "").replace("\x1b[0m", "").strip().splitlines()
+        return [Mismatch(report.defaults.graph.name, report.spec.loc, f"forward pass at input {shape}", "it runs",
+                         f"{type(e).__name__}: {text[0][:200] if text else ''}", {}, "Keras")]  # fmt: skip
     finally:
         for h in handles:
             h.remove()

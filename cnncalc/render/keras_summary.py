@@ -62,8 +62,11 @@ def to_keras(report: ShapesReport, columns: int | None = None) -> str:
         counts[base] = n + 1
         names.append(base if n == 0 else f"{base}_{n}")
     chain = all(r.node.inputs == ((i - 1) if i else INPUT,) for i, r in enumerate(a.layers))
-    # Keras prints a Sequential model's layers; a functional model's operations, its InputLayer first
-    functional = origin.model_class != "Sequential" if origin is not None else not chain
+    # Keras prints a Sequential model's layers; a functional model's operations, its InputLayer first; a
+    # subclassed model's layers, as a Sequential's
+    subclassed = origin is not None and origin.model_class == "Subclassed"
+    chain = chain or subclassed
+    functional = origin.model_class not in ("Sequential", "Subclassed") if origin is not None else not chain
     input_name = origin.input_name if origin is not None else "input_layer"
     rows: list[tuple[str, ...]] = []
     if functional:

@@ -52,3 +52,21 @@ class Subclassed(keras.Model):
 
     def call(self, x):
         return self.head(keras.ops.mean(self.conv(x), axis=(1, 2)))
+
+
+class Net(keras.Model):
+    """A subclassed model as a course writes one: layers in __init__, the graph in call()."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv1 = layers.Conv2D(8, 3, activation="relu")
+        self.pool = layers.MaxPooling2D()
+        self.conv2 = layers.Conv2D(16, 3, padding="same")
+        self.bn = layers.BatchNormalization()
+        self.flatten = layers.Flatten()
+        self.head = layers.Dense(classes)
+
+    def call(self, x):
+        x = self.pool(self.conv1(x))
+        x = self.bn(self.conv2(x))
+        return self.head(self.flatten(x))
