@@ -115,8 +115,26 @@ def test_subclassed_model_is_traced_into_its_layer_graph(keras: Any, monkeypatch
     assert "Valid when" in out and "own forward pass" in out
 
 
-def test_subclassed_model_with_ops_says_which(keras: Any) -> None:
-    code, _, err = run("shapes", f"{COURSE}:Subclassed", "--input", "8x8x3")
+def test_subclassed_model_with_ops(keras: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """keras.ops.mean over the spatial axes in call() is a global average pooling; Keras lists only the layers."""
+    from cnncalc.keras.target import checked, spec
+    from cnncalc.pipeline import shapes
+    from cnncalc.pymodel.inputs import parse_inputs
+    from cnncalc.render.keras_summary import to_keras
+
+    model = _target(keras, "Subclassed")
+    report = checked(shapes(spec(model, parse_inputs(["8x8x3"]), {}, "Subclassed")), model)
+    assert report.ok and not report.mismatches and report.main.total_params == model.count_params()
+    monkeypatch.setenv("COLUMNS", "200")
+    assert to_keras(report).rstrip("\n") == _summary(model).rstrip("\n")
+
+
+def test_an_operation_without_a_layer_type_says_which(keras: Any, tmp_path: Path) -> None:
+    path = tmp_path / "ops.py"
+    path.write_text("import keras\nfrom keras import layers, ops\n\n\nclass M(keras.Model):\n"
+                    "    def __init__(self):\n        super().__init__()\n        self.c = layers.Conv2D(2, 3)\n\n"
+                    "    def call(self, x):\n        return ops.cumsum(self.c(x), axis=1)\n")  # fmt: skip
+    code, _, err = run("shapes", f"{path}:M", "--input", "8x8x3")
     assert code == 2 and "keras.ops operation" in err and "Traceback" not in err
 
 

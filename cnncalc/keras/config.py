@@ -65,6 +65,7 @@ class KerasLayer:
     loc: Loc
     sources: tuple[str, ...] = ()
     item: YMap | None = None
+    operation: bool = False  # a keras.ops call (x + y), not a layer: not in model.layers
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def read_config(root: YNode, file: str, inputs: Sequence[Any] = (), label: str |
                 saved_shape, shape_loc = got, first.loc  # type: ignore[union-attr]
         sources = _sources(node, lname, path) if functional else ()
         item = _item(node, lcls, lcfg, lname, path, sources if functional else None)
-        layers.append(KerasLayer(lname, lcls, path, node.loc, sources, item))
+        op = (_text(_get(node, "module")) or "").startswith(("keras.src.ops", "keras.ops"))
+        layers.append(KerasLayer(lname, lcls, path, node.loc, sources, item, op))
     if functional:
         ins = cfg.get("input_layers")
         used = _names(ins)
@@ -173,7 +175,8 @@ def read_config(root: YNode, file: str, inputs: Sequence[Any] = (), label: str |
         raise CnnCalcError("the model has no layers", layer_nodes.loc)
     doc = _document(name, cfg, inputs, saved_shape, shape_loc, file, set(input_names), layers)
     origin = Origin("keras", cls, input_names[0] if input_names else "input_layer",
-                    tuple((lay.name, lay.cls) for lay in layers), outputs)  # fmt: skip
+                    tuple((lay.name, lay.cls) for lay in layers), outputs,
+                    operations=tuple(lay.name for lay in layers if lay.operation))  # fmt: skip
     spec = parse_arch(doc, file)
     import dataclasses
 
@@ -263,17 +266,19 @@ def _item(node: YNode, cls: str, cfg: YMap, name: str, path: str, sources: tuple
         raise CnnCalcError(f"{where} is a nested model", node.loc,
                            "cnncalc reads one level of layers; save or analyse the inner model by itself")  # fmt: skip
     module = _text(_get(node, "module")) or ""
-    if module.startswith(("keras.src.ops", "keras.ops")):  # a keras.ops call traced from a subclassed call()
-        raise CnnCalcError(f"{where} is a keras.ops operation ({module}), not a layer", node.loc,
-                           "cnncalc maps Keras layers; write the operation as a layer (GlobalAveragePooling2D for "
-                           "ops.mean over the spatial axes, Add for +, ...)")  # fmt: skip
     special = _SPECIAL.get(cls)
+    if module.startswith(("keras.src.ops", "keras.ops")):  # a keras.ops call (x + y, ops.mean) in a call()
+        special = _OPS.get(cls)
+        if special is None:
+            raise CnnCalcError(f"{where} is a keras.ops operation ({module}) with no cnncalc layer type", node.loc,
+                               "cnncalc maps Keras layers and the operations " + ", ".join(sorted(_OPS)) +
+                               "; write it as a layer (GlobalAveragePooling2D for ops.mean over the spatial axes)")  # fmt: skip
     type_name = cls
     args: list[tuple[YScalar, YNode]] = []
     consumed: tuple[str, ...] = ()
     if special is not None:
         type_name, args = special(cfg, where)
-        consumed = _CONSUMES.get(cls, ())
+        consumed = _CONSUMES.get(cls, ()) if special is _SPECIAL.get(cls) else tuple(str(k.value) for k, _ in cfg.items)
     elif cls not in CATALOGUE:
         why = NOT_MAPPED.get(cls)
         registered = _text(_get(node, "registered_name"))
@@ -411,6 +416,52 @@ _SPECIAL: dict[str, Callable[[YMap, str], tuple[str, list[tuple[YScalar, YNode]]
     **{f"ZeroPadding{n}D": _zero_padding(n) for n in (1, 2, 3)},
 }  # fmt: skip
 """Keras classes whose arguments need more than a copy (every other one maps by name, key by key)."""
+def _op_mean(cfg: YMap, where: str) -> tuple[str, list[tuple[YScalar, YNode]]]:
+    """``ops.mean(x, axis=(1, 2))``: the spatial axes of (batch, *spatial, C) averaged, a global average pooling."""
+    axis = cfg.get("axis")
+    axes = [a.value for a in axis.items if isinstance(a, YScalar)] if isinstance(axis, YSeq) else []
+    n = len(axes)
+    if not 1 <= n <= 3 or axes != list(range(1, n + 1)):
+        raise CnnCalcError(f"{where}: ops.mean over axis {plain_text(axis)}: cnncalc maps the mean over the spatial "
+                           "axes (1, ..., n) of (batch, *spatial, C), a global average pooling",
+                           axis.loc if axis is not None else cfg.loc)  # fmt: skip
+    keep = cfg.get("keepdims")
+    loc = cfg.loc
+    args: list[tuple[YScalar, YNode]] = [(YScalar("keepdims", loc), keep)] if isinstance(keep, YScalar) else []
+    return f"GlobalAveragePooling{n}D", args
+
+
+def _op_concatenate(cfg: YMap, where: str) -> tuple[str, list[tuple[YScalar, YNode]]]:
+    found = _arg(cfg, "axis")
+    return "Concatenate", [found] if found else []
+
+
+def _op_activation(name: str) -> Callable[[YMap, str], tuple[str, list[tuple[YScalar, YNode]]]]:
+    def read(cfg: YMap, where: str) -> tuple[str, list[tuple[YScalar, YNode]]]:
+        if name == "softmax":
+            axis = cfg.get("axis")
+            if isinstance(axis, YScalar) and axis.value not in (-1, None):
+                raise CnnCalcError(f"{where}: softmax over axis {axis.value}: cnncalc maps it over the channels (-1)",
+                                   axis.loc)  # fmt: skip
+        return "Activation", [(YScalar("activation", cfg.loc), YScalar(name, cfg.loc))]
+
+    return read
+
+
+def plain_text(node: YNode | None) -> str:
+    """A config value as it reads: ``[1, 2]``."""
+    if isinstance(node, YSeq):
+        return "[" + ", ".join(plain_text(v) for v in node.items) + "]"
+    return repr(node.value) if isinstance(node, YScalar) else "none"
+
+
+_OPS: dict[str, Callable[[YMap, str], tuple[str, list[tuple[YScalar, YNode]]]]] = {
+    "Add": _same("Add"), "Multiply": _same("Mul"), "Concatenate": _op_concatenate, "Mean": _op_mean,
+    **{cls: _op_activation(name) for cls, name in (("Relu", "relu"), ("Sigmoid", "sigmoid"), ("Tanh", "tanh"),
+                                                    ("Softmax", "softmax"), ("Gelu", "gelu"), ("Silu", "silu"))},
+}  # fmt: skip
+"""keras.ops calls (traced from a subclassed model's call()) that are exactly a catalogue layer."""
+
 _CONSUMES = {"Softmax": ("axis",), "LeakyReLU": ("negative_slope", "alpha"), "Permute": ("dims",),
              **{f"ZeroPadding{n}D": ("padding",) for n in (1, 2, 3)}}  # fmt: skip
 

@@ -74,6 +74,7 @@ class Origin:
     outputs: tuple[str, ...] = ()
     weights: tuple[tuple[str, tuple[tuple[int, ...], ...]], ...] | None = None  # saved shapes by layer id
     weights_file: str = ""
+    operations: tuple[str, ...] = ()  # ids of operations (keras.ops calls), not layers of the model
 
 
 @dataclass(frozen=True)

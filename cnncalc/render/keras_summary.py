@@ -72,6 +72,8 @@ def to_keras(report: ShapesReport, columns: int | None = None) -> str:
     if functional:
         rows.append((f"{rich.markup.escape(input_name)} (InputLayer)", _shape(a.graph.input_shape), "0", "-"))
     for i, r in enumerate(a.layers):
+        if subclassed and origin is not None and r.node.name in origin.operations:
+            continue  # Keras lists a subclassed model's layers, not the operations of its call()
         cls = classes.get(r.node.name, r.node.layer.name)
         rows.append((f"{rich.markup.escape(names[i])} ({rich.markup.escape(cls)})", _shape(r.shape), f"{r.params:,}",
                      ", ".join(f"{input_name}[0][0]" if j == INPUT else f"{names[j]}[0][0]" for j in r.node.inputs)))  # fmt: skip
