@@ -49,11 +49,13 @@ class Keras(LayerType):
 
     def __init__(self, name: str, inner: LayerType | Callable[[int], LayerType], args: Mapping[str, Arg],
                  rename: Mapping[str, str], ndim: int = 0, same: bool = False,
-                 drop: Sequence[str] = (), convert: Convert | None = None, torch: str = "") -> None:  # fmt: skip
+                 drop: Sequence[str] = (), convert: Convert | None = None, torch: str = "",
+                 rules: Mapping[str, str] | None = None) -> None:  # fmt: skip
         self.name, self._inner, self.rename, self.ndim, self.same = name, inner, dict(rename), ndim, same
         self.args = dict(args)
         self.drop = tuple(drop)  # Keras-only arguments with no torch meaning for shapes
         self.convert = convert  # Keras values -> the torch type's values, where a rename is not enough
+        self.rules = dict(rules or {})  # the rules in Keras' terms, where they read differently from torch's
         probe = inner if isinstance(inner, LayerType) else inner(1)
         self.inferred = probe.inferred
         self.merge = probe.merge
@@ -204,7 +206,7 @@ class Keras(LayerType):
         if self.same:
             out["output"] = "padding 'same': ceil(i/s) (Keras, any stride); 'valid': " + out.get("output", "")
         out["torch"] = probe.name
-        return out
+        return {**out, **self.rules}
 
 
 class KerasPadding(Keras):
@@ -490,7 +492,9 @@ def catalogue(torch_types: Mapping[str, LayerType]) -> list[LayerType]:
     for n in (1, 2, 3):
         out.append(Keras(f"Conv{n}DTranspose", torch_types[f"ConvTranspose{n}d"], {
             **conv_args, "output_padding": Arg("size", None, minimum=0, nullable=True)}, conv_rename, n,
-            convert=_transpose(n)))  # fmt: skip
+            convert=_transpose(n), rules={"output": "Keras: 'valid' (i-1)s + max(k_eff, s), 'same' i·s; with "
+                                          "output_padding (i-1)s + k_eff (valid) or k_eff mod 2 (same) + "
+                                          "output_padding; k_eff = d(k-1) + 1"}))  # fmt: skip
         out.append(Keras(f"UpSampling{n}D", torch_types["Upsample"], {
             "size": Arg("size", 2, minimum=1),
             **({"interpolation": Arg("str", "nearest", choices=("nearest", "bilinear"))} if n == 2 else {})},
@@ -501,7 +505,8 @@ def catalogue(torch_types: Mapping[str, LayerType]) -> list[LayerType]:
         depthwise = {k: v for k, v in conv_args.items() if k != "filters"}
         out.append(Keras(f"DepthwiseConv{n}D", torch_types[f"Conv{n}d"], {
             **depthwise, "depth_multiplier": Arg("int", 1, minimum=1)}, conv_rename, n, same=True,
-            convert=_depthwise))  # fmt: skip
+            convert=_depthwise, rules={"channels": "C·depth_multiplier (groups = C)",
+                                       "params": "C·depth_multiplier·prod(k) + (C·depth_multiplier if use_bias)"}))  # fmt: skip
     out.append(KerasConcatenate())
     out.append(KerasReshape())
     for name, args in (("Rescaling", {"scale": Arg("float", 1.0), "offset": Arg("float", 0.0)}),
