@@ -297,3 +297,32 @@ def test_symbolic_sizes_are_keras_sizes(keras: Any, tmp_path: Path) -> None:
         values = {"H": h, "W": w}
         got = [sympy.sympify(d) for d in in_layout(out, True)]
         assert tuple(int(d.xreplace({s: values[s.name] for s in d.free_symbols})) for d in got) == tuple(want)
+
+
+def test_keras2_functional_json(tmp_path: Path) -> None:
+    """tf.keras 2's to_json(): batch_input_shape, inbound_nodes as [[name, node, tensor, kwargs]], input_layers."""
+    import json
+
+    def layer(cls: str, name: str, inbound: list[str], **config: Any) -> dict[str, Any]:
+        return {"class_name": cls, "name": name, "config": {"name": name, "trainable": True, "dtype": "float32", **config},
+                "inbound_nodes": [[[src, 0, 0, {}] for src in inbound]] if inbound else []}  # fmt: skip
+
+    layers = [layer("InputLayer", "input_1", [], batch_input_shape=[None, 16, 16, 3], sparse=False, ragged=False),
+              layer("Conv2D", "conv2d", ["input_1"], filters=8, kernel_size=[3, 3], strides=[1, 1], padding="same",
+                    data_format="channels_last", dilation_rate=[1, 1], groups=1, activation="relu", use_bias=True,
+                    kernel_initializer={"class_name": "GlorotUniform", "config": {"seed": None}}),
+              layer("Conv2D", "conv2d_1", ["conv2d"], filters=8, kernel_size=[1, 1], padding="valid"),
+              layer("Add", "add", ["conv2d", "conv2d_1"]),
+              layer("GlobalAveragePooling2D", "gap", ["add"], data_format="channels_last", keepdims=False),
+              layer("Dense", "dense", ["gap"], units=4, activation="softmax")]  # fmt: skip
+    doc = {"class_name": "Functional", "config": {"name": "model", "layers": layers, "input_layers": [["input_1", 0, 0]],
+                                                  "output_layers": [["dense", 0, 0]]}, "keras_version": "2.13.1"}  # fmt: skip
+    path = tmp_path / "k2.json"
+    path.write_text(json.dumps(doc))
+    report = shapes(path)
+    assert report.ok and report.verified
+    names = [r.node.name for r in report.main.layers]
+    assert names == ["conv2d", "conv2d_1", "add", "gap", "dense"]
+    assert report.main.layers[2].node.inputs == (0, 1)
+    text = to_keras(report, 200)
+    assert "input_1 (InputLayer)" in text and "conv2d[0][0]," in text and "conv2d_1[0][0]" in text
