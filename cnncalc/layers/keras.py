@@ -498,7 +498,7 @@ def catalogue(torch_types: Mapping[str, LayerType]) -> list[LayerType]:
         out.append(Keras(f"UpSampling{n}D", torch_types["Upsample"], {
             "size": Arg("size", 2, minimum=1),
             **({"interpolation": Arg("str", "nearest", choices=("nearest", "bilinear"))} if n == 2 else {})},
-            {}, convert=_upsampling(n)))  # fmt: skip
+            {}, n, convert=_upsampling(n)))  # fmt: skip
         out.append(Keras(f"SpatialDropout{n}D", torch_types[f"Dropout{n}d"],
                          {"rate": Arg("float", low=0.0, high=1.0)}, {"rate": "p"}))  # fmt: skip
     for n in (1, 2):
