@@ -172,7 +172,7 @@ def _keras(type_name: str, kw: dict[str, Any], x: Any) -> Any:
         target = list(kw["target_shape"])
 
         def reshape(t: Any) -> Any:
-            y = t.movedim(1, -1).reshape(t.shape[0], *target)
+            y = (t.movedim(1, -1) if t.dim() > 2 else t).reshape(t.shape[0], *target)
             return y.movedim(-1, 1) if y.dim() > 2 else y
 
         core = _Fn(reshape)
