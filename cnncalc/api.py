@@ -706,7 +706,18 @@ def summary(model: Any, input_size: Any = None, input_data: Any = None, batch_di
     import weakref
 
     from . import budget
+    from .keras.target import is_keras_model
 
+    if is_keras_model(model):  # Keras on torch: its get_config() through the Keras reader, checked by Keras' forward
+        from .keras.target import report as keras_report
+
+        given = input_size is not None or input_data is not None
+        with budget.limits(timeout, max_memory):
+            found = Summary(keras_report(model, _inputs(input_size, input_data, batch_dim, dtypes).specs if given
+                                         else (), verify), None)  # fmt: skip
+        if verbose if verbose is not None else not _interactive():
+            found.print()
+        return found
     target = _target(model)
     has_input = input_size is not None or input_data is not None
     options = TableOptions.parse(col_names, col_width, row_settings, verbose, has_input, _interactive())

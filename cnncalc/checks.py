@@ -37,6 +37,14 @@ def check(target: str, opts: CheckOptions, inputs: Sequence[str] = (), dtypes: S
 
     if is_python_target(target):
         return _check_python(target, opts, inputs, dtypes, kwargs or {})
+    from .keras import is_keras_file
+
+    if is_keras_file(target) and not opts.against:  # a saved Keras model: its config, as an architecture file
+        from .keras.files import spec as keras_spec
+        from .pymodel.inputs import parse_inputs
+
+        with budget.deadline():
+            return _check_spec(target, keras_spec(target, parse_inputs(inputs, dtypes) if inputs else ()), opts)
     if inputs or dtypes or kwargs:
         raise CnnCalcError("--input, --input-dtype and --kwargs are for Python targets", None,
                            "an architecture file declares its own input")  # fmt: skip
@@ -139,7 +147,16 @@ def _check_python(target_text: str, opts: CheckOptions, inputs: Sequence[str], d
                   kwargs: Mapping[str, Any]) -> CheckReport:  # fmt: skip
     from .pymodel.load import load_target
 
-    return check_model(load_target(target_text, kwargs), opts, inputs, dtypes)
+    target = load_target(target_text, kwargs)
+    from .keras.target import is_keras_model
+
+    if is_keras_model(target.model):  # its config, through the Keras reader, as an architecture file
+        from .keras.target import spec as keras_spec
+        from .pymodel.inputs import parse_inputs
+
+        specs = parse_inputs(inputs, dtypes) if inputs else ()
+        return _check_spec(target_text, keras_spec(target.model, specs, opts.set_values, target_text), opts)
+    return check_model(target, opts, inputs, dtypes)
 
 
 def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: Sequence[str] = ()) -> CheckReport:

@@ -292,10 +292,25 @@ class PyTarget:
         from . import pymodel
         from .pymodel.inputs import parse_inputs
 
-        specs = parse_inputs(self.inputs, self.input_dtypes)
+        specs = parse_inputs(self.inputs, self.input_dtypes) if self.inputs else None
         loaded = pymodel.load(target, self.kwargs())
         self.list_skipped(loaded)
+        if specs is None:  # a built Keras model knows its input; anything else needs --input
+            from .keras.target import is_keras_model
+
+            specs = () if is_keras_model(loaded.model) else parse_inputs(self.inputs, self.input_dtypes)
         return loaded, specs
+
+    @staticmethod
+    def keras(loaded: Target, specs: tuple[InputSpec, ...], values: Mapping[str, int]) -> ArchSpec | None:
+        """A Keras model's spec (its get_config() through the Keras reader), or None for any other model."""
+        from .keras.target import is_keras_model
+
+        if not is_keras_model(loaded.model):
+            return None
+        from .keras.target import spec
+
+        return spec(loaded.model, specs, values, loaded.text)
 
     def list_skipped(self, loaded: Target) -> None:
         """With --verbose, what a notebook target skipped, one located note per line on stderr."""
@@ -307,10 +322,21 @@ class PyTarget:
         from . import pymodel
 
         if not pymodel.is_python_target(target):
+            return self.file_source(target)
+        model, specs = self.load(target)
+        return self.keras(model, specs, values) or pymodel.spec(model, specs, values)
+
+    def file_source(self, target: str) -> str | ArchSpec:
+        """An architecture file as is; a saved Keras model (.keras, .json, .h5) read, with --input if given."""
+        from .keras import is_keras_file
+
+        if not is_keras_file(target):
             self.refuse_for_yaml()
             return target
-        model, specs = self.load(target)
-        return pymodel.spec(model, specs, values)
+        from .keras.files import spec
+        from .pymodel.inputs import parse_inputs
+
+        return spec(target, parse_inputs(self.inputs, self.input_dtypes) if self.inputs else ())
 
     def refuse_for_yaml(self) -> None:
         """An architecture file declares its input; Python-target options make no sense for it."""
@@ -405,9 +431,11 @@ def _shapes(file: str, derive: Derive, check: Verify, out: Output, py: PyTarget)
     from .pymodel import is_python_target
 
     if not is_python_target(file):
-        py.refuse_for_yaml()
-        return _report(file, derive, check, out)
+        return _report(py.file_source(file), derive, check, out)
     model, specs = py.load(file)
+    keras = py.keras(model, specs, derive.values)
+    if keras is not None:  # checked by torch, and by Keras' own forward pass
+        return _report(keras, derive, check, out, keras_model=model.model)
     if any(s.symbols for s in specs) and not all(n in derive.values for s in specs for n in s.symbols):
         from .pymodel import spec
 
@@ -479,7 +507,7 @@ def rf(file: str, set_: tuple[str, ...], fmt: str, verify: bool, width: int | No
 
 
 def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output,
-            then: Callable[[ShapesReport], int] | None = None) -> int:  # fmt: skip
+            then: Callable[[ShapesReport], int] | None = None, keras_model: Any = None) -> int:  # fmt: skip
     import contextlib
 
     from . import budget
@@ -492,6 +520,10 @@ def _report(source: str | ArchSpec, derive: Derive, check: Verify, out: Output,
             report = derive_shapes(source, derive.values, verify=check.enabled, device=check.device,
                                    batch=check.batch, progress=progress, dtype=check.dtype,
                                    convention=derive.convention)  # fmt: skip
+        if keras_model is not None and check.enabled:
+            from .keras.target import checked
+
+            report = checked(report, keras_model)
         _render(report, out)
         return max(_report_problems(report), then(report) if then else EXIT_OK)
 
@@ -554,11 +586,11 @@ def _render(report: ShapesReport, out: Output) -> None:
         (print_rf if out.view == "rf" else print_report)(report, console, width, out.expand)
         return
     from .render import formats
-    from .render.keras_summary import to_keras
+    from .render.keras_summary import with_verification
 
     writers: dict[str, Callable[[ShapesReport], str]] = {
-        "json": formats.to_json, "csv": formats.to_csv,
-        "markdown": lambda r: formats.to_markdown(r, out.expand), "keras": lambda r: to_keras(r, out.expand)}  # fmt: skip
+        "json": formats.to_json, "csv": formats.to_csv, "markdown": lambda r: formats.to_markdown(r, out.expand),
+        "keras": lambda r: with_verification(r, out.width, out.expand)}  # fmt: skip
     text = writers[out.fmt](report)
     _echo(text, nl=False)
 
@@ -638,14 +670,14 @@ def _network(file: str, derive: Derive, check: Verify, py: PyTarget) -> ReportBa
     if pymodel.is_python_target(file):
         model, specs = py.load(file)
         try:
-            source = pymodel.spec(model, specs, derive.values)
+            source = py.keras(model, specs, derive.values) or pymodel.spec(model, specs, derive.values)
         except CnnCalcError:  # not traceable by torch.fx: run it with hooks
             if any(s.symbols for s in specs) and not all(n in derive.values for s in specs for n in s.symbols):
                 raise
             device = "auto" if check.device == "meta" else check.device
             return pymodel.modules(model, specs, derive.values, device, check.batch)
     else:
-        py.refuse_for_yaml()
+        source = py.file_source(file)
     return derive_shapes(source, derive.values, verify=check.enabled, device=check.device, batch=check.batch,
                          convention=derive.convention)  # fmt: skip
 

@@ -51,9 +51,17 @@ def _time_limited(fn: F) -> F:
 
 
 def load(source: str | Path | FileText, text: str | None = None) -> ArchSpec:
-    """Parse an architecture file (or ``text``, reported as ``source``; or a file's content received as bytes)."""
+    """Parse an architecture file (or ``text``, reported as ``source``; or a file's content received as bytes); a
+    saved Keras model is read as one."""
     if isinstance(source, FileText):
         return parse_bytes(source.raw, source.file)
+    if text is None:
+        from .keras import is_keras_file
+
+        if is_keras_file(source):
+            from .keras.files import spec
+
+            return spec(source)
     return parse_text(text, str(source)) if text is not None else parse_file(source)
 
 
@@ -116,6 +124,10 @@ def shapes(
             raise
         else:
             raise CnnCalcError(e.message, e.loc, hint + (f"; else: {e.hint}" if e.hint else ""), e.chain) from None
+    if spec.origin is not None and spec.origin.weights is not None:  # a saved Keras model: its weights' shapes
+        from .keras.weights import compared
+
+        report = compared(report)
     mixing = report.defaults.mixing()
     if mixing:  # a trap (Softmax without dim over the batch) or a design (statistics of the batch): said, not failed
         r, why = mixing

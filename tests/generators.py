@@ -172,11 +172,30 @@ def _spec() -> dict[str, tuple[str, Spec]]:
             out[f"{kind}{n}D"] = (f"spatial{n}", {"pool_size": _opt(_size(1, 3)), "strides": _opt(_null_or(_size(1, 2))),
                                                   "padding": _opt(_choice("valid", "same"))})  # fmt: skip
         for kind in ("Average", "Max"):
-            out[f"Global{kind}Pooling{n}D"] = (f"spatial{n}", {})
+            out[f"Global{kind}Pooling{n}D"] = (f"spatial{n}", {"keepdims": _opt(_bool())})
         out[f"ZeroPadding{n}D"] = (f"spatial{n}", {"padding": _opt(_size(0, 2))})
+        out[f"Conv{n}DTranspose"] = (f"spatial{n}", {
+            "filters": _req(_int(1, 6, "channels")), "kernel_size": _req(_size(1, 3)), "strides": _opt(_size(1, 2)),
+            "padding": _opt(_choice("valid", "same")), "dilation_rate": _opt(_size(1, 2)),
+            "output_padding": _opt(_null_or(_int(0, 1))), "use_bias": _opt(_bool()),
+            "activation": _opt(_choice(*_ACTS))})  # fmt: skip
+        out[f"UpSampling{n}D"] = (f"spatial{n}", {"size": _opt(_size(1, 3)), **(
+            {"interpolation": _opt(_choice("nearest", "bilinear"))} if n == 2 else {})})  # fmt: skip
+        out[f"SpatialDropout{n}D"] = (f"spatial{n}", {"rate": _req(_float(0.0, 1.0))})
+        if n < 3:
+            out[f"DepthwiseConv{n}D"] = (f"spatial{n}", {
+                "kernel_size": _req(_size(1, 3)), "strides": _opt(_size(1, 2)), "padding": _opt(_choice("valid", "same")),
+                "dilation_rate": _opt(_size(1, 2)), "depth_multiplier": _opt(_int(1, 3)), "use_bias": _opt(_bool()),
+                "activation": _opt(_choice(*_ACTS))})  # fmt: skip
     out["Dense"] = ("any", {"units": _req(_int(1, 6, "channels")), "use_bias": _opt(_bool()),
                             "activation": _opt(_choice(*_ACTS))})  # fmt: skip
-    out["BatchNormalization"] = ("any", {"epsilon": _opt(_float(1e-5, 1e-2)), "momentum": _opt(_float(0.5, 0.999))})
+    out["BatchNormalization"] = ("any", {"epsilon": _opt(_float(1e-5, 1e-2)), "momentum": _opt(_float(0.5, 0.999)),
+                                         "axis": _opt(_choice(-1)), "center": _opt(_bool()), "scale": _opt(_bool())})  # fmt: skip
+    out["Concatenate"] = ("merge", {"axis": _opt(_int(-1, 3, "axis"))})
+    out["Reshape"] = ("any", {"target_shape": _req(lambda d, c: ("keras order", None))})
+    out["Rescaling"] = ("any", {"scale": _opt(_float(-2.0, 2.0)), "offset": _opt(_float(-1.0, 1.0))})
+    out["GaussianNoise"] = ("any", {"stddev": _req(_float(0.0, 1.0))})
+    out["GaussianDropout"] = ("any", {"rate": _req(_float(0.0, 1.0))})
     out["Activation"] = ("any", {"activation": _req(_choice(*_ACTS))})
     out["Linear"] = ("any", {"out_features": _req(_int(1, 6, "channels")), "bias": _opt(_bool())})
     out["Flatten"] = ("any", {"start_dim": _opt(_dim()), "end_dim": _opt(_dim())})
@@ -273,6 +292,14 @@ def _special(draw: Draw, name: str, arg: str, kind: str, v: Any, ctx: Ctx) -> An
         size = shape[0] if len(shape) else 1
         f = next((k for k in (2, 3, 5) if size % k == 0 and size > k), 1)
         return [f, size // f]
+    if kind == "keras order":  # Keras' Reshape: its (..., C) sizes, all of them or one -1
+        if not shape:
+            return [1]
+        last = [*shape[1:], shape[0]] if len(shape) > 1 else list(shape)
+        total = 1
+        for d in last:
+            total *= d
+        return draw(st.sampled_from([[total], [-1], [-1, last[-1]], last, [total // last[-1], -1]]))
     if kind == "trailing":
         return list(shape[len(shape) - draw(st.integers(1, len(shape))) :])
     if kind == "broadcast":
@@ -346,7 +373,7 @@ def _motif(draw: Draw, motif: int, ctx: Ctx, shapes: dict[str, tuple[int, ...]],
     if motif == 2:  # a merge with an earlier output of the same shape, or any earlier one for Concat
         same = [k for k, s in shapes.items() if s == current]
         src = draw(st.sampled_from(same)) if same else "input"
-        kind = draw(st.sampled_from(["Add", "Concat", "Mul"]))
+        kind = draw(st.sampled_from(["Add", "Concat", "Mul", "Concatenate"]))
         branch = layer(draw, ctx)
         branch["from"] = src
         branch["id"] = "b" + str(len(shapes))
@@ -357,6 +384,9 @@ def _motif(draw: Draw, motif: int, ctx: Ctx, shapes: dict[str, tuple[int, ...]],
             kind_dim = _dim()(draw, ctx)
             merge["dim"] = kind_dim[1]
             COVERAGE[("Concat", "dim", kind_dim[0])] += 1
+        elif kind == "Concatenate" and draw(st.booleans()):
+            merge["axis"] = draw(st.sampled_from([-1, *range(1, len(current) + 1)]))
+            COVERAGE[("Concatenate", "axis", "axis")] += 1
         else:
             COVERAGE[(kind, "", "merge")] += 1
         COVERAGE[(kind, "from", f"{len(sources)} inputs, {len(set(sources))} distinct")] += 1

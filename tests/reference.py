@@ -97,7 +97,7 @@ def _keras(type_name: str, kw: dict[str, Any], x: Any) -> Any:
         post = torch.nn.Softmax(dim=1)  # Keras' last axis is the channel axis
     elif act not in (None, "linear"):
         post = KERAS_ACTIVATIONS[act]()
-    if type_name.startswith("Conv"):
+    if type_name.startswith("Conv") and not type_name.endswith("Transpose"):
         k, s, d = (
             _per_dim(kw["kernel_size"], n),
             _per_dim(kw.get("strides", 1), n),
@@ -118,14 +118,72 @@ def _keras(type_name: str, kw: dict[str, Any], x: Any) -> Any:
         core = torch.nn.Sequential(_Fn(lambda t: _keras_same(t, k, s, [1] * n, fill)), pool) if same else pool
     elif type_name.startswith("Global"):
         reduce = torch.amax if "Max" in type_name else torch.mean
-        core = _Fn(lambda t: reduce(t, dim=tuple(range(2, t.dim()))))
+        keep = bool(kw.get("keepdims", False))
+        core = _Fn(lambda t: reduce(t, dim=tuple(range(2, t.dim())), keepdim=keep))
     elif type_name.startswith("ZeroPadding"):
         p = _per_dim(kw.get("padding", 1), n)
         core = _Fn(lambda t: F.pad(t, [v for q in reversed(p) for v in (q, q)]))
-    elif type_name == "Dense":
-        core = torch.nn.Linear(x.shape[-1], kw["units"], kw.get("use_bias", True))
+    elif type_name == "Dense":  # on Keras' last axis: the channels, dim 1 of torch's layout
+        linear = torch.nn.Linear(x.shape[1], kw["units"], kw.get("use_bias", True))
+        core = linear if x.dim() == 2 else torch.nn.Sequential(_Fn(lambda t: t.movedim(1, -1)), linear,
+                                                              _Fn(lambda t: t.movedim(-1, 1)))  # fmt: skip
+    elif type_name.startswith("Conv") and type_name.endswith("Transpose"):
+        # Keras' deconv_output_length: 'valid' (i-1)s + max(k_eff, s), 'same' i*s; with output_padding
+        # (i-1)s + k_eff (valid) or k_eff % 2 (same) + output_padding: a full transposed convolution, then cropped
+        k, s, d = (_per_dim(kw["kernel_size"], n), _per_dim(kw.get("strides", 1), n),
+                   _per_dim(kw.get("dilation_rate", 1), n))  # fmt: skip
+        conv = getattr(torch.nn, f"ConvTranspose{n}d")(x.shape[1], kw["filters"], k, s, bias=kw.get("use_bias", True),
+                                                       dilation=d)  # fmt: skip
+        op = kw.get("output_padding")
+        same = kw.get("padding", "valid") == "same"
+
+        def length(i: int, j: int) -> int:
+            ke = d[j] * (k[j] - 1) + 1
+            if op is None:
+                return i * s[j] if same else (i - 1) * s[j] + max(ke, s[j])
+            return (i - 1) * s[j] + (ke % 2 if same else ke) + (op[j] if isinstance(op, tuple) else op)
+
+        def transposed(t: Any) -> Any:
+            full = torch.nn.functional.pad(conv(t), [0, max(s)] * n)  # room for Keras' longer 'valid'
+            for j in range(n):
+                ke = d[j] * (k[j] - 1) + 1
+                start = (ke // 2 if op is not None else max(ke - s[j], 0) - max(ke - s[j], 0) // 2) if same else 0
+                full = full.narrow(2 + j, start, length(t.shape[2 + j], j))
+            return full
+
+        core = _Fn(transposed, [])
+        core.conv = conv
+    elif type_name.startswith("DepthwiseConv"):
+        k, s, d = (_per_dim(kw["kernel_size"], n), _per_dim(kw.get("strides", 1), n),
+                   _per_dim(kw.get("dilation_rate", 1), n))  # fmt: skip
+        c = x.shape[1]
+        conv = getattr(torch.nn, f"Conv{n}d")(
+            c, c * kw.get("depth_multiplier", 1), k, s, 0, d, c, kw.get("use_bias", True)
+        )
+        same = kw.get("padding", "valid") == "same"
+        core = torch.nn.Sequential(_Fn(lambda t: _keras_same(t, k, s, d)), conv) if same else conv
+    elif type_name.startswith("UpSampling"):
+        size = _per_dim(kw.get("size", 2), n)
+        mode = {"bilinear": "bilinear"}.get(kw.get("interpolation", "nearest"), "nearest")
+        core = torch.nn.Upsample(scale_factor=tuple(float(v) for v in size), mode=mode)
+    elif type_name.startswith("SpatialDropout"):
+        core = getattr(torch.nn, f"Dropout{n}d")(kw["rate"])
+    elif type_name in ("Rescaling", "GaussianNoise", "GaussianDropout"):
+        core = torch.nn.Identity()  # Keras: active in training only (Rescaling: an affine map of the values)
+    elif type_name == "Reshape":  # Keras reshapes its (..., C) order
+        target = list(kw["target_shape"])
+
+        def reshape(t: Any) -> Any:
+            y = (t.movedim(1, -1) if t.dim() > 2 else t).reshape(t.shape[0], *target)
+            return y.movedim(-1, 1) if y.dim() > 2 else y
+
+        core = _Fn(reshape)
     elif type_name == "BatchNormalization":
-        core = getattr(torch.nn, f"BatchNorm{max(x.dim() - 2, 1)}d")(x.shape[1], eps=float(kw.get("epsilon", 1e-3)))
+        center, scale = kw.get("center", True), kw.get("scale", True)
+        if center != scale:
+            raise Rejected("torch's BatchNorm has both learned vectors or neither")
+        core = getattr(torch.nn, f"BatchNorm{max(x.dim() - 2, 1)}d")(x.shape[1], eps=float(kw.get("epsilon", 1e-3)),
+                                                                    affine=bool(center))  # fmt: skip
     elif type_name == "Activation":
         core = torch.nn.Identity()
     else:
@@ -141,6 +199,13 @@ def _tensor_op(type_name: str, kw: dict[str, Any], xs: list[Any]) -> Any:
         return _Fn(lambda *ts: sum(ts[1:], ts[0]))
     if type_name == "Concat":
         return _Fn(lambda *ts: torch.cat(ts, dim=kw.get("dim", 1)))
+    if type_name == "Concatenate":  # Keras' axes (batch, *spatial, C): -1 is the channels
+        rank = x.dim()
+        axis = kw.get("axis", -1) % rank if -rank <= kw.get("axis", -1) < rank else kw.get("axis", -1)
+        if axis == 0 or axis >= rank:
+            raise Rejected("Concatenate over the batch or out of range")
+        dim = 1 if axis == rank - 1 else axis + 1
+        return _Fn(lambda *ts: torch.cat(ts, dim=dim))
     if type_name == "Mul":
         if any(o.dim() != x.dim() for o in xs[1:]):
             raise Rejected("Mul of different ranks")

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cnncalc.layers import in_layout
 from cnncalc.pipeline import load
 from cnncalc.pipeline import shapes as _shapes
 
@@ -136,3 +137,141 @@ def test_keras_happy_house_model_reproduces_keras_summary() -> None:
     assert r.ok
     m = r.main
     assert (m.total_params, m.trainable_params) == (37_633, 37_569)
+
+
+# ---- Keras names that map onto torch types with a conversion (layers/keras.py): Keras itself as the judge ---------
+
+KERAS_CONVERTED = {f"Conv{n}DTranspose" for n in (1, 2, 3)} | {f"UpSampling{n}D" for n in (1, 2, 3)} | {
+    f"SpatialDropout{n}D" for n in (1, 2, 3)} | {"DepthwiseConv1D", "DepthwiseConv2D", "Concatenate", "Reshape",
+                                                "Rescaling", "GaussianNoise", "GaussianDropout"}  # fmt: skip
+KERAS_TESTED |= KERAS_CONVERTED
+
+
+def _keras_or_skip() -> Any:
+    import os
+
+    import pytest
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("keras runs on another backend here")
+    return keras
+
+
+def _draw_layer(name: str, n: int, draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Keras layer of ``name`` with arguments from Keras' docs: (cnncalc's YAML item, Keras' constructor kwargs)."""
+    k = draw(st.integers(1, 4))
+    s = draw(st.integers(1, 3))
+    pad = draw(st.sampled_from(["valid", "same"]))
+    if name.endswith("Transpose"):
+        d = 1 if s > 1 else draw(st.integers(1, 2))
+        kw = {"filters": draw(st.integers(1, 5)), "kernel_size": k, "strides": s, "padding": pad, "dilation_rate": d,
+              "use_bias": draw(st.booleans())}  # fmt: skip
+        if draw(st.booleans()) and s > 1:
+            kw["output_padding"] = draw(st.integers(0, s - 1))
+    elif name.startswith("DepthwiseConv"):
+        kw = {"kernel_size": k, "strides": s, "padding": pad, "depth_multiplier": draw(st.integers(1, 3))}
+    elif name.startswith("UpSampling"):
+        kw = {"size": draw(st.integers(1, 3))}
+        if n == 2:
+            kw["interpolation"] = draw(st.sampled_from(["nearest", "bilinear"]))
+    elif name.startswith("SpatialDropout") or name == "GaussianDropout":
+        kw = {"rate": draw(st.floats(0, 0.9))}
+    elif name == "GaussianNoise":
+        kw = {"stddev": draw(st.floats(0, 2))}
+    elif name == "Rescaling":
+        kw = {"scale": draw(st.floats(-2, 2)), "offset": draw(st.floats(-1, 1))}
+    else:
+        kw = {}
+    return {"type": name, **kw}, kw
+
+
+@given(st.sampled_from(sorted(KERAS_CONVERTED - {"Concatenate", "Reshape"})), st.data())
+@settings(max_examples=60, deadline=None)
+def test_keras_converted_layers_match_keras(name: str, data: st.DataObject) -> None:
+    """Each converted Keras name against the real Keras layer: output shape and count_params(); torch verifies."""
+    keras = _keras_or_skip()
+    n = int(next((c for c in name if c.isdigit()), "2"))
+    spatial = data.draw(st.lists(st.integers(3, 12), min_size=n, max_size=n))
+    channels = data.draw(st.integers(1, 4))
+    item, kw = _draw_layer(name, n, data.draw)
+    try:
+        layer = getattr(keras.layers, name)(**kw)
+        want = layer.compute_output_shape((None, *spatial, channels))
+        layer.build((None, *spatial, channels))
+    except Exception:  # Keras refuses these arguments
+        return
+    if any(d is not None and d < 1 for d in want[1:]):
+        return
+    text = arch_text([item], [*spatial, channels]).replace("name: t", "name: t\nconvention: keras")
+    r = shapes(text, verify=True)
+    assert r.ok, [m.text() for m in r.mismatches]
+    got = r.main.layers[0]
+    assert (*got.shape[1:], got.shape[0]) == tuple(want[1:]), (item, spatial)
+    assert got.params == layer.count_params()
+
+
+@given(st.integers(1, 3), st.data())
+@settings(max_examples=40, deadline=None)
+def test_keras_concatenate_and_reshape_match_keras(n: int, data: st.DataObject) -> None:
+    keras = _keras_or_skip()
+    spatial = data.draw(st.lists(st.integers(1, 6), min_size=n, max_size=n))
+    ca, cb = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    axis = data.draw(st.sampled_from([-1, *range(1, n + 1)]))
+    b_shape = (
+        [*spatial, cb] if axis in (-1, n + 1) else [*(d + 2 if j + 1 == axis else d for j, d in enumerate(spatial)), ca]
+    )
+    a = keras.Input((*spatial, ca))
+    b = keras.Input(tuple(b_shape))
+    cat = keras.layers.Concatenate(axis=axis)([a, b])
+    target = data.draw(st.sampled_from([(-1,), (-1, int(cat.shape[-1])), (int(cat.shape[-1]), -1)]))
+    out = keras.layers.Reshape(target)(cat)
+    one = [*spatial, ca]
+    grow = [0] * (2 * n)
+    if axis not in (-1, n + 1):
+        grow[2 * (n - axis) + 1] = 2  # torch's padding order: the last dim first
+    layers = [{"type": "Identity", "id": "a"},
+              {"type": f"Conv{n}D", "filters": b_shape[-1], "kernel_size": 1, "from": "input", "id": "conv"},
+              {"type": f"ZeroPad{n}d", "padding": grow, "id": "b"},
+              {"type": "Concatenate", "axis": axis, "from": ["a", "b"]},
+              {"type": "Reshape", "target_shape": list(target)}]  # fmt: skip
+    r = shapes(arch_text(layers, one).replace("name: t", "name: t\nconvention: keras"), verify=True)
+    assert r.ok, [m.text() for m in r.mismatches]
+    got = [tuple(in_layout(x.shape, True)) for x in r.main.layers[-2:]]
+    assert got == [tuple(cat.shape[1:]), tuple(out.shape[1:])]
+
+
+def test_keras_reshape_moves_elements_as_keras_does() -> None:
+    """Keras reshapes its (..., C) order: cnncalc's module on (C, ...) tensors gives Keras' values."""
+    from cnncalc.verify.opmodules import KerasReshapeModule
+
+    x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)  # torch (N, C, H, W)
+    keras_order = x.permute(0, 2, 3, 1)  # what Keras holds: (N, H, W, C)
+    want = keras_order.reshape(2, 10, 6)  # Keras' Reshape((10, 6))
+    got = KerasReshapeModule((10, 6))(x)  # cnncalc's layout of it: (N, 6, 10)
+    assert torch.equal(got.permute(0, 2, 1), want)
+
+
+def _deconv_length(i: int, k: int, s: int, pad: str, op: int | None, d: int) -> int:
+    """Keras' documented transposed-convolution length (keras.src.utils.conv_utils.deconv_output_length)."""
+    k = (k - 1) * d + 1
+    if op is None:
+        return i * s if pad == "same" else (i - 1) * s + max(k, s)
+    return (i - 1) * s + (k % 2 if pad == "same" else k) + op
+
+
+@given(st.integers(1, 3), st.data())
+def test_keras_transposed_convolution_sizes_without_keras(n: int, data: st.DataObject) -> None:
+    """Without Keras: Keras' own length formula, and a torch forward pass of the module cnncalc builds."""
+    i = data.draw(st.lists(st.integers(1, 9), min_size=n, max_size=n))
+    k, s = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 3))
+    d = 1 if s > 1 else data.draw(st.integers(1, 3))
+    pad = data.draw(st.sampled_from(["valid", "same"]))
+    op = data.draw(st.one_of(st.none(), st.integers(0, max(s - 1, 0)))) if s > 1 else None
+    item = {"type": f"Conv{n}DTranspose", "filters": 3, "kernel_size": k, "strides": s, "padding": pad,
+            "dilation_rate": d, **({"output_padding": op} if op is not None else {})}  # fmt: skip
+    text = arch_text([item], [*i, 2]).replace("name: t", "name: t\nconvention: keras")
+    r = shapes(text, verify=True)
+    assert r.ok, [m.text() for m in r.mismatches]
+    assert tuple(r.main.layers[0].shape[1:]) == tuple(_deconv_length(x, k, s, pad, op, d) for x in i)

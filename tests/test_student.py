@@ -43,14 +43,14 @@ def test_keras_summary_reproduces_keras_totals(path: str) -> None:
     assert code == 0, err
     total, trainable, frozen = KERAS_TOTALS[path]
     lines = out.splitlines()
-    assert re.match(r" Layer \(type\) +Output Shape +Param #", lines[2])
+    assert re.match(r"┃ Layer \(type\) +┃ Output Shape +┃ +Param # ┃", lines[2])  # Keras 3's rich table
     assert f"Total params: {total:,} (" in out and f"Trainable params: {trainable:,} (" in out
     assert f"Non-trainable params: {frozen:,} (" in out
 
 
 def test_keras_summary_of_the_course_cnn_is_what_keras_prints(update_golden: bool) -> None:
     """Keras names its layers conv2d, conv2d_1, ...; shapes (None, H, W, C); the file: golden/mnist_cnn.keras.txt."""
-    code, out, _ = run("shapes", "examples/keras/mnist_cnn.yaml", "--format", "keras")
+    code, out, _ = run("shapes", "examples/keras/mnist_cnn.yaml", "--format", "keras", "--width", "200")
     assert code == 0
     assert " conv2d (Conv2D) " in out and "(None, 26, 26, 32)" in out and " dense_1 (Dense) " in out
     assert "Total params: 93,322 (364.54 KB)" in out  # Keras 3 sizes the float32 weights, in KB of 1024 bytes

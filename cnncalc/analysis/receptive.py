@@ -36,6 +36,7 @@ from typing import Any
 from .. import symbolic as sym
 from ..budget import tick
 from ..graph.expand import INPUT
+from ..layers.merge import Concat
 from ..layers.window import GLOBAL, IDENTITY, Affine, Channels
 from .shapes import Analysis, LayerResult, symbolic_args
 
@@ -581,7 +582,7 @@ def _layer_state(engine: _Engine, r: LayerResult, states: list[State], source: S
             return frame if out == frame.shape else View(frame, out)
         assert isinstance(x, Elems)
         return Elems(out, x.data)
-    if layer.merge and layer.name == "Concat":
+    if layer.merge and isinstance(layer, Concat):
         axis = layer.axis(r.args, ins)  # type: ignore[attr-defined]
         if all(isinstance(x, Frame) for x in xs):
             frames: list[Frame] = xs  # type: ignore[assignment]
@@ -707,7 +708,7 @@ def _closed_step(main: Analysis, concrete: Analysis, idx: int, closed: list[Any]
         sources = [s[j] for s in srcs_cf]  # type: ignore[index]
         nom = [s[j] for s in srcs_nom]  # type: ignore[index]
         if layer.merge:
-            axis = layer.axis(r.args, ins) if layer.name == "Concat" else 0  # type: ignore[attr-defined]
+            axis = layer.axis(r.args, ins) if isinstance(layer, Concat) else 0  # type: ignore[attr-defined]
             if axis == j + 1:
                 dims.append(None)
                 noms.append(nom[0])

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import CnnCalcError
 from ..graph.expand import INPUT
+from ..layers.merge import Concat
 from ..layers.window import GLOBAL
 from .shapes import Analysis
 
@@ -105,7 +106,7 @@ def _pull_back(analysis: Analysis, layer: int, unit: Unit) -> dict[int, frozense
         ins = [tuple(input_shape if s == INPUT else analysis.layers[s].shape) for s in r.node.inputs]
         spatial_out = len(r.shape) == rank
         kind = r.node.layer
-        axis = kind.axis(r.args, ins) if kind.name == "Concat" else 0  # type: ignore[attr-defined]
+        axis = kind.axis(r.args, ins) if isinstance(kind, Concat) else 0  # type: ignore[attr-defined]
         offset = 0
         for s, shape in zip(r.node.inputs, ins):
             if len(shape) != rank:

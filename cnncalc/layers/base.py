@@ -175,6 +175,9 @@ class LayerType:
     doc: str = ""
     family: str = "other"
     """What kind of layer it is, for pictures and readers: one of :data:`FAMILIES`."""
+    keras_names: Mapping[str, str] = {}
+    """Keras' spelling of an argument of a layer Keras and torch both name so (Dropout's ``rate`` is ``p``):
+    accepted in a file as that argument, wherever it cannot mean anything else."""
 
     def infer(self, arg: str, shape: Shape) -> Any:
         """The value of an inferred argument for this input shape."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import symbolic as sym
@@ -16,11 +16,12 @@ class Elementwise(LayerType):
     """A layer that keeps the shape and has no parameters."""
 
     def __init__(self, name: str, args: dict[str, Arg] | None = None, ranks: Sequence[int] | None = None,
-                 family: str = "activation") -> None:  # fmt: skip
+                 family: str = "activation", keras_names: Mapping[str, str] | None = None) -> None:  # fmt: skip
         self.name = name
         self.args = args or {}
         self.ranks = ranks
         self.family = family
+        self.keras_names = dict(keras_names or {})
 
     def check_input(self, shape: Shape, ctx: Ctx) -> None:
         if self.ranks:
@@ -117,7 +118,7 @@ def catalogue() -> list[LayerType]:
     return [
         Elementwise("ReLU", _INPLACE),
         Elementwise("ReLU6", _INPLACE),
-        Elementwise("LeakyReLU", slope),
+        Elementwise("LeakyReLU", slope, keras_names={"alpha": "negative_slope"}),  # Keras 2's name
         Elementwise("ELU", {"alpha": Arg("float", 1.0), **_INPLACE}),
         Elementwise("SELU", _INPLACE),
         Elementwise("GELU", {"approximate": Arg("str", "none", choices=("none", "tanh"))}),
@@ -131,10 +132,10 @@ def catalogue() -> list[LayerType]:
         Softmax("Softmax"),
         Softmax("LogSoftmax"),
         PReLU(),
-        Elementwise("Dropout", dropout, family="other"),
+        Elementwise("Dropout", dropout, family="other", keras_names={"rate": "p"}),
         Elementwise("Dropout1d", dropout, ranks=(2,), family="other"),
         Elementwise("Dropout2d", dropout, ranks=(3,), family="other"),
         Elementwise("Dropout3d", dropout, ranks=(4,), family="other"),
-        Elementwise("AlphaDropout", dropout, family="other"),
+        Elementwise("AlphaDropout", dropout, family="other", keras_names={"rate": "p"}),
         Elementwise("FeatureAlphaDropout", dropout, family="other"),
     ]

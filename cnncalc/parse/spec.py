@@ -64,6 +64,20 @@ class BlockSpec:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """A spec read from another format (a Keras model): its model class and the class name of each layer id."""
+
+    format: str  # "keras"
+    model_class: str  # Sequential, Functional
+    input_name: str
+    classes: tuple[tuple[str, str], ...]  # (layer id, the format's class name)
+    outputs: tuple[str, ...] = ()
+    weights: tuple[tuple[str, tuple[tuple[int, ...], ...]], ...] | None = None  # saved shapes by layer id
+    weights_file: str = ""
+    operations: tuple[str, ...] = ()  # ids of operations (keras.ops calls), not layers of the model
+
+
+@dataclass(frozen=True)
 class ArchSpec:
     """A whole architecture file, validated for structure."""
 
@@ -77,6 +91,7 @@ class ArchSpec:
     layers: tuple[LayerSpec, ...]
     loc: Loc
     convention: str = "torch"  # "keras": BatchNorm statistics count as parameters, 'same' works with strides
+    origin: Origin | None = None  # read from a Keras model (keras/config.py), not written as YAML
 
 
 def parse_file(path: str | Path) -> ArchSpec:
@@ -396,10 +411,12 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str], errors: Collect
     lid = _id(node.get("id"))
     args: list[tuple[str, YNode]] = []
     allowed = _allowed_args(ltype, blocks)
+    written = set(node.keys())
     for key, value in node.items:
         k = str(key.value)
         if k in RESERVED:
             continue
+        k = _keras_spelling(ltype, k, key.loc, written, errors)
         if allowed is not None and k not in allowed:
             what = f"argument {k!r} for {ltype}" if ltype else f"key {k!r}"
             options = [*allowed, *RESERVED]
@@ -430,6 +447,18 @@ def _layer(node: YNode, blocks: dict[str, BlockSpec] | set[str], errors: Collect
         node.loc,
         tuple((str(k.value), k.loc) for k, _ in node.items),
     )
+
+
+def _keras_spelling(ltype: str | None, arg: str, loc: Loc, written: set[str], errors: Collector) -> str:
+    """Keras' name of an argument (Dropout's rate) as the argument it names (p), when the layer type says so."""
+    t = CATALOGUE.get(ltype or "")
+    same = t.keras_names.get(arg) if t is not None and arg not in t.args else None
+    if same is None:
+        return arg
+    if same in written:
+        errors.add(CnnCalcError(f"{ltype} is given both {arg!r} (Keras' name) and {same!r}", loc,
+                                f"{arg} is {same}; write one of them"))  # fmt: skip
+    return same
 
 
 def _keras_hint(ltype: str | None, arg: str) -> str | None:

@@ -118,6 +118,9 @@ def load_target(text: str, kwargs: Mapping[str, Any] | None = None) -> Target:
     from ..verify.torchload import import_torch
 
     nn = import_torch().nn  # first, quietly: the target's own `import torch` then finds it loaded
+    from ..keras.target import select_backend
+
+    select_backend()  # a target's `import keras` runs Keras 3 on torch, without TensorFlow
     notes: tuple[str, ...] = ()
     if source.endswith(".ipynb"):
         from .notebook import import_notebook
@@ -204,6 +207,11 @@ def _import_error(e: BaseException, source: str, path: str | None) -> CnnCalcErr
         return CnnCalcError(f"importing {source} called sys.exit({e.code})", None,
                             "guard script code with if __name__ == '__main__':")  # fmt: skip
     loc = user_frame(e.__traceback__, path)
+    from ..keras.target import import_hint
+
+    keras = import_hint(e)
+    if keras is not None:  # `from tensorflow import keras` in a Keras 3 course model
+        return CnnCalcError(f"importing {source} failed: {keras[0]}", loc, keras[1])
     what = f"{type(e).__name__}: {first_line(e)}"
     return CnnCalcError(f"importing {source} failed: {what}", loc,
                         "the file must import cleanly; run it with python to see the traceback")  # fmt: skip

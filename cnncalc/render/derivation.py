@@ -90,7 +90,8 @@ def _render(style: _Style, expl: Explanation) -> str:
     out = [style.heading.format(title=expl.title)]
     runs = folded(expl)
     for d, ok, n, last in runs:
-        where = "" if str(d.loc.file).startswith("cnncalc ") else f" · line {d.loc.line}"  # calculators: no file
+        # calculators and live models have no file line to name
+        where = "" if str(d.loc.file).startswith("cnncalc ") or d.loc.line <= 0 else f" · line {d.loc.line}"
         out.append(style.layer.format(name=_folded_name(d, n, last), call=d.call, where=where))
         if style.blank_after_layer_head:
             out.append("")

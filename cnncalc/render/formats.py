@@ -261,4 +261,8 @@ def verification_line(report: Report) -> str:
     if report.verified:
         return f"Verified: torch {report.torch_version} forward pass on {report.device}{where}: {agree}{rf}."
     places = plural(len(report.mismatches), "place")
+    others = sorted({m.source.split(" (")[0] for m in report.mismatches})
+    if "torch" not in others:  # a saved Keras model's weights, Keras' own forward pass
+        return (f"MISMATCH: torch {report.torch_version} on {report.device}{where} agrees with every derived number, "
+                f"but {' and '.join(others)} disagree{'s' if others == ['Keras'] else ''} in {places}.")  # fmt: skip
     return f"MISMATCH: torch {report.torch_version} on {report.device}{where} disagrees in {places}."

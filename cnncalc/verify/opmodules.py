@@ -95,6 +95,19 @@ class PermuteModule(_Module):  # type: ignore[misc]
         return x.permute(self.dims)
 
 
+class KerasReshapeModule(_Module):  # type: ignore[misc]
+    """Keras' ``Reshape(target_shape)`` on cnncalc's channels-first tensors: reshaped in Keras' (..., C) order."""
+
+    def __init__(self, target: tuple[int, ...]) -> None:
+        super().__init__()
+        self.target = target
+
+    def forward(self, x: Any) -> Any:
+        last = x.permute(0, *range(2, x.dim()), 1) if x.dim() > 2 else x
+        y = last.reshape(x.shape[0], *self.target)
+        return y.permute(0, y.dim() - 1, *range(1, y.dim() - 1)) if y.dim() > 2 else y
+
+
 class NarrowModule(_Module):  # type: ignore[misc]
     """``x.narrow(dim, start, length)``."""
 
