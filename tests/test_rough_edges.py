@@ -23,7 +23,14 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def keras_rows(out: str) -> list[tuple[str, str]]:
     """(name, type) of each row of a Keras summary."""
-    return [r for r in re.findall(r"^ (\S+) \((\w+)\) ", out, flags=re.MULTILINE) if r != ("Layer", "type")]
+    cells, rows = [], []
+    for line in out.splitlines() + ["└"]:
+        if line.startswith("│"):
+            cells.append(line.split("│")[1].strip())  # the first column, wrapped over lines as Keras wraps it
+        elif cells:
+            rows.append(" ".join(cells))
+            cells = []
+    return [m.groups() for m in (re.fullmatch(r"(\S+) \((\w+)\)", r) for r in rows) if m]
 
 
 # --- Keras' names, in the table and in --format keras ----------------------------------------------------------
@@ -62,7 +69,7 @@ def test_table_and_keras_summary_give_the_same_names(tmp_path_factory: pytest.Te
         return  # too small for the kernels, or Dense before Flatten: refused by both
     assert code == 0, err
     table = [layer["name"] for layer in json.loads(doc)["layers"]]
-    code, out, _ = run("shapes", str(path), "--no-verify", "--format", "keras", "--expand")
+    code, out, _ = run("shapes", str(path), "--no-verify", "--format", "keras", "--expand", "--width", "200")
     assert code == 0
     assert [n for n, _ in keras_rows(out)] == table
     types = [layer["type"] for layer in layers]
@@ -246,5 +253,5 @@ def test_automatic_names_never_take_an_id(tmp_path: Path) -> None:
     assert code == 0
     names = [layer["name"] for layer in json.loads(doc)["layers"]]
     assert names == ["dense_1", "dense", "dense_2", "linear_1", "linear_2"]
-    code, out, _ = run("shapes", str(path), "--no-verify", "--format", "keras")
+    code, out, _ = run("shapes", str(path), "--no-verify", "--format", "keras", "--width", "200")
     assert [n for n, _ in keras_rows(out)] == names
