@@ -72,7 +72,7 @@ def test_check_locates_the_crash_in_its_cell(notebook: Path) -> None:
     assert "✓ forward pass at input 3x28x28" in out and "✓ output shape at input 3x28x28: 53" in out
     line = next(x for x in out.splitlines() if "error:" in x)
     assert line.strip().startswith(f"course.ipynb:cell 5:{VIEW_LINE}:9: error: view/reshape to [-1, 512]")
-    assert "`x = x.view(-1, 512)`" in line and "H = W in 28..31" in line
+    assert "`x = x.view(-1, 512)`" in line and "H in 28..31 with W in 28..31" in line
 
 
 def test_the_location_goes_into_json_github_and_junit(notebook: Path, tmp_path: Path) -> None:
@@ -219,6 +219,6 @@ def test_summary_and_check_render_as_html_in_a_jupyter_kernel(tmp_path: Path) ->
     assert '<span class="ok">✓</span> forward pass at input 3x28x28' in check
     assert '<span class="bad">✗</span> forward pass at input 3x32x32' in check and "x.view(-1, 512)" in check
     printed = "".join(o.get("text", "") for o in nb.cells[4].outputs if o.output_type == "stream")
-    assert "H = W in 28..31" in printed
+    assert "H in 28..31 with W in 28..31" in printed
     symbolic = html(4)
     assert "⌊H/2⌋ − 6" in symbolic and "Verified: torch" in symbolic and "Valid when" in symbolic

@@ -103,14 +103,22 @@ def trace(model: Any) -> Any:
         ) from None
 
 
-def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[tuple[str, str]], str]:
+def accepted_sizes(fx: FxSpec) -> tuple[list[tuple[str, str]], str]:
     """The validity conditions of a symbolic spec (each as people read it and in sympy's machine form), and
-    which equal sizes satisfy them (``28..31``).
+    the sizes that satisfy them, in the one wording of :class:`~cnncalc.pymodel.fxsizes.AcceptedSizes`
+    (``H in 28..31, W in 28..31 (independent)``, ``H = W required``); "" without symbols."""
+    described, sizes = accepted_report(fx)
+    return described, sizes.text if sizes is not None else ""
+
+
+def accepted_report(fx: FxSpec) -> tuple[list[tuple[str, str]], Any]:
+    """The conditions (readable, machine) and the accepted sizes as data (an AcceptedSizes, None without symbols).
 
     Solved, not searched: the conditions are summarised per symbol (thresholds and residues, as for
-    architecture files), and once more with every symbol replaced by one, for the equal sizes.
+    architecture files); conditions that tie several symbols are evaluated exactly size by size.
     """
     from ..analysis.conditions import solve
+    from .fxsizes import accepted
 
     names = [n for n, _, _ in fx.spec.symbols]
     conditions = list(fx.conditions)
@@ -119,10 +127,7 @@ def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[tuple[str, str]],
         described = list(zip(solution.describe(), solution.describe(machine=True)))
     except CnnCalcError as e:
         described = [(e.message, e.message)]
-    if not names:  # no symbols (a feature vector): nothing to say about sizes
-        return described, ""
-    good = accepted_values(fx, limit)
-    return described, _ranges(good, " = ".join(names), limit)
+    return described, accepted(conditions, names)
 
 
 def accepted_values(fx: FxSpec, limit: int = 512) -> list[int]:
@@ -144,18 +149,13 @@ def accepted_values(fx: FxSpec, limit: int = 512) -> list[int]:
     return [v for v in range(1, limit + 1) if rng.contains(v)]
 
 
-def _ranges(values: list[int], name: str, limit: int) -> str:
-    if not values:
-        return f"no size {name} up to {limit} works"
-    runs: list[list[int]] = []
-    for v in values:
-        if runs and v == runs[-1][-1] + 1:
-            runs[-1].append(v)
-        else:
-            runs.append([v])
-    parts = [f"{r[0]}" if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs[:6]]
-    more = ", ..." if len(runs) > 6 or runs[-1][-1] == limit else ""
-    return f"{name} in {', '.join(parts)}{more}"
-
-
-__all__ = ["FxSpec", "NotConvertible", "accepted_sizes", "accepted_values", "auto_symbols", "convert", "trace"]
+__all__ = [
+    "FxSpec",
+    "NotConvertible",
+    "accepted_report",
+    "accepted_sizes",
+    "accepted_values",
+    "auto_symbols",
+    "convert",
+    "trace",
+]

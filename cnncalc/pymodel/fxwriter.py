@@ -112,6 +112,13 @@ def _same(a: Any, b: Any) -> bool:
     return sym.decide(sym.equal(a, b)) is True or sym.agree(a, b)
 
 
+def _broadcast(a: Any, b: Any) -> bool:
+    """One size is 1 where the other is not (proven, or at every probe size): torch broadcasts it."""
+    if a is BATCH or b is BATCH:
+        return False
+    return (_same(a, 1) and not _same(b, 1)) or (_same(b, 1) and not _same(a, 1))
+
+
 class Writer:
     """Walks an fx graph in order; ``layers()`` gives the architecture-file layers and the id -> name map."""
 
@@ -369,9 +376,12 @@ class Writer:
             raise NotConvertible(f"{show(self.node)} takes unexpected arguments")
         if len(tensors) == 2:
             a, b = tensors
-            same = len(a.shape) == len(b.shape) and all(_same(x, y) for x, y in zip(a.shape, b.shape))
+            same = len(a.shape) == len(b.shape) and not any(_broadcast(x, y) for x, y in zip(a.shape, b.shape))
             if op in (operator.add, operator.sub) and same:
-                return self._layer({"type": "Add"}, a, b)  # a difference has the geometry of a sum
+                # a difference has the geometry of a sum; sizes that agree only at some inputs are its conditions
+                return self._layer({"type": "Add"}, a, b)
+            if op in (operator.add, operator.sub):
+                return self._layer({"type": "Mul"}, a, b)  # broadcasting size-1 dims: the geometry of a product
             if op in (operator.mul, operator.truediv):
                 return self._layer({"type": "Mul"}, a, b)  # and a quotient that of a product
             raise NotConvertible(f"{show(self.node)}: {name} of tensors of shapes {_dims(a.shape)} and "

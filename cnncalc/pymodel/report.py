@@ -16,7 +16,7 @@ from ..errors import CnnCalcError, Loc
 from ..report import Finding, ReportBase, Totals
 from .catalogue import Derived, derive
 from .crash import Crash, explain, no_tensor
-from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert, trace
+from .fxspec import FxSpec, NotConvertible, accepted_report, auto_symbols, convert, trace
 from .inputs import InputSpec, make_tensors
 from .load import Target
 from .trace import Call, Counts, TensorInfo, Trace, count, preserved, run
@@ -65,10 +65,15 @@ class ModuleReport(ReportBase):
     fx: FxSpec | None = None
     fx_reason: str | None = None
     conditions: tuple[str, ...] = ()
-    accepted: str | None = None
+    accepted_sizes: Any = None  # the accepted sizes as data (fxsizes.AcceptedSizes); ``accepted`` is its text
     notes: tuple[str, ...] = field(default_factory=tuple)
     conditions_machine: tuple[str, ...] = ()  # the same conditions in sympy's form, for JSON
     result: Any = field(default=None, compare=False, repr=False)  # what the model returned (for the batch checks)
+
+    @property
+    def accepted(self) -> str | None:
+        """Which input sizes the model accepts, in the one wording (``H in 28..31, W in 28..31 (independent)``)."""
+        return self.accepted_sizes.text if self.accepted_sizes is not None else None
 
     @property
     def total_macs(self) -> int:
@@ -218,10 +223,10 @@ def _traced(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int
     try:
         symbolic = fx if fx is not None and sym_specs == list(specs) else \
             convert(target.model, sym_specs, defaults, target.text, gm)  # fmt: skip
-        conditions, accepted = accepted_sizes(symbolic)
+        conditions, accepted = accepted_report(symbolic)
     except (NotConvertible, CnnCalcError):
         return fx, reason, (), None
-    return fx, reason, conditions, accepted or None  # "": no symbols, nothing to say about sizes
+    return fx, reason, conditions, accepted  # None: no symbols, nothing to say about sizes
 
 
 def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: Sequence[tuple[int, ...]],
