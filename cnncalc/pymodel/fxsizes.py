@@ -99,6 +99,24 @@ class AcceptedSizes:
             return any(b.contains(tied) for b in self.blocks)
         return True
 
+    def example(self) -> dict[str, int | None] | None:
+        """The accepted sizes nearest to square and smallest (every dim, when dims are tied), or None."""
+        if self.tie == "none":
+            return None
+        if self.tie == "blocks":
+            corners = [tuple(s[0] for s in b.sizes) for b in self.blocks]
+            best = min(corners, key=lambda c: (max(c), sum(c)))
+            tied = dict(zip(self.tied, best))
+        elif self.tie == "equal":
+            v = next((v for v in range(1, (self.limit or 0) + 1) if all(d.contains(v) for d in self.dims
+                                                                          if d.name in self.tied)), None)  # fmt: skip
+            if v is None:
+                return None
+            tied = dict.fromkeys(self.tied, v)
+        else:
+            tied = {}
+        return {d.name: tied.get(d.name) for d in self.dims}
+
     @property
     def text(self) -> str:
         """One wording everywhere (CLI, API ``accepted``, notebooks): see the module doc."""

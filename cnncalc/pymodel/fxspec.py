@@ -63,13 +63,38 @@ def convert(model: Any, inputs: Sequence[InputSpec], defaults: Mapping[str, int]
     doc: dict[str, Any] = {"cnncalc": 1, "name": label, "input": list(inputs[0].dims)}
     if inputs[0].symbols:
         doc["symbols"] = {s: defaults.get(s) for s in inputs[0].symbols}
+        if None in doc["symbols"].values():  # sizes that tie the symbols (a wrong view(-1, N)): one that works
+            doc["symbols"] = {**_example(writer.shaper.conditions, list(inputs[0].symbols)), **{
+                k: v for k, v in doc["symbols"].items() if v is not None}}  # fmt: skip
     doc["layers"] = layers
     text = str(yaml.safe_dump(doc, default_flow_style=None, sort_keys=False, width=120))
     try:
         spec = parse_text(text, f"{label} (traced)")
     except CnnCalcError as e:
         raise NotConvertible(f"the traced graph is not a valid architecture: {e.message}") from None
+    spec = _located(spec, writer.locs)
     return FxSpec(spec, text, names, tuple(writer.shaper.conditions))
+
+
+def _example(conditions: Sequence[Condition], names: list[str]) -> dict[str, int | None]:
+    """The smallest sizes that satisfy conditions tying several symbols; None each where none do or they are free
+    (the engine then finds its own)."""
+    from .fxsizes import accepted
+
+    sizes = accepted(conditions, names)
+    point = sizes.example() if sizes is not None and sizes.tie in ("equal", "blocks") else None
+    return point or dict.fromkeys(names)
+
+
+def _located(spec: ArchSpec, locs: Mapping[str, Any]) -> ArchSpec:
+    """Every layer located where the user's forward computes it (never a line of the generated YAML)."""
+    layers = []
+    for layer in spec.layers:
+        loc = locs.get(layer.id or "")
+        if loc is not None:
+            layer = dataclasses.replace(layer, loc=loc, key_locs=tuple((k, loc) for k, _ in layer.key_locs))
+        layers.append(layer)
+    return dataclasses.replace(spec, layers=tuple(layers))
 
 
 def trace(model: Any) -> Any:
@@ -94,7 +119,10 @@ def trace(model: Any) -> Any:
         concrete[p.name] = p.default
     try:
         with preserved(model, import_torch()):
-            return torch.fx.symbolic_trace(model, concrete_args=concrete or None)
+            tracer = torch.fx.Tracer()
+            tracer.record_stack_traces = True  # each node's line in the user's forward: the layers' locations
+            graph = tracer.trace(model, concrete_args=concrete or None)
+            return torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
     except BaseException as e:  # the model's own BaseException subclasses too; not a time limit or sys.exit
         if not isinstance(e, Exception) and (stops(e) or isinstance(e, (SystemExit, KeyboardInterrupt, ModelTimeout))):
             raise

@@ -101,7 +101,22 @@ class ModuleReport(ReportBase):
         run = Finding("forward pass", self.crash is None, where,
                       self.crash.message if self.crash else "", self.crash.loc if self.crash else None)  # fmt: skip
         rules = [Finding("cnncalc rules vs torch", False, where, m) for m in self.mismatches]
-        return (run, *rules)
+        return (run, *rules, *self._folds(where))
+
+    def _folds(self, where: str) -> list[Finding]:
+        """Sizes outside those the traced model accepts although torch ran (a ``view(-1, N)`` that folds
+        samples together at this batch size): a failure, with the conditions that are not met."""
+        sizes = self.accepted_sizes
+        if sizes is None or self.crash is not None or len(self.inputs) != 1:
+            return []
+        names = auto_symbols(self.inputs[0]).dims
+        values = {n: int(v) for n, v in zip(names, self.shapes[0]) if isinstance(n, str)}
+        if set(values) != {d.name for d in sizes.dims} or sizes.contains(values):
+            return []
+        why = f": {self.fx_reason}" if self.fx_reason else ""
+        return [Finding("accepted sizes", False, where, f"torch ran the model at input {self.input_text}, but the "
+                        f"traced model cannot work there{why}. The model is consistent only for inputs with "
+                        f"{sizes.text} (valid when {', '.join(self.conditions)})")]  # fmt: skip
 
     @property
     def totals(self) -> Totals:

@@ -1,0 +1,98 @@
+"""The idioms of issue 22 trace into the catalogue, and torch agrees size by size (square and non-square).
+
+For each model of tests/models/traced.py: the symbolic spec's output shape, evaluated at a size, is torch's
+output shape there; its accepted sizes are where torch runs (batch 2 and 3, the batch kept); its
+parameter count is ``sum(p.numel())``. A wrong ``view(-1, N)`` is derived and reported, not refused.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+from typing import Any
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import tests.models.traced as traced
+from cnncalc import symbolic as sym
+from cnncalc.analysis.shapes import analyze
+from cnncalc.cli import main
+from cnncalc.graph import expand
+from cnncalc.pymodel.fxspec import accepted_report, convert
+from cnncalc.pymodel.inputs import parse_inputs
+
+NAMES = [n for n, c in inspect.getmembers(traced, inspect.isclass) if c.__module__ == traced.__name__]
+INPUTS = {"Pool3d": "1xDxHxW", "GlobalPools": "3xL"}
+
+
+def sizes(symbols: list[str], seed: str) -> list[dict[str, int]]:
+    rng = random.Random(seed)
+    if len(symbols) == 1:
+        return [{symbols[0]: v} for v in range(1, 65)]
+    if len(symbols) == 3:
+        return [dict(zip(symbols, (rng.randint(1, 9), rng.randint(1, 9), rng.randint(1, 9)))) for _ in range(40)]
+    grid = [(h, w) for h in range(1, 11) for w in range(1, 11)]
+    grid += [(rng.randint(1, 64), rng.randint(1, 64)) for _ in range(40)]
+    return [dict(zip(symbols, p)) for p in grid]
+
+
+def torch_output(model: torch.nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    out = None
+    for b in (2, 3):
+        try:
+            with torch.no_grad():
+                y = model(torch.empty(b, *shape, device="meta"))  # torch's shape rules, no arithmetic
+        except (RuntimeError, ValueError):
+            return None
+        if y.dim() == 0 or y.shape[0] != b:
+            return None
+        out = tuple(y.shape[1:])
+    return out
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "WrongView"])
+def test_idiom_traces_and_agrees_with_torch(name: str) -> None:
+    model = getattr(traced, name)().eval()
+    spec = parse_inputs([INPUTS.get(name, "3xHxW")])
+    fx = convert(model, spec, {}, name)
+    _, accepted = accepted_report(fx)
+    symbols = list(spec[0].symbols)
+    layers = list(analyze(expand(fx.spec, {n: sym.symbol(n) for n in symbols})).layers)
+    assert sum(int(r.params) for r in layers) == sum(p.numel() for p in model.parameters())
+    out = layers[-1].shape
+    wrong: list[Any] = []
+    meta = getattr(traced, name)().eval().to("meta")
+    for values in sizes(symbols, name):
+        shape = spec[0].bind(values)
+        truth = torch_output(meta, shape)
+        ok = accepted.contains(values)
+        if ok != (truth is not None):
+            wrong.append((values, truth, ok))
+        elif ok and tuple(int(sym.substitute(d, values)) for d in out) != truth:
+            wrong.append((values, truth, [sym.substitute(d, values) for d in out]))
+    assert not wrong, (accepted.text, wrong[:5])
+
+
+def test_a_wrong_view_is_derived_and_reported() -> None:
+    out = CliRunner().invoke(main, ["shapes", "tests/models/traced.py:WrongView", "--input", "3xHxW", "--set",
+                                    "H=8", "--set", "W=8"])  # fmt: skip
+    assert out.exit_code == 1, out.stdout + out.stderr
+    assert "no sizes were found" not in out.stdout + out.stderr
+    assert "576" in out.stderr and "consistent only for inputs with H and W tied" in out.stderr
+
+
+def test_a_wrong_view_without_sizes_is_derived_at_sizes_that_work() -> None:
+    out = CliRunner().invoke(main, ["shapes", "tests/models/traced.py:WrongView", "--input", "3xHxW"])
+    assert out.exit_code == 0, out.stdout + out.stderr
+    assert "At H=10, W=11: output 10" in out.stdout  # 8·(10 − 2)·(11 − 2) = 576
+    model = traced.WrongView()
+    assert model(torch.zeros(3, 3, 10, 11)).shape == (3, 10)
+
+
+def test_layers_of_a_traced_model_are_located_in_the_users_forward() -> None:
+    out = CliRunner().invoke(main, ["explain", "tests/models/course_net.py:Net", "--input", "3x28x28"]).stdout
+    source = open("tests/models/course_net.py").read().splitlines()
+    lines = [int(x.rsplit("line ", 1)[1]) for x in out.splitlines() if " · line " in x]
+    assert lines and all("self." in source[n - 1] or "x.view" in source[n - 1] for n in lines), lines
