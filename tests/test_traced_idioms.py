@@ -96,3 +96,14 @@ def test_layers_of_a_traced_model_are_located_in_the_users_forward() -> None:
     source = open("tests/models/course_net.py").read().splitlines()
     lines = [int(x.rsplit("line ", 1)[1]) for x in out.splitlines() if " · line " in x]
     assert lines and all("self." in source[n - 1] or "x.view" in source[n - 1] for n in lines), lines
+
+
+def test_an_operation_that_cannot_be_traced_names_its_line(tmp_path: Any) -> None:
+    model = tmp_path / "spectral.py"
+    model.write_text("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                     "        super().__init__()\n        self.conv = nn.Conv2d(3, 4, 3)\n\n    def forward(self, x):\n"
+                     "        x = self.conv(x)\n        return torch.fft.fft2(x).real\n")  # fmt: skip
+    out = CliRunner().invoke(main, ["shapes", f"{model}:Net", "--input", "3xHxW"])
+    assert out.exit_code == 2
+    (line,) = [x for x in out.stderr.splitlines() if "error" in x]
+    assert "fft_fft2(conv) is not in the layer catalogue" in line and f"(at {model}:12:9)" in line

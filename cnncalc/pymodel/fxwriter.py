@@ -159,7 +159,17 @@ class Writer:
     # --- the walk --------------------------------------------------------------------------------
 
     def layers(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        """Every node in order; the output must be one tensor computed by layers."""
+        """Every node in order; the output must be one tensor computed by layers. An operation that cannot
+        be written says where the user's code runs it (``... is not in the layer catalogue (at model.py:31:9)``)."""
+        try:
+            return self._layers()
+        except NotConvertible as e:
+            loc = user_loc(self.node) if self.node is not None else None
+            if loc is None or str(loc) in str(e):
+                raise
+            raise NotConvertible(f"{e} (at {loc})") from None
+
+    def _layers(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
         final: Any = None
         first = True
         for node in self.gm.graph.nodes:
