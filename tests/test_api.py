@@ -324,7 +324,8 @@ def test_str_rich_and_html_show_the_same_table() -> None:
     table, _ = s._parts()
     headers = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", html)
     assert headers == [str(c.header) for c in table.columns]
-    assert html.count("<tr>") == len(s.layers) + 2  # header + rows + footer (depth 3 shows all here)
+    steps = len(s.report.steps)  # the functional steps (x.view(-1, 512)) have rows too
+    assert html.count("<tr>") == len(s.layers) + steps + 2  # header + rows + footer (depth 3 shows all here)
     assert "<tfoot><tr><td>Total</td>" in html and "41,237" in html.split("<tfoot>")[1]
     assert '<span class="ok">✓</span>' in html and "torch&#x27;s own" in html
     sym = cnncalc.summary(model, (3, "H", "W"), verbose=0)._repr_html_()

@@ -8,6 +8,7 @@ parameter count is ``sum(p.numel())``. A wrong ``view(-1, N)`` is derived and re
 from __future__ import annotations
 
 import inspect
+import json
 import random
 from typing import Any
 
@@ -107,3 +108,19 @@ def test_an_operation_that_cannot_be_traced_names_its_line(tmp_path: Any) -> Non
     assert out.exit_code == 2
     (line,) = [x for x in out.stderr.splitlines() if "error" in x]
     assert "fft_fft2(conv) is not in the layer catalogue" in line and f"(at {model}:12:9)" in line
+
+
+def test_functional_steps_get_rows_between_the_module_calls() -> None:
+    runner = CliRunner()
+    out = runner.invoke(main, ["shapes", "tests/models/course_net.py:Net", "--input", "3x28x28"]).stdout
+    rows = [x for x in out.splitlines() if x.startswith("│   ")]
+    names = [x.split("│")[1].strip() for x in rows]
+    assert names[names.index("pool2") + 1] == "view(-1, 512)" and names[names.index("view(-1, 512)") + 1] == "fc3"
+    assert "(B, 512)" in rows[names.index("view(-1, 512)")]
+    doc = json.loads(runner.invoke(main, ["shapes", "tests/models/traced.py:UNetPad", "--input", "3x28x27",
+                                          "--format", "json"]).stdout)  # fmt: skip
+    steps = {s["type"]: s for s in doc["steps"]}
+    model = traced.UNetPad().eval()
+    assert steps["ZeroPad2d"]["output"] == [4, 28, 27] and steps["Concat"]["output"] == [8, 28, 27]
+    assert list(model(torch.zeros(2, 3, 28, 27)).shape[1:]) == steps["Concat"]["output"]
+    assert steps["ZeroPad2d"]["rule"] and steps["ZeroPad2d"]["location"].endswith(":45:9")

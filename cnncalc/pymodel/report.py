@@ -49,6 +49,63 @@ class ModuleRow:
 
 
 @dataclass(frozen=True)
+class Step:
+    """A shape-changing step of the forward that is no module (``x.view(-1, 512)``, ``torch.cat``, ``F.pad``):
+    its row goes after row ``after`` of the module table; the shape and formula come from the traced spec."""
+
+    after: int
+    text: str
+    type: str
+    shape: tuple[int, ...]  # per sample
+    formula: str
+    loc: Loc | None
+    depth: int
+
+
+_STEP_TYPES = ("Flatten", "Unflatten", "Concat", "Upsample", "Mean", "Sum", "Amax", "Permute", "Narrow", "Select")
+
+
+def _steps(model: Any, fx: FxSpec | None, rows: Sequence[ModuleRow]) -> tuple[Step, ...]:
+    """Each functional step of the traced spec that changes the shape, placed after the module call before it."""
+    if fx is None or fx.spec.symbols:
+        return ()
+    from ..analysis.shapes import analyze
+    from ..graph import expand
+    from ..layers import CATALOGUE
+
+    try:
+        layers = analyze(expand(fx.spec, {})).layers
+    except CnnCalcError:
+        return ()
+    modules = {n for n, _ in model.named_modules()}
+    seen: dict[str, int] = {}
+    where = {}  # (module name, k-th call) -> row index
+    for i, r in enumerate(rows):
+        if r.call is not None:
+            k = seen.get(r.call.name, 0)
+            seen[r.call.name] = k + 1
+            where[(r.call.name, k)] = i
+    count: dict[str, int] = {}
+    after, out = 0, []
+    for layer in layers:
+        ident = layer.node.id or layer.node.name
+        name = fx.names.get(ident, ident)
+        if name in modules:
+            k = count.get(name, 0)
+            count[name] = k + 1
+            after = where.get((name, k), after)
+            continue
+        kind = layer.node.layer.name
+        if kind not in _STEP_TYPES and "Pad" not in kind:
+            continue
+        rule = CATALOGUE[kind].formulas().get("output") or ""
+        depth = rows[after].depth + (0 if rows[after].leaf and after else 1) if rows else 1
+        text = name if len(name) <= 32 else name.split("(", 1)[0] + "(...)"  # fx's own names in the arguments
+        out.append(Step(after, text, kind, tuple(int(d) for d in layer.shape), rule, layer.node.loc, depth))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class ModuleReport(ReportBase):
     """``cnncalc shapes model.py:Net``: the nested table and what it rests on."""
 
@@ -66,6 +123,7 @@ class ModuleReport(ReportBase):
     fx_reason: str | None = None
     conditions: tuple[str, ...] = ()
     accepted_sizes: Any = None  # the accepted sizes as data (fxsizes.AcceptedSizes); ``accepted`` is its text
+    steps: tuple[Step, ...] = ()  # the shape-changing functional steps between module calls (traced)
     notes: tuple[str, ...] = field(default_factory=tuple)
     conditions_machine: tuple[str, ...] = ()  # the same conditions in sympy's form, for JSON
     result: Any = field(default=None, compare=False, repr=False)  # what the model returned (for the batch checks)
@@ -187,9 +245,11 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
             fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     with failures(target.text, None):
         rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf)
+        steps = _steps(model, fx, rows)
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
                         str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted,
-                        conditions_machine=tuple(m for _, m in conditions), result=trace.result)  # fmt: skip
+                        conditions_machine=tuple(m for _, m in conditions), result=trace.result,
+                        steps=steps)  # fmt: skip
 
 
 def _placed(

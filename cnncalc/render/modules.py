@@ -77,13 +77,29 @@ def summary_lines(rep: ModuleReport) -> list[str]:
     return lines
 
 
+def _with_steps(rep: ModuleReport) -> list[ModuleRow]:
+    """The module rows with a row for each functional step (``x.view(-1, 512)``) after the call before it."""
+    from ..pymodel.trace import Call, TensorInfo
+
+    dtype = rep.outputs[0][1].dtype if rep.outputs else "float32"
+    extra: dict[int, list[ModuleRow]] = {}
+    for s in rep.steps:
+        call = Call(-1, s.text, s.type, s.depth, None, (), s.loc, None,
+                    (("", TensorInfo((rep.batch, *s.shape), dtype, rep.device)),), True)  # fmt: skip
+        extra.setdefault(s.after, []).append(ModuleRow(s.text, s.type, s.depth, call, 0, 0, 0, 0))
+    out: list[ModuleRow] = []
+    for i, r in enumerate(rep.rows):
+        out += [r, *extra.get(i, [])]
+    return out
+
+
 def table(rep: ModuleReport, depth: int | None = None, width: int | None = None) -> Any:
     """The nested module table (rows deeper than ``depth`` folded into their ancestors), fitted to ``width``."""
     from rich.text import Text
 
     from .fit import SHAPE, WORDS, Column, fit
 
-    rows = [r for r in rep.rows if depth is None or r.depth <= depth]
+    rows = [r for r in _with_steps(rep) if depth is None or r.depth <= depth]
     has_buffers = any(r.buffers for r in rep.rows)
     has_rf = any(r.rf is not None for r in rep.rows)
     title = f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}"
@@ -135,6 +151,8 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
     c = rep.counts
     return {
         "schema": "cnncalc.modules/1", "target": rep.target.text,
+        "steps": [{"after": s.after, "operation": s.text, "type": s.type, "output": list(s.shape), "rule": s.formula,
+                   "location": str(s.loc) if s.loc else None} for s in rep.steps],
         "inputs": [{"shape": list(s), "dtype": i.dtype} for s, i in zip(rep.shapes, rep.inputs)],
         "batch": rep.batch, "device": rep.device, "torch": rep.torch_version,
         "modules": modules,
