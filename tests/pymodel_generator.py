@@ -306,6 +306,7 @@ class Verdict:
     traced: bool = False
     disagreements: list[str] = field(default_factory=list)
     exit3: bool = False
+    reason: str = ""  # why it was not traced
 
 
 def judge(model: Generated, target: str, points: int = 40, seed: int = 0) -> Verdict:
@@ -340,6 +341,7 @@ def judge(model: Generated, target: str, points: int = 40, seed: int = 0) -> Ver
     if doc["totals"]["params"] != numel:
         v.disagreements.append(f"shapes params: cnncalc {doc['totals']['params']}, torch {numel}")
     sizes = doc["symbolic"]["accepted_sizes"]
+    v.reason = doc["symbolic"]["reason"] or ""
     if not doc["symbolic"]["available"] and sizes is None:
         return v
     v.traced = sizes is not None
@@ -392,6 +394,7 @@ def run(n: int, folder: Path, seed: int = 0, points: int = 40) -> dict[str, Any]
             "correct_traced": sum(v.traced for v in correct), "correct": len(correct),
             "exit3": sum(v.exit3 for _, v in results),
             "disagreements": [(seed + k, d) for k, (_, v) in enumerate(results) for d in v.disagreements],
+            "untraced": [(seed + k, v.reason) for k, (m, v) in enumerate(results) if not m.broken and not v.traced],
             "coverage": {**{i: (drawn[i], traced[i]) for i in IDIOMS if drawn[i]},
                          **{f"broken: {b}": (broken[b], sum(v.traced for m, v in results if m.broken == b))
                             for b in BROKEN if broken[b]}}}  # fmt: skip
@@ -406,4 +409,5 @@ def table(summary: dict[str, Any]) -> str:
               f"correct models traced symbolically: {summary['correct_traced']} of {summary['correct']}",
               f"exit 3: {summary['exit3']}; disagreements: {len(summary['disagreements'])}"]  # fmt: skip
     lines += [f"  seed {s}: {d}" for s, d in summary["disagreements"]]
+    lines += [f"  not traced, seed {s}: {r}" for s, r in summary["untraced"]]
     return "\n".join(lines)

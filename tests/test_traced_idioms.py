@@ -124,3 +124,12 @@ def test_functional_steps_get_rows_between_the_module_calls() -> None:
     assert steps["ZeroPad2d"]["output"] == [4, 28, 27] and steps["Concat"]["output"] == [8, 28, 27]
     assert list(model(torch.zeros(2, 3, 28, 27)).shape[1:]) == steps["Concat"]["output"]
     assert steps["ZeroPad2d"]["rule"] and steps["ZeroPad2d"]["location"].endswith(":45:9")
+
+
+def test_a_crash_in_a_catalogue_module_names_where_it_is_built_and_called() -> None:
+    out = CliRunner().invoke(main, ["check", "tests/models/course_net.py:FlatNet", "--input", "3x32x32"]).stdout
+    source = open("tests/models/course_net.py").read().splitlines()
+    built = next(i for i, x in enumerate(source, 1) if "self.fc3 = nn.Linear" in x)
+    called = [i for i, x in enumerate(source, 1) if "return self.fc3(x)" in x][1]  # FlatNet.forward
+    assert f"course_net.py:{called}:9: error: Linear 'fc3'" in out
+    assert f"'fc3' is built at tests/models/course_net.py:{built}:9: `self.fc3 = nn.Linear(512, num_classes)`" in out
