@@ -121,7 +121,10 @@ def _generate(rng: random.Random, broken_share: float) -> Generated:
     notebook = rng.random() < 0.2
     if notebook:
         w.idioms.append("notebook")
-    return Generated(_source(w.init, w.body), w.idioms, broken, size, notebook)
+    source = _source(w.init, w.body)
+    if not broken:
+        _features(source, size)  # a correct model runs at its size (a view of a transposed map does not: drawn again)
+    return Generated(source, w.idioms, broken, size, notebook)
 
 
 def _block(w: _Writer, kind: str) -> None:
@@ -177,7 +180,8 @@ def _block(w: _Writer, kind: str) -> None:
     elif kind == "split" and w.c > 1:
         w.body += [f"a, b = torch.split(x, [1, {w.c - 1}], dim=1)", "x = torch.cat((b, a), 1)"]
     elif kind == "transpose":
-        w.body.append("x = x.transpose(2, 3)")
+        w.body.append(rng.choice(["x = x.transpose(2, 3)", "x = x.transpose(2, 3).contiguous()",
+                                  "x = x.permute(0, 1, 3, 2)"]))  # fmt: skip
     elif kind == "mean_keepdim":
         w.body.append("x = x - x.mean(dim=(2, 3), keepdim=True)")
     elif kind == "amax_keepdim":

@@ -133,3 +133,25 @@ def test_a_crash_in_a_catalogue_module_names_where_it_is_built_and_called() -> N
     called = [i for i, x in enumerate(source, 1) if "return self.fc3(x)" in x][1]  # FlatNet.forward
     assert f"course_net.py:{called}:9: error: Linear 'fc3'" in out
     assert f"'fc3' is built at tests/models/course_net.py:{built}:9: `self.fc3 = nn.Linear(512, num_classes)`" in out
+
+
+def test_a_view_of_a_transposed_map_is_refused_as_torch_refuses_it(tmp_path: Any) -> None:
+    model = tmp_path / "tview.py"
+    body = ("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.conv = nn.Conv2d(3, 4, 3)\n\n    def forward(self, x):\n"
+            "        x = torch.relu(self.conv(x)).transpose(2, 3){}\n        return x.view(x.size(0), -1)\n")  # fmt: skip
+    model.write_text(body.format(""))
+    with pytest.raises(RuntimeError):
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("tview", model)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.Net()(torch.zeros(2, 3, 8, 8))
+    out = CliRunner().invoke(main, ["shapes", f"{model}:Net", "--input", "3xHxW"])
+    assert out.exit_code == 2 and "view of a transposed or permuted tensor" in out.stderr
+    assert f"{model}:12:9" in out.stderr
+    model.write_text(body.format(".contiguous()"))
+    out = CliRunner().invoke(main, ["shapes", f"{model}:Net", "--input", "3xHxW"])
+    assert out.exit_code == 0, out.stderr

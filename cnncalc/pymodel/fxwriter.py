@@ -13,6 +13,7 @@ with the operation and the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import re
 from collections.abc import Callable, Sequence
@@ -46,6 +47,7 @@ class Tensor:
 
     id: str
     shape: tuple[Any, ...]
+    strided: bool = False  # a permute's output (not contiguous): torch's view refuses to merge its dims
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,11 @@ class Writer:
         self.names[ident] = name
         return Tensor(ident, result.shape)
 
+    @staticmethod
+    def _keep(out: Tensor, *sources: Tensor) -> Tensor:
+        """An elementwise result keeps its input's memory layout (torch follows the first dense input's strides)."""
+        return dataclasses.replace(out, strided=sources[0].strided) if sources[0].strided else out
+
     def _layer(self, layer: dict[str, Any], *sources: Tensor) -> Tensor:
         """One layer for the current node (a second, third... for the same node get suffixes)."""
         ident = self.node.name
@@ -306,9 +313,11 @@ class Writer:
         if name == "expand" and isinstance(first, Param):
             return self._expand(first, args[1:])
         if name in _SAME:
-            return self._tensor(node.args[0])
+            x = self._tensor(node.args[0])
+            return dataclasses.replace(x, strided=False) if name in ("contiguous", "clone") else x
         if name in _UNARY:
-            return self._layer({"type": _UNARY[name]}, self._tensor(node.args[0]))
+            x = self._tensor(node.args[0])
+            return self._keep(self._layer({"type": _UNARY[name]}, x), x)
         if name in ("softmax", "log_softmax"):
             return self._layer({"type": "Softmax" if name == "softmax" else "LogSoftmax", "dim": self._arg(1, "dim")},
                                self._tensor(node.args[0]))  # fmt: skip
@@ -322,7 +331,14 @@ class Writer:
             shape = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
             if "shape" in node.kwargs or "size" in node.kwargs:
                 shape = self._value(node.kwargs.get("shape", node.kwargs.get("size")))
-            return self._reshape(self._tensor(node.args[0]), list(shape))
+            x = self._tensor(node.args[0])
+            out = self._reshape(x, list(shape))
+            if name == "view" and x.strided and [d for d in x.shape if not _one(d)] != \
+                    [d for d in out.shape if not _one(d)]:  # fmt: skip
+                raise CnnCalcError(f"{show(node)}: view of a transposed or permuted tensor, which is not contiguous: "
+                                   "torch refuses to merge or split its dims", user_loc(node),
+                                   "use .reshape(...), or .contiguous().view(...)")  # fmt: skip
+            return out
         if name in ("permute", "transpose", "swapaxes", "movedim"):
             return self._permute(name, self._tensor(node.args[0]), args[1:])
         if name in _REDUCE:
@@ -423,11 +439,11 @@ class Writer:
             same = len(a.shape) == len(b.shape) and not any(_broadcast(x, y) for x, y in zip(a.shape, b.shape))
             if op in (operator.add, operator.sub) and same:
                 # a difference has the geometry of a sum; sizes that agree only at some inputs are its conditions
-                return self._layer({"type": "Add"}, a, b)
-            if op in (operator.add, operator.sub):
-                return self._layer({"type": "Mul"}, a, b)  # broadcasting size-1 dims: the geometry of a product
+                return self._keep(self._layer({"type": "Add"}, a, b), a, b)
+            if op in (operator.add, operator.sub):  # broadcasting size-1 dims: the geometry of a product
+                return self._keep(self._layer({"type": "Mul"}, a, b), a, b)
             if op in (operator.mul, operator.truediv):
-                return self._layer({"type": "Mul"}, a, b)  # and a quotient that of a product
+                return self._keep(self._layer({"type": "Mul"}, a, b), a, b)  # and a quotient that of a product
             raise NotConvertible(f"{show(self.node)}: {name} of tensors of shapes {_dims(a.shape)} and "
                                  f"{_dims(b.shape)} is not in the catalogue")  # fmt: skip
         if params:
@@ -559,7 +575,9 @@ class Writer:
         dims = [d % rank for d in dims]
         if dims == list(range(rank)):
             return x
-        return self._layer({"type": "Permute", "dims": dims}, x)
+        out = self._layer({"type": "Permute", "dims": dims}, x)
+        moved = [d for k, d in enumerate(dims) if d != k and not _one(((BATCH, *x.shape))[d])]
+        return dataclasses.replace(out, strided=x.strided or bool(moved))
 
     def _reduce(self, name: str, x: Tensor) -> Tensor:
         dim = self._arg(1, "dim")
