@@ -190,8 +190,9 @@ def _tied(solution: Solution, dims: dict[str, DimSizes], names: list[str]) -> Ac
 
     coupled = list(solution.coupled)
     tied = [n for n in names if any(n in {s.name for s in c.expr.free_symbols} for c in coupled)]
-    limit = _LIMITS.get(len(tied), 24)
-    values = [[v for v in range(1, limit + 1) if dims[n].contains(v)] for n in tied]
+    span = _LIMITS.get(len(tied), 24)
+    limit = max(dims[n].minimum for n in tied) + span - 1  # from the smallest size each dim allows on its own
+    values = [[v for v in range(dims[n].minimum, limit + 1) if dims[n].contains(v)] for n in tied]
     tests = [_evaluator(c, tied) for c in coupled]
     good = [combo for combo in product(*values) if all(t(combo) for t in tests)]
     machine = tuple(sym.machine_text(c.expr) for c in coupled)
