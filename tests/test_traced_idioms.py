@@ -155,3 +155,13 @@ def test_a_view_of_a_transposed_map_is_refused_as_torch_refuses_it(tmp_path: Any
     model.write_text(body.format(".contiguous()"))
     out = CliRunner().invoke(main, ["shapes", f"{model}:Net", "--input", "3xHxW"])
     assert out.exit_code == 0, out.stderr
+
+
+def test_module_rows_say_where_init_builds_them_and_where_forward_calls_them() -> None:
+    doc = json.loads(CliRunner().invoke(main, ["shapes", "tests/models/course_net.py:Net", "--input", "3x28x28",
+                                               "--format", "json"]).stdout)  # fmt: skip
+    source = open("tests/models/course_net.py").read().splitlines()
+    for m in doc["modules"][1:]:
+        line = int(m["built_at"].split(":")[1])
+        assert source[line - 1].strip().startswith(f"self.{m['name']} = nn."), m
+        assert f"self.{m['name']}(" in source[int(m["called_from"].split(":")[1]) - 1], m

@@ -132,6 +132,15 @@ def table(rep: ModuleReport, depth: int | None = None, width: int | None = None)
     return fit(title, cols, width)
 
 
+def _built_at(rep: ModuleReport, r: ModuleRow) -> str | None:
+    """Where the user's ``__init__`` builds the module (``model.py:14:9``), or None (the model itself, unknown)."""
+    from ..pymodel.catalogue import built_at
+
+    name = r.call.name if r.call is not None else r.name
+    loc = built_at(rep.target.model, name) if name and r.depth else None
+    return str(loc) if loc else None
+
+
 def to_dict(rep: ModuleReport) -> dict[str, Any]:
     """The stable JSON document (schema ``cnncalc.modules/1``)."""
     modules = []
@@ -147,6 +156,7 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
                                                        "buffers": r.derived.buffers, "rule": r.derived.rule},
             "mismatch": r.mismatch, "receptive_field": rf_text(r.rf) or None,
             "called_from": str(r.call.caller) if r.call is not None and r.call.caller else None,
+            "built_at": _built_at(rep, r),
         })  # fmt: skip
     c = rep.counts
     return {
