@@ -61,7 +61,7 @@ def course_net() -> nn.Module:
 
 def comparable(doc: dict[str, Any]) -> dict[str, Any]:
     """The numbers of a modules document (names of the target and source lines aside)."""
-    mods = [{k: v for k, v in m.items() if k != "called_from"} for m in doc["modules"]]
+    mods = [{k: v for k, v in m.items() if k not in ("called_from", "built_at")} for m in doc["modules"]]
     return {"modules": mods, "totals": doc["totals"], "outputs": doc["outputs"], "symbolic": doc["symbolic"],
             "inputs": doc["inputs"]}  # fmt: skip
 
