@@ -152,10 +152,10 @@ def _module_outputs(torch: Any, model: Any, inputs: Sequence[Any]) -> set[str]:
     """The paths of the model's outputs that a torch.nn module (not the model's own code) returned as they are."""
     from .guard import running
 
-    made: set[int] = set()
+    made: dict[int, Any] = {}  # the tensors themselves are kept: a freed tensor's id is reused by a later one
 
     def hook(m: Any, args: Any, out: Any) -> None:
-        made.update(id(t) for _, t in flatten(torch, out))
+        made.update((id(t), t) for _, t in flatten(torch, out))
 
     handles = [m.register_forward_hook(hook) for m in model.modules()
                if type(m).__module__.startswith("torch.nn.") and m is not model]  # fmt: skip
@@ -169,7 +169,7 @@ def _module_outputs(torch: Any, model: Any, inputs: Sequence[Any]) -> set[str]:
     finally:
         for h in handles:
             h.remove()
-    return {p for p, t in flatten(torch, result) if id(t) in made}
+    return {p for p, t in flatten(torch, result) if made.get(id(t)) is t}
 
 
 def check_independence(model: Any, make: Callable[[int], list[Any]], batch: int = 3) -> list[BatchProblem]:

@@ -81,3 +81,18 @@ class Good(Base):
         x = self.features(x)
         x = x.view(x.size(0), -1)
         return x
+
+
+class TransposeAfterLinear(Base):
+    """The batch moved after several modules whose outputs are freed (their ids are reused by later tensors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc2 = nn.Linear(288, 10)
+
+    def forward(self, x):
+        x = self.features(x)
+        x = x + F.relu(self.conv2(x))
+        x = self.fc2(torch.flatten(x, 1))
+        return x.transpose(0, 1)
