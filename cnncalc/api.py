@@ -509,7 +509,8 @@ class Summary:
 
     @property
     def accepted(self) -> str | None:
-        """Which equal sizes the model accepts (``H = W in 28..31``), when torch.fx can trace it."""
+        """Which input sizes the model accepts (``H in 28..31, W in 28..31 (independent)``, ``H = W required``),
+        when torch.fx can trace it."""
         return self._accepted[1] if self._accepted else getattr(self.report, "accepted", None)
 
     @property

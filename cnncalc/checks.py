@@ -187,8 +187,11 @@ def check_model(target: Any, opts: CheckOptions, inputs: Sequence[str], dtypes: 
         where = f"input {rep.input_text}"
         if rep.crash is not None:
             text = rep.crash.message + (f" [at `{rep.crash.source}`]" if rep.crash.source else "")
-            if rep.accepted:
-                text += f". The model is consistent only for inputs with {rep.accepted}"
+            sizes = rep.accepted_sizes
+            if sizes is not None and sizes.tie == "none":
+                text += f". {sizes.text[:1].upper()}{sizes.text[1:]}"
+            elif sizes is not None:
+                text += f". The model is consistent only for inputs with {sizes.text}"
                 text += f" (valid when {', '.join(rep.conditions)})" if rep.conditions else ""
             hint = f"; hint: {rep.crash.hint}" if rep.crash.hint else ""
             findings.append(Finding("forward pass", False, where, text + f"{rep.crash.torch_note}{hint}",

@@ -464,7 +464,10 @@ def _modules(model: Target, specs: tuple[InputSpec, ...], derive: Derive, check:
             console.print(safe(line), markup=False, soft_wrap=width is None)
     if rep.crash is not None:
         _echo(rep.crash.line(), err=True)
-    return EXIT_CHECK if rep.crash is not None or rep.mismatches else EXIT_OK
+    for f in rep.failures:
+        if f.name == "accepted sizes":
+            _echo(f"error: {f.message}", err=True)
+    return EXIT_CHECK if not rep.ok else EXIT_OK  # a crash, a rule torch disagrees with, sizes it cannot take
 
 
 @main.command()

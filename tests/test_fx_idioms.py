@@ -59,7 +59,7 @@ def fx_layers(rep: object) -> list[object]:
 def test_conditions_are_named_when_asked() -> None:
     model = idioms.Shuffle()
     rep = module_report(Target("s", None, "s", model), parse_inputs(["3xHxW"]), {"H": 32, "W": 32})
-    assert rep.accepted is not None and rep.accepted.startswith("H = W in")
+    assert rep.accepted is not None and rep.accepted == "H ≥ 5, W ≥ 5 (independent)"
 
 
 def test_detector_lists_pass_the_batch_checks() -> None:

@@ -86,7 +86,7 @@ def test_course_net_at_32_crash_is_located_and_explained_in_shapes() -> None:
     line = next(x for x in out.splitlines() if f"course_net.py:{VIEW}:9: error:" in x)  # column: the statement
     assert "view/reshape to [-1, 512]" in line and "each sample has 800 = 32x5x5 (output of 'pool2'" in line
     assert "`x = x.view(-1, 512)`" in line
-    assert "consistent only for inputs with H = W in 28..31" in line  # torch agrees: 29..31 also floor to 4
+    assert "consistent only for inputs with H and W tied: H in 16..19 with W in 76..79" in line
     assert "shape '[-1, 512]' is invalid for input of size 1600" in line  # torch's own words, kept
     assert line.endswith("; hint: `fc3` expects 512 features; at 32×32 it needs `nn.Linear(800, 53)`, or use "
                          "`x.flatten(1)` with `nn.LazyLinear(53)` to accept any size")  # fmt: skip
@@ -107,7 +107,7 @@ def test_linear_crash_names_module_features_and_producer() -> None:
         net = FlatNet()
         net.fc3 = fix
         assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 53)
-    assert "H = W in 28..31" in out
+    assert "H in 28..31 with W in 28..31" in out
 
 
 def test_batch_of_16_silently_corrupts_and_the_batch_check_catches_it() -> None:

@@ -24,7 +24,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def keras_rows(out: str) -> list[tuple[str, str]]:
     """(name, type) of each row of a Keras summary."""
     cells, rows = [], []
-    for line in out.splitlines() + ["└"]:
+    for line in [*out.splitlines(), "└"]:
         if line.startswith("│"):
             cells.append(line.split("│")[1].strip())  # the first column, wrapped over lines as Keras wraps it
         elif cells:

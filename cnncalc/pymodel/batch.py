@@ -1,8 +1,9 @@
 """Batch checks: the output keeps the input's batch size, and samples never mix.
 
 Both run the model on random inputs. The batch size is checked at two
-batch sizes (2 and 3: a ``view(-1, N)`` that folds samples together rarely
-divides both). Independence: sample 0 of every input is replaced, and every
+batch sizes (2 and 3): at each, the output's dim 0 must be the input's batch
+size, and a crash at either is a failure (a ``view(-1, N)`` that folds k
+samples into one gives b/k rows, or raises, at every b >= 2). Independence: sample 0 of every input is replaced, and every
 other sample of every output must stay the same; if one changes, sample i of
 the output depends on sample 0 of the input. Each failure points at the first
 torch operation, with its module and source line, where the batch went wrong.
@@ -84,33 +85,42 @@ def _failed(kind: str, error: BaseException, where: str) -> BatchProblem:
     return BatchProblem(kind, f"the forward pass {where} {what_happened(error)}", user_frame(error.__traceback__))
 
 
-def check_batch(model: Any, make: Callable[[int], list[Any]], batches: Sequence[int] = (2, 3)) -> list[BatchProblem]:
-    """Run at two batch sizes; in every output exactly one dim must be the batch size (usually dim 0).
+def check_batch(model: Any, make: Callable[[int], list[Any]], batches: Sequence[int] = (2, 3),
+                note: str = "") -> list[BatchProblem]:  # fmt: skip
+    """Run at two batch sizes; in every output exactly one dim must be the batch size, at both.
 
-    Comparing two runs tells a batch dim from a dim that only happens to equal the batch size, and
-    accepts outputs whose batch is not first (an LSTM's ``h_n`` is (layers, B, H)).
+    Comparing two runs tells a batch dim from a dim that only happens to equal the batch size. The
+    batch dim is dim 0, as in the input, except in a tensor that a torch.nn module returned as it
+    is (an LSTM's ``h_n`` is (layers, B, H)): a permute of the model's own that moves it is an error.
+    A crash at either batch size is an error (a ``view(-1, N)`` that folds samples often divides one).
     """
     from ..verify.torchload import import_torch
 
     torch = import_torch()
-    runs = []
+    runs: list[tuple[int, Any, list[Op]]] = []
     for b in batches:
         ops, on_op = _recorder(torch, b, lambda i, o: None)
         trace = run(model, make(b), on_op)
-        if trace.error is not None:  # it ran at the first batch size (the forward-pass check): not at this one
-            return [_failed("batch", trace.error, f"at batch {b}")]
+        if trace.error is not None:
+            return [_crashed(trace.error, b, [r[0] for r in runs] or [x for x in batches if x != b], note)]
         runs.append((b, trace, ops))
-    (b1, t1, ops1), (b2, t2, _) = runs
+    (b1, t1, ops1), (b2, t2, ops2) = runs
+    kept: set[str] | None = None  # the outputs a torch.nn module returned as they are: found when needed
     for (path, o1), (_, o2) in zip(t1.outputs, t2.outputs):
         differ = [k for k, (x, y) in enumerate(zip(o1.shape, o2.shape)) if x != y]
+        out = f"output{path}" if path else "the output"
         if (
             len(o1.shape) == len(o2.shape)
             and len(differ) == 1
             and (o1.shape[differ[0]], o2.shape[differ[0]]) == (b1, b2)
         ):
-            continue
-        out = f"output{path}" if path else "the output"
-        if not differ:
+            if differ[0] != 0 and kept is None:
+                kept = _module_outputs(torch, model, make(b1))
+            if differ[0] == 0 or path in (kept or ()):
+                continue
+            text = (f"{out} has shape {o1.shape} for a batch of {b1} and {o2.shape} for {b2}: the batch moved from "
+                    f"dim 0 to dim {differ[0]}")  # fmt: skip
+        elif not differ:
             text = f"{out} has shape {o1.shape} for a batch of {b1} and of {b2}: no dimension follows the batch"
         else:
             text = (f"{out} has shape {o1.shape} for a batch of {b1} and {o2.shape} for {b2}: its batch dimension "
@@ -119,11 +129,47 @@ def check_batch(model: Any, make: Callable[[int], list[Any]], batches: Sequence[
                       and c.outputs[0][1].shape[0] != b1 and c.inputs and c.inputs[0].shape[:1] != (b1,)), None)  # fmt: skip
         if first is not None:
             text += f"; the first module that receives a wrong batch is {first.type} {first.name!r}"
-        culprit = next((Culprit(*op[:5]) for op in ops1 if not op[4] or op[4][0] != b1), None)
+        culprit = next((Culprit(*op[:5]) for b, ops in ((b1, ops1), (b2, ops2)) for op in ops
+                        if not op[4] or op[4][0] != b), None)  # fmt: skip
         if culprit is not None:
             text += f"; {culprit.describe()}"
         return [BatchProblem("batch", text, culprit.loc if culprit else None)]
     return []
+
+
+def _crashed(error: BaseException, batch: int, ran: Sequence[int], note: str = "") -> BatchProblem:
+    """The forward pass raised at ``batch`` although it ran at the batch sizes ``ran``."""
+    from .frames import user_frame
+    from .guard import what_happened
+
+    at = " and ".join(map(str, ran))
+    return BatchProblem("batch", f"at batch {batch} the forward pass {what_happened(error)}, although it runs at "
+                        f"batch {at}{note}: the model depends on the batch size (a view or reshape that folds "
+                        "samples together divides some batch sizes and not others)", user_frame(error.__traceback__))  # fmt: skip
+
+
+def _module_outputs(torch: Any, model: Any, inputs: Sequence[Any]) -> set[str]:
+    """The paths of the model's outputs that a torch.nn module (not the model's own code) returned as they are."""
+    from .guard import running
+
+    made: dict[int, Any] = {}  # the tensors themselves are kept: a freed tensor's id is reused by a later one
+
+    def hook(m: Any, args: Any, out: Any) -> None:
+        made.update((id(t), t) for _, t in flatten(torch, out))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if type(m).__module__.startswith("torch.nn.") and m is not model]  # fmt: skip
+    try:
+        with running("the forward pass"), torch.no_grad():
+            result = model(*inputs)
+    except ModelError:
+        raise
+    except Exception:
+        return set()
+    finally:
+        for h in handles:
+            h.remove()
+    return {p for p, t in flatten(torch, result) if made.get(id(t)) is t}
 
 
 def check_independence(model: Any, make: Callable[[int], list[Any]], batch: int = 3) -> list[BatchProblem]:
@@ -173,7 +219,7 @@ def check_independence(model: Any, make: Callable[[int], list[Any]], batch: int 
 
 
 def _run(torch: Any, model: Any, inputs: Sequence[Any]) -> Any:
-    """A plain forward pass (no hooks); None when it raises (the forward-pass check reports crashes).
+    """A plain forward pass (no hooks): ``(output,)``, or the exception it raised.
 
     It runs under the model-code guard: past the time limit, or when the model calls sys.exit, the
     check stops with the model's failure (exit 1), located."""
@@ -184,8 +230,8 @@ def _run(torch: Any, model: Any, inputs: Sequence[Any]) -> Any:
             return (model(*inputs),)
     except ModelError:  # sys.exit, the time limit: the model's failure, not a crash to report elsewhere
         raise
-    except Exception:
-        return None
+    except Exception as e:
+        return e
 
 
 def _batch_of(inputs: Sequence[Any]) -> str:
@@ -249,22 +295,26 @@ def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[i
     one = make(b1)
     if first is None:
         got = _run(torch, model, one)
-        if got is None:
-            return BatchResult((), (), ())
+        if isinstance(got, BaseException):
+            return BatchResult((_failed("batch", got, f"at batch {b1}"),), (), ())
         first = got[0]
     other = [t.clone() for t in one]
     for t, alt in zip(other, make(b1 + 1)):
         t[0] = alt[-1]  # another random sample (integers stay in range)
     start = time.perf_counter()
     second = _run(torch, model, other)
+    if isinstance(second, BaseException):  # the same batch size, other values: a crash that depends on the data
+        return BatchResult((_failed("batch", second, f"at batch {b1} with sample 0 replaced by another random "
+                                    "sample"),), (), ())  # fmt: skip
     real = (time.perf_counter() - start) * b2 / b1  # what a real pass at b2 would take
-    big = None
-    if second is not None and real > _META_COST:
-        big = _on_meta(torch, model, make(b2))
-    if second is not None and big is None:
+    big = _on_meta(torch, model, make(b2)) if real > _META_COST else None
+    if big is None:
         big = _run(torch, model, make(b2))
-    if second is None or big is None:
-        return BatchResult((), (), ())
+    if isinstance(big, BaseException):  # a crash at b2 is a failure, never a pass: check_batch locates it
+        rows = [(p, tuple(t.shape)) for p, t in flatten(torch, first) if t.dim() and t.shape[0] != b1]
+        note = "".join(f", where {'output' + p if p else 'the output'} is {s} for {b1} samples" for p, s in rows[:1])
+        found = check_batch(model, make, batches, note) or [_crashed(big, b2, [b1], note)]
+        return BatchResult(tuple(found), (), ())
     leaves = list(_walk(torch, [first, second[0], big[0]], [b1, b1, b2]))
     notes: list[str] = []
     per_image = [p for p, ts in leaves if ts is None]
@@ -280,9 +330,12 @@ def check_batches(model: Any, make: Callable[[int], list[Any]], batches: tuple[i
                          f"{tuple(a.shape)} and {tuple(c.shape)} for two random batches of {b1}); not compared")  # fmt: skip
             continue
         differ = [k for k, (x, y) in enumerate(zip(a.shape, b.shape)) if x != y]
-        if a.dim() == b.dim() and len(differ) == 1 and (a.shape[differ[0]], b.shape[differ[0]]) == (b1, b2):
+        if a.dim() == b.dim() and differ == [0] and (a.shape[0], b.shape[0]) == (b1, b2):
             continue
-        return BatchResult(tuple(check_batch(model, make, batches)), (), tuple(notes))
+        found = check_batch(model, make, batches)  # with hooks: names the culprit; a torch.nn module's h_n passes
+        if found:
+            return BatchResult(tuple(found), (), tuple(notes))
+        break
     if not values:  # a model on the meta device: shapes only, no values to compare
         return BatchResult((), (), tuple(notes))
     return BatchResult((), tuple(_mixing(torch, model, make, first, second[0], b1, per_image)), tuple(notes))

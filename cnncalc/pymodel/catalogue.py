@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CnnCalcError
+from ..errors import CnnCalcError, Loc
 from ..layers import CATALOGUE, LayerType
 
 NOUNS = {"in_features": "input features", "in_channels": "input channels", "num_features": "channels (num_features)",
@@ -122,4 +122,28 @@ def inferred_mismatch(module: Any, in_shape: Sequence[int]) -> tuple[str, int, i
                 continue
             if given != got:
                 return name, given, got
+    return None
+
+
+def built_at(model: Any, name: str) -> Loc | None:
+    """Where the user's ``__init__`` builds module ``name`` (``self.fc3 = nn.Linear(...)``): the line assigning it,
+    or the container holding it (``self.features = nn.Sequential(...)`` for ``features.0``); None if not found."""
+    import linecache
+    import re
+
+    from .cells import split
+    from .frames import frame_loc, is_library
+
+    parts = name.split(".") if name else []
+    for k in range(len(parts), 0, -1):
+        owner = model.get_submodule(".".join(parts[: k - 1]))
+        pattern = re.compile(rf"\s*self\.{re.escape(parts[k - 1])}\s*(:[^=]+)?=(?!=)")
+        for cls in type(owner).__mro__:
+            code = getattr(vars(cls).get("__init__"), "__code__", None)
+            if code is None or (is_library(code.co_filename) and split(code.co_filename) is None):
+                continue
+            last = max((line for _, _, line in code.co_lines() if line), default=code.co_firstlineno)
+            for n in range(code.co_firstlineno, last + 1):
+                if pattern.match(linecache.getline(code.co_filename, n)):
+                    return frame_loc(code.co_filename, n)
     return None

@@ -16,7 +16,7 @@ from math import prod
 from typing import Any
 
 from ..errors import CnnCalcError, Loc, described, first_line
-from .catalogue import NOUNS, derive, inferred_mismatch, layer_type
+from .catalogue import NOUNS, built_at, derive, inferred_mismatch, layer_type
 from .cells import source_line
 from .load import user_frame
 from .trace import Call, Trace
@@ -98,6 +98,9 @@ def explain(trace: Trace, model: Any, input_text: str) -> Crash:
         return Crash(name, type_name, loc, source, f"{label} ran out of memory on input {input_text}", torch_message,
                      "use smaller --input sizes; the model needs more memory than this machine gives it")  # fmt: skip
     message = _translate(trace, call, module, label, input_text, first_line(error))
+    built = built_at(model, name) if name and layer_type(module) is not None else None
+    if built is not None and built != loc:  # the constructor chose the arguments: where to fix them
+        message += f" ({name!r} is built at {built}: `{source_line(built)}`)"
     return Crash(name, type_name, loc, source, message, torch_message, _fix(trace, call, model, input_text,
                                                                              first_line(error)))  # fmt: skip
 

@@ -49,10 +49,11 @@ class Shaper:
         i = self.index[ident]
         return self.input if i == INPUT else self.results[i].shape
 
-    def add(self, ident: str, layer: Mapping[str, Any], sources: Sequence[str]) -> LayerResult:
-        """Derive ``layer`` (an architecture-file entry without id/from) on the outputs of ``sources``."""
+    def add(self, ident: str, layer: Mapping[str, Any], sources: Sequence[str], loc: Loc | None = None) -> LayerResult:
+        """Derive ``layer`` (an architecture-file entry without id/from) on the outputs of ``sources``; its
+        conditions and failures are located at ``loc`` (the user's line) when given."""
         errors = Collector()
-        item = parse_layer(ynode(dict(layer), self.loc), set(), errors)
+        item = parse_layer(ynode(dict(layer), loc or self.loc), set(), errors)
         errors.check()
         inputs = tuple(self.index[s] for s in sources)
         node = self.builder.nodes[self.builder.layer(item, self.env, inputs, ident, True, (), 0, None)]

@@ -63,13 +63,38 @@ def convert(model: Any, inputs: Sequence[InputSpec], defaults: Mapping[str, int]
     doc: dict[str, Any] = {"cnncalc": 1, "name": label, "input": list(inputs[0].dims)}
     if inputs[0].symbols:
         doc["symbols"] = {s: defaults.get(s) for s in inputs[0].symbols}
+        if None in doc["symbols"].values():  # sizes that tie the symbols (a wrong view(-1, N)): one that works
+            doc["symbols"] = {**_example(writer.shaper.conditions, list(inputs[0].symbols)), **{
+                k: v for k, v in doc["symbols"].items() if v is not None}}  # fmt: skip
     doc["layers"] = layers
     text = str(yaml.safe_dump(doc, default_flow_style=None, sort_keys=False, width=120))
     try:
         spec = parse_text(text, f"{label} (traced)")
     except CnnCalcError as e:
         raise NotConvertible(f"the traced graph is not a valid architecture: {e.message}") from None
+    spec = _located(spec, writer.locs)
     return FxSpec(spec, text, names, tuple(writer.shaper.conditions))
+
+
+def _example(conditions: Sequence[Condition], names: list[str]) -> dict[str, int | None]:
+    """The smallest sizes that satisfy conditions tying several symbols; None each where none do or they are free
+    (the engine then finds its own)."""
+    from .fxsizes import accepted
+
+    sizes = accepted(conditions, names)
+    point = sizes.example() if sizes is not None and sizes.tie in ("equal", "blocks") else None
+    return point or dict.fromkeys(names)
+
+
+def _located(spec: ArchSpec, locs: Mapping[str, Any]) -> ArchSpec:
+    """Every layer located where the user's forward computes it (never a line of the generated YAML)."""
+    layers = []
+    for layer in spec.layers:
+        loc = locs.get(layer.id or "")
+        if loc is not None:
+            layer = dataclasses.replace(layer, loc=loc, key_locs=tuple((k, loc) for k, _ in layer.key_locs))
+        layers.append(layer)
+    return dataclasses.replace(spec, layers=tuple(layers))
 
 
 def trace(model: Any) -> Any:
@@ -94,7 +119,10 @@ def trace(model: Any) -> Any:
         concrete[p.name] = p.default
     try:
         with preserved(model, import_torch()):
-            return torch.fx.symbolic_trace(model, concrete_args=concrete or None)
+            tracer = torch.fx.Tracer()
+            tracer.record_stack_traces = True  # each node's line in the user's forward: the layers' locations
+            graph = tracer.trace(model, concrete_args=concrete or None)
+            return torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
     except BaseException as e:  # the model's own BaseException subclasses too; not a time limit or sys.exit
         if not isinstance(e, Exception) and (stops(e) or isinstance(e, (SystemExit, KeyboardInterrupt, ModelTimeout))):
             raise
@@ -103,14 +131,22 @@ def trace(model: Any) -> Any:
         ) from None
 
 
-def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[tuple[str, str]], str]:
+def accepted_sizes(fx: FxSpec) -> tuple[list[tuple[str, str]], str]:
     """The validity conditions of a symbolic spec (each as people read it and in sympy's machine form), and
-    which equal sizes satisfy them (``28..31``).
+    the sizes that satisfy them, in the one wording of :class:`~cnncalc.pymodel.fxsizes.AcceptedSizes`
+    (``H in 28..31, W in 28..31 (independent)``, ``H = W required``); "" without symbols."""
+    described, sizes = accepted_report(fx)
+    return described, sizes.text if sizes is not None else ""
+
+
+def accepted_report(fx: FxSpec) -> tuple[list[tuple[str, str]], Any]:
+    """The conditions (readable, machine) and the accepted sizes as data (an AcceptedSizes, None without symbols).
 
     Solved, not searched: the conditions are summarised per symbol (thresholds and residues, as for
-    architecture files), and once more with every symbol replaced by one, for the equal sizes.
+    architecture files); conditions that tie several symbols are evaluated exactly size by size.
     """
     from ..analysis.conditions import solve
+    from .fxsizes import accepted
 
     names = [n for n, _, _ in fx.spec.symbols]
     conditions = list(fx.conditions)
@@ -119,10 +155,7 @@ def accepted_sizes(fx: FxSpec, limit: int = 512) -> tuple[list[tuple[str, str]],
         described = list(zip(solution.describe(), solution.describe(machine=True)))
     except CnnCalcError as e:
         described = [(e.message, e.message)]
-    if not names:  # no symbols (a feature vector): nothing to say about sizes
-        return described, ""
-    good = accepted_values(fx, limit)
-    return described, _ranges(good, " = ".join(names), limit)
+    return described, accepted(conditions, names)
 
 
 def accepted_values(fx: FxSpec, limit: int = 512) -> list[int]:
@@ -144,18 +177,13 @@ def accepted_values(fx: FxSpec, limit: int = 512) -> list[int]:
     return [v for v in range(1, limit + 1) if rng.contains(v)]
 
 
-def _ranges(values: list[int], name: str, limit: int) -> str:
-    if not values:
-        return f"no size {name} up to {limit} works"
-    runs: list[list[int]] = []
-    for v in values:
-        if runs and v == runs[-1][-1] + 1:
-            runs[-1].append(v)
-        else:
-            runs.append([v])
-    parts = [f"{r[0]}" if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs[:6]]
-    more = ", ..." if len(runs) > 6 or runs[-1][-1] == limit else ""
-    return f"{name} in {', '.join(parts)}{more}"
-
-
-__all__ = ["FxSpec", "NotConvertible", "accepted_sizes", "accepted_values", "auto_symbols", "convert", "trace"]
+__all__ = [
+    "FxSpec",
+    "NotConvertible",
+    "accepted_report",
+    "accepted_sizes",
+    "accepted_values",
+    "auto_symbols",
+    "convert",
+    "trace",
+]

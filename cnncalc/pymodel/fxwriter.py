@@ -13,15 +13,18 @@ with the operation and the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import symbolic as sym
-from ..errors import CnnCalcError
+from ..errors import CnnCalcError, Loc
 from ..layers import Condition
 from .catalogue import layer_args
+from .cells import split
 from .fxshapes import Shaper
 
 
@@ -44,6 +47,7 @@ class Tensor:
 
     id: str
     shape: tuple[Any, ...]
+    strided: bool = False  # a permute's output (not contiguous): torch's view refuses to merge its dims
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,35 @@ def _same(a: Any, b: Any) -> bool:
     return sym.decide(sym.equal(a, b)) is True or sym.agree(a, b)
 
 
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>[0-9]+)')
+
+
+def user_loc(node: Any) -> Loc | None:
+    """Where the user's code computes an fx node: the innermost frame of its stack trace outside torch and
+    cnncalc (a notebook cell's own name included), or None when torch recorded none."""
+    from .frames import frame_loc, is_library
+    from .trace import _is_own
+
+    trace = getattr(node, "stack_trace", None) or ""
+    frames = [(m["file"], int(m["line"])) for m in _FRAME.finditer(trace)]
+    for file, line in reversed(frames):
+        if _is_own(file) or (is_library(file) and split(file) is None):
+            continue
+        return frame_loc(file, line)
+    return None
+
+
+def _one(d: Any) -> bool:
+    return sym.is_concrete(d) and d == 1
+
+
+def _broadcast(a: Any, b: Any) -> bool:
+    """One size is 1 where the other is not (proven, or at every probe size): torch broadcasts it."""
+    if a is BATCH or b is BATCH:
+        return False
+    return (_same(a, 1) and not _same(b, 1)) or (_same(b, 1) and not _same(a, 1))
+
+
 class Writer:
     """Walks an fx graph in order; ``layers()`` gives the architecture-file layers and the id -> name map."""
 
@@ -123,11 +156,22 @@ class Writer:
         self.names: dict[str, str] = {}
         self.used: set[str] = set()  # parameters read through get_attr and accounted for by a layer
         self.node: Any = None
+        self.locs: dict[str, Loc] = {}  # layer id -> the line of the user's forward that computes it
 
     # --- the walk --------------------------------------------------------------------------------
 
     def layers(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        """Every node in order; the output must be one tensor computed by layers."""
+        """Every node in order; the output must be one tensor computed by layers. An operation that cannot
+        be written says where the user's code runs it (``... is not in the layer catalogue (at model.py:31:9)``)."""
+        try:
+            return self._layers()
+        except NotConvertible as e:
+            loc = user_loc(self.node) if self.node is not None else None
+            if loc is None or str(loc) in str(e):
+                raise
+            raise NotConvertible(f"{e} (at {loc})") from None
+
+    def _layers(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
         final: Any = None
         first = True
         for node in self.gm.graph.nodes:
@@ -174,11 +218,20 @@ class Writer:
         return v
 
     def _emit(self, ident: str, layer: dict[str, Any], sources: Sequence[Tensor], name: str) -> Tensor:
-        result = self.shaper.add(ident, layer, [s.id for s in sources])
+        layer = {k: _written(v, self.node) for k, v in layer.items()}  # sizes from x.size(2): expressions
+        loc = user_loc(self.node)
+        if loc is not None:
+            self.locs[ident] = loc
+        result = self.shaper.add(ident, layer, [s.id for s in sources], loc)
         froms = [s.id for s in sources]
         self.out.append({**layer, "id": ident, "from": froms if len(froms) > 1 else froms[0]})
         self.names[ident] = name
         return Tensor(ident, result.shape)
+
+    @staticmethod
+    def _keep(out: Tensor, *sources: Tensor) -> Tensor:
+        """An elementwise result keeps its input's memory layout (torch follows the first dense input's strides)."""
+        return dataclasses.replace(out, strided=sources[0].strided) if sources[0].strided else out
 
     def _layer(self, layer: dict[str, Any], *sources: Tensor) -> Tensor:
         """One layer for the current node (a second, third... for the same node get suffixes)."""
@@ -260,9 +313,11 @@ class Writer:
         if name == "expand" and isinstance(first, Param):
             return self._expand(first, args[1:])
         if name in _SAME:
-            return self._tensor(node.args[0])
+            x = self._tensor(node.args[0])
+            return dataclasses.replace(x, strided=False) if name in ("contiguous", "clone") else x
         if name in _UNARY:
-            return self._layer({"type": _UNARY[name]}, self._tensor(node.args[0]))
+            x = self._tensor(node.args[0])
+            return self._keep(self._layer({"type": _UNARY[name]}, x), x)
         if name in ("softmax", "log_softmax"):
             return self._layer({"type": "Softmax" if name == "softmax" else "LogSoftmax", "dim": self._arg(1, "dim")},
                                self._tensor(node.args[0]))  # fmt: skip
@@ -276,7 +331,14 @@ class Writer:
             shape = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
             if "shape" in node.kwargs or "size" in node.kwargs:
                 shape = self._value(node.kwargs.get("shape", node.kwargs.get("size")))
-            return self._reshape(self._tensor(node.args[0]), list(shape))
+            x = self._tensor(node.args[0])
+            out = self._reshape(x, list(shape))
+            if name == "view" and x.strided and [d for d in x.shape if not _one(d)] != \
+                    [d for d in out.shape if not _one(d)]:  # fmt: skip
+                raise CnnCalcError(f"{show(node)}: view of a transposed or permuted tensor, which is not contiguous: "
+                                   "torch refuses to merge or split its dims", user_loc(node),
+                                   "use .reshape(...), or .contiguous().view(...)")  # fmt: skip
+            return out
         if name in ("permute", "transpose", "swapaxes", "movedim"):
             return self._permute(name, self._tensor(node.args[0]), args[1:])
         if name in _REDUCE:
@@ -308,6 +370,11 @@ class Writer:
 
         if name == "linear":
             return self._linear(node)
+        if name == "pad":
+            return self._pad(self._tensor(node.args[0]), self._arg(1, "pad"), self._arg(2, "mode", "constant"),
+                             self._arg(3, "value"))  # fmt: skip
+        if name in ("interpolate", "upsample"):
+            return self._interpolate(node)
         raise NotConvertible(f"{show(node)} is not in the layer catalogue")
 
     def _consume(self, param: Param) -> None:
@@ -369,11 +436,14 @@ class Writer:
             raise NotConvertible(f"{show(self.node)} takes unexpected arguments")
         if len(tensors) == 2:
             a, b = tensors
-            same = len(a.shape) == len(b.shape) and all(_same(x, y) for x, y in zip(a.shape, b.shape))
+            same = len(a.shape) == len(b.shape) and not any(_broadcast(x, y) for x, y in zip(a.shape, b.shape))
             if op in (operator.add, operator.sub) and same:
-                return self._layer({"type": "Add"}, a, b)  # a difference has the geometry of a sum
+                # a difference has the geometry of a sum; sizes that agree only at some inputs are its conditions
+                return self._keep(self._layer({"type": "Add"}, a, b), a, b)
+            if op in (operator.add, operator.sub):  # broadcasting size-1 dims: the geometry of a product
+                return self._keep(self._layer({"type": "Mul"}, a, b), a, b)
             if op in (operator.mul, operator.truediv):
-                return self._layer({"type": "Mul"}, a, b)  # and a quotient that of a product
+                return self._keep(self._layer({"type": "Mul"}, a, b), a, b)  # and a quotient that of a product
             raise NotConvertible(f"{show(self.node)}: {name} of tensors of shapes {_dims(a.shape)} and "
                                  f"{_dims(b.shape)} is not in the catalogue")  # fmt: skip
         if params:
@@ -444,6 +514,21 @@ class Writer:
             if i < len(have) and j < len(want) and _same(have[i], want[j]):
                 i, j, pos = i + 1, j + 1, pos + 1
                 continue
+            if i < len(have) and _one(have[i]) and (j >= len(want) or not _one(want[j])):
+                ones = next((k for k in range(i, len(have)) if not _one(have[k])), len(have)) - i
+                if pos == 0 and i + ones >= len(have):
+                    raise NotConvertible(f"{show(self.node)} reshapes {_dims(x.shape)} to {_dims(want)}")
+                start = pos if pos > 0 else 1  # a size-1 dim merges into its neighbour (the one before it if any)
+                x = self._layer({"type": "Flatten", "start_dim": start, "end_dim": start + ones}, x)
+                i += ones
+                continue
+            if j < len(want) and _one(want[j]) and (i >= len(have) or not _one(have[i])):
+                if pos == 0 and not have:
+                    raise NotConvertible(f"{show(self.node)} reshapes {_dims(x.shape)} to {_dims(want)}")
+                x = self._layer({"type": "Unflatten", "dim": pos if pos > 0 else 1,
+                                 "unflattened_size": [-1, 1] if pos > 0 else [1, -1]}, x)  # fmt: skip
+                j, pos = j + 1, pos + 1
+                continue
             merged = self._run(have, i, want[j] if j < len(want) else None)
             if merged is not None:
                 x = self._layer({"type": "Flatten", "start_dim": pos + 1, "end_dim": pos + 1 + merged - i}, x)
@@ -490,7 +575,9 @@ class Writer:
         dims = [d % rank for d in dims]
         if dims == list(range(rank)):
             return x
-        return self._layer({"type": "Permute", "dims": dims}, x)
+        out = self._layer({"type": "Permute", "dims": dims}, x)
+        moved = [d for k, d in enumerate(dims) if d != k and not _one(((BATCH, *x.shape))[d])]
+        return dataclasses.replace(out, strided=x.strided or bool(moved))
 
     def _reduce(self, name: str, x: Tensor) -> Tensor:
         dim = self._arg(1, "dim")
@@ -542,14 +629,59 @@ class Writer:
                 raise NotConvertible(f"{show(self.node)}: only slices x[:, a:b] of the per-sample dims are understood")
             size = x.shape[d - 1]
             start, stop = item.start or 0, size if item.stop is None else item.stop
-            if not all(sym.is_concrete(v) for v in (start, stop)) or start < 0 or stop < 0:
-                if not sym.is_concrete(size):
-                    raise NotConvertible(f"{show(self.node)} slices a dim whose size depends on the input")
+            negative = any(sym.is_concrete(v) and v < 0 for v in (start, stop))
+            if sym.is_concrete(size) and (negative or not all(sym.is_concrete(v) for v in (start, stop))):
+                if not all(sym.is_concrete(v) for v in (start, stop)):
+                    raise NotConvertible(f"{show(self.node)} slices a fixed-size dim at sizes that depend on the input")
                 start, stop, _ = slice(start, stop).indices(int(size))
-            if sym.is_concrete(size):
+            elif negative:
+                raise NotConvertible(f"{show(self.node)} slices from the end of a dim whose size depends on the input")
+            if sym.is_concrete(size) and sym.is_concrete(stop):
                 stop = min(stop, int(size))
+            # a symbolic crop (``skip[:, :, dy:dy + h]``): Narrow's conditions say where it stays inside the dim
             out = self._narrow(out, d, start, stop - start)
         return out
+
+    def _pad(self, x: Tensor, pad: Any, mode: Any, value: Any) -> Tensor:
+        """``F.pad(x, [left, right, top, bottom, ...])``: the padding layer of the rank, amounts as computed
+        (``dx // 2``, ``dx - dx // 2``); dims it leaves alone get 0."""
+        pad = list(pad)
+        kinds = {"constant": "Constant" if value not in (None, 0, 0.0) else "Zero", "reflect": "Reflection",
+                 "replicate": "Replication", "circular": "Circular"}  # fmt: skip
+        if mode not in kinds or len(pad) % 2:
+            raise NotConvertible(f"{show(self.node)}: mode {mode!r} is not a padding layer")
+        ndim = len(x.shape) - 1  # every dim after the channels
+        if not 1 <= len(pad) // 2 <= ndim <= 3:
+            raise NotConvertible(f"{show(self.node)} pads {len(pad) // 2} dims of a per-sample shape "
+                                 f"{_dims(x.shape)}")  # fmt: skip
+        if all(sym.is_concrete(v) and v == 0 for v in pad):
+            return x
+        layer: dict[str, Any] = {"type": f"{kinds[mode]}Pad{ndim}d", "padding": pad + [0] * (2 * ndim - len(pad))}
+        if kinds[mode] == "Constant":
+            layer["value"] = float(value)
+        return self._layer(layer, x)
+
+    def _interpolate(self, node: Any) -> Tensor:
+        """``F.interpolate(x, size=skip.shape[2:] | scale_factor=2, mode=...)``: an Upsample layer."""
+        x = self._tensor(node.args[0])
+        names = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
+        given = {n: self._arg(k, n) for k, n in enumerate(names, 1)}
+        if given["antialias"]:
+            raise NotConvertible(f"{show(node)} antialiases (no catalogue rule)")
+        layer: dict[str, Any] = {"type": "Upsample", "mode": given["mode"] or "nearest"}
+        size = given["size"]
+        if size is not None:
+            size = list(size) if isinstance(size, (list, tuple)) else [size] * (len(x.shape) - 1)
+            if any(d is BATCH for d in size):
+                raise NotConvertible(f"{show(node)} takes the batch size as a size")
+            layer["size"] = size
+        if given["scale_factor"] is not None:
+            scale = given["scale_factor"]
+            layer["scale_factor"] = [float(f) for f in scale] if isinstance(scale, (list, tuple)) else float(scale)
+        for k in ("align_corners", "recompute_scale_factor"):
+            if given[k] is not None:
+                layer[k] = bool(given[k])
+        return self._layer(layer, x)
 
     def _layer_norm(self, node: Any) -> Tensor:
         x = self._tensor(node.args[0])
@@ -620,6 +752,46 @@ class _Unset:
     """A second forward argument with no default: using it as a tensor is not supported."""
 
     name: str
+
+
+def _written(v: Any, node: Any) -> Any:
+    """A layer argument as an architecture file writes it: numbers stay, sympy expressions of the input's
+    symbols become expressions of the file's grammar (``(H - 4) // 2``), lists element by element."""
+    if isinstance(v, (list, tuple)):
+        return [_written(x, node) for x in v]
+    if v is BATCH:
+        raise NotConvertible(f"{show(node)} uses the batch size as a layer argument")
+    if isinstance(v, (bool, int, float, str)) or v is None or not hasattr(v, "free_symbols"):
+        return v
+    if v.is_Integer:
+        return int(v)
+    return _expr(v, node)
+
+
+def _expr(x: Any, node: Any) -> str:
+    """A sympy expression in the grammar of architecture files (names, integers, + - * // / %, parentheses)."""
+    import sympy
+
+    if x.is_Integer:
+        return str(int(x))
+    if x.is_Rational:
+        return f"({x.p} / {x.q})"
+    if x.is_Symbol:
+        return str(x.name)
+    if x.is_Add:
+        return "(" + " + ".join(_expr(t, node) for t in x.args) + ")"
+    if x.is_Mul:
+        return "(" + " * ".join(_expr(t, node) for t in x.args) + ")"
+    if x.is_Pow and x.exp.is_Integer and x.exp > 0:
+        return "(" + " * ".join([_expr(x.base, node)] * int(x.exp)) + ")"
+    if isinstance(x, (sympy.floor, sympy.ceiling)):
+        num, den = sympy.fraction(sympy.together(x.args[0]))
+        if isinstance(x, sympy.floor):
+            return f"({_expr(num, node)} // {_expr(den, node)})"
+        return f"(-((-{_expr(num, node)}) // {_expr(den, node)}))"
+    if isinstance(x, sympy.Mod):
+        return f"({_expr(x.args[0], node)} % {_expr(x.args[1], node)})"
+    raise NotConvertible(f"{show(node)} takes {sym.to_text(x)}, which an architecture file cannot write")
 
 
 def _plain(v: Any) -> Any:

@@ -16,7 +16,7 @@ from ..errors import CnnCalcError, Loc
 from ..report import Finding, ReportBase, Totals
 from .catalogue import Derived, derive
 from .crash import Crash, explain, no_tensor
-from .fxspec import FxSpec, NotConvertible, accepted_sizes, auto_symbols, convert, trace
+from .fxspec import FxSpec, NotConvertible, accepted_report, auto_symbols, convert, trace
 from .inputs import InputSpec, make_tensors
 from .load import Target
 from .trace import Call, Counts, TensorInfo, Trace, count, is_script, preserved, run, type_name
@@ -51,6 +51,63 @@ class ModuleRow:
 
 
 @dataclass(frozen=True)
+class Step:
+    """A shape-changing step of the forward that is no module (``x.view(-1, 512)``, ``torch.cat``, ``F.pad``):
+    its row goes after row ``after`` of the module table; the shape and formula come from the traced spec."""
+
+    after: int
+    text: str
+    type: str
+    shape: tuple[int, ...]  # per sample
+    formula: str
+    loc: Loc | None
+    depth: int
+
+
+_STEP_TYPES = ("Flatten", "Unflatten", "Concat", "Upsample", "Mean", "Sum", "Amax", "Permute", "Narrow", "Select")
+
+
+def _steps(model: Any, fx: FxSpec | None, rows: Sequence[ModuleRow]) -> tuple[Step, ...]:
+    """Each functional step of the traced spec that changes the shape, placed after the module call before it."""
+    if fx is None or fx.spec.symbols:
+        return ()
+    from ..analysis.shapes import analyze
+    from ..graph import expand
+    from ..layers import CATALOGUE
+
+    try:
+        layers = analyze(expand(fx.spec, {})).layers
+    except CnnCalcError:
+        return ()
+    modules = {n for n, _ in model.named_modules()}
+    seen: dict[str, int] = {}
+    where = {}  # (module name, k-th call) -> row index
+    for i, r in enumerate(rows):
+        if r.call is not None:
+            k = seen.get(r.call.name, 0)
+            seen[r.call.name] = k + 1
+            where[(r.call.name, k)] = i
+    count: dict[str, int] = {}
+    after, out = 0, []
+    for layer in layers:
+        ident = layer.node.id or layer.node.name
+        name = fx.names.get(ident, ident)
+        if name in modules:
+            k = count.get(name, 0)
+            count[name] = k + 1
+            after = where.get((name, k), after)
+            continue
+        kind = layer.node.layer.name
+        if kind not in _STEP_TYPES and "Pad" not in kind:
+            continue
+        rule = CATALOGUE[kind].formulas().get("output") or ""
+        depth = rows[after].depth + (0 if rows[after].leaf and after else 1) if rows else 1
+        text = name if len(name) <= 32 else name.split("(", 1)[0] + "(...)"  # fx's own names in the arguments
+        out.append(Step(after, text, kind, tuple(int(d) for d in layer.shape), rule, layer.node.loc, depth))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class ModuleReport(ReportBase):
     """``cnncalc shapes model.py:Net``: the nested table and what it rests on."""
 
@@ -67,7 +124,8 @@ class ModuleReport(ReportBase):
     fx: FxSpec | None = None
     fx_reason: str | None = None
     conditions: tuple[str, ...] = ()
-    accepted: str | None = None
+    accepted_sizes: Any = None  # the accepted sizes as data (fxsizes.AcceptedSizes); ``accepted`` is its text
+    steps: tuple[Step, ...] = ()  # the shape-changing functional steps between module calls (traced)
     notes: tuple[str, ...] = field(default_factory=tuple)
     conditions_machine: tuple[str, ...] = ()  # the same conditions in sympy's form, for JSON
     result: Any = field(default=None, compare=False, repr=False)  # what the model returned (for the batch checks)
@@ -85,6 +143,11 @@ class ModuleReport(ReportBase):
     def total_macs(self) -> int | float:
         """MACs per sample: :attr:`run_macs` over the batch (a float when the batch does not divide them)."""
         return _per_sample(self.run_macs, self.batch) or self.run_macs / max(self.batch, 1)
+
+    @property
+    def accepted(self) -> str | None:
+        """Which input sizes the model accepts, in the one wording (``H in 28..31, W in 28..31 (independent)``)."""
+        return self.accepted_sizes.text if self.accepted_sizes is not None else None
 
     @property
     def macs_complete(self) -> bool:
@@ -107,7 +170,22 @@ class ModuleReport(ReportBase):
         run = Finding("forward pass", self.crash is None, where,
                       self.crash.message if self.crash else "", self.crash.loc if self.crash else None)  # fmt: skip
         rules = [Finding("cnncalc rules vs torch", False, where, m) for m in self.mismatches]
-        return (run, *rules)
+        return (run, *rules, *self._folds(where))
+
+    def _folds(self, where: str) -> list[Finding]:
+        """Sizes outside those the traced model accepts although torch ran (a ``view(-1, N)`` that folds
+        samples together at this batch size): a failure, with the conditions that are not met."""
+        sizes = self.accepted_sizes
+        if sizes is None or self.crash is not None or len(self.inputs) != 1:
+            return []
+        names = auto_symbols(self.inputs[0]).dims
+        values = {n: int(v) for n, v in zip(names, self.shapes[0]) if isinstance(n, str)}
+        if set(values) != {d.name for d in sizes.dims} or sizes.contains(values):
+            return []
+        why = f": {self.fx_reason}" if self.fx_reason else ""
+        return [Finding("accepted sizes", False, where, f"torch ran the model at input {self.input_text}, but the "
+                        f"traced model cannot work there{why}. The model is consistent only for inputs with "
+                        f"{sizes.text} (valid when {', '.join(self.conditions)})")]  # fmt: skip
 
     @property
     def totals(self) -> Totals:
@@ -197,9 +275,10 @@ def module_report(target: Target, specs: Sequence[InputSpec], values: Mapping[st
             fx, reason, conditions, accepted = _symbolic(target, specs, values, crash is not None)
     with failures(target.text, None):
         rows = _rows(model, trace, counts, fx, shapes, specs, verify_rf, batch)
+        steps = _steps(model, fx, rows)
     run_macs = (sum(c.flops for c in trace.calls) + trace.extra.get("flops_outside", 0)) // 2
     return ModuleReport(target, tuple(specs), shapes, batch, tuple(rows), counts, trace.outputs, crash, str(dev),
-                        str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted, notes,
+                        str(torch.__version__), fx, reason, tuple(t for t, _ in conditions), accepted, steps, notes,
                         conditions_machine=tuple(m for _, m in conditions), result=trace.result,
                         run_macs=run_macs, given=trace.inputs, trace=trace)  # fmt: skip
 
@@ -224,8 +303,8 @@ def with_symbolic(rep: ModuleReport, values: Mapping[str, int] | None = None, ve
         return dataclasses.replace(rep, fx_reason=reason or "")
     with _failures(target.text):
         rows = _rows(target.model, trace, rep.counts, fx, rep.shapes, rep.inputs, verify_rf, rep.batch)
-    return dataclasses.replace(rep, rows=tuple(rows), fx=fx, fx_reason=reason,
-                               conditions=tuple(t for t, _ in conditions), accepted=accepted,
+    return dataclasses.replace(rep, rows=tuple(rows), fx=fx, fx_reason=reason, steps=_steps(target.model, fx, rows),
+                               conditions=tuple(t for t, _ in conditions), accepted_sizes=accepted,
                                conditions_machine=tuple(m for _, m in conditions))  # fmt: skip
 
 
@@ -326,10 +405,10 @@ def _traced(target: Target, specs: Sequence[InputSpec], values: Mapping[str, int
     try:
         symbolic = fx if fx is not None and sym_specs == list(specs) else \
             convert(target.model, sym_specs, defaults, target.text, gm)  # fmt: skip
-        conditions, accepted = accepted_sizes(symbolic)
+        conditions, accepted = accepted_report(symbolic)
     except (NotConvertible, CnnCalcError):
         return fx, reason, (), None
-    return fx, reason, conditions, accepted or None  # "": no symbols, nothing to say about sizes
+    return fx, reason, conditions, accepted  # None: no symbols, nothing to say about sizes
 
 
 def _rows(model: Any, trace: Trace, counts: Counts, fx: FxSpec | None, shapes: Sequence[tuple[int, ...]],

@@ -81,13 +81,29 @@ def summary_lines(rep: ModuleReport) -> list[str]:
     return lines
 
 
+def _with_steps(rep: ModuleReport) -> list[ModuleRow]:
+    """The module rows with a row for each functional step (``x.view(-1, 512)``) after the call before it."""
+    from ..pymodel.trace import Call, TensorInfo
+
+    dtype = rep.outputs[0][1].dtype if rep.outputs else "float32"
+    extra: dict[int, list[ModuleRow]] = {}
+    for s in rep.steps:
+        call = Call(-1, s.text, s.type, s.depth, None, (), s.loc, None,
+                    (("", TensorInfo((rep.batch, *s.shape), dtype, rep.device)),), True)  # fmt: skip
+        extra.setdefault(s.after, []).append(ModuleRow(s.text, s.type, s.depth, call, 0, 0, 0, 0))
+    out: list[ModuleRow] = []
+    for i, r in enumerate(rep.rows):
+        out += [r, *extra.get(i, [])]
+    return out
+
+
 def table(rep: ModuleReport, depth: int | None = None, width: int | None = None) -> Any:
     """The nested module table (rows deeper than ``depth`` folded into their ancestors), fitted to ``width``."""
     from rich.text import Text
 
     from .fit import SHAPE, WORDS, Column, fit
 
-    rows = [r for r in rep.rows if depth is None or r.depth <= depth]
+    rows = [r for r in _with_steps(rep) if depth is None or r.depth <= depth]
     has_buffers = any(r.buffers for r in rep.rows)
     has_rf = any(r.rf is not None for r in rep.rows)
     title = f"{rep.target.text} · input {rep.input_text} · batch B = {rep.batch}" if rep.ran else \
@@ -122,6 +138,15 @@ def table(rep: ModuleReport, depth: int | None = None, width: int | None = None)
     return fit(title, cols, width)
 
 
+def _built_at(rep: ModuleReport, r: ModuleRow) -> str | None:
+    """Where the user's ``__init__`` builds the module (``model.py:14:9``), or None (the model itself, unknown)."""
+    from ..pymodel.catalogue import built_at
+
+    name = r.call.name if r.call is not None else r.name
+    loc = built_at(rep.target.model, name) if name and r.depth else None
+    return str(loc) if loc else None
+
+
 def to_dict(rep: ModuleReport) -> dict[str, Any]:
     """The stable JSON document (schema ``cnncalc.modules/1``)."""
     modules = []
@@ -137,10 +162,13 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
                                                        "buffers": r.derived.buffers, "rule": r.derived.rule},
             "mismatch": r.mismatch, "receptive_field": rf_text(r.rf) or None,
             "called_from": str(r.call.caller) if r.call is not None and r.call.caller else None,
+            "built_at": _built_at(rep, r),
         })  # fmt: skip
     c = rep.counts
     return {
         "schema": "cnncalc.modules/1", "target": rep.target.text,
+        "steps": [{"after": s.after, "operation": s.text, "type": s.type, "output": list(s.shape), "rule": s.formula,
+                   "location": str(s.loc) if s.loc else None} for s in rep.steps],
         "inputs": [{"shape": list(s), "dtype": i.dtype} for s, i in zip(rep.shapes, rep.inputs)],
         "batch": rep.batch, "device": rep.device, "torch": rep.torch_version,
         "modules": modules,
@@ -149,7 +177,8 @@ def to_dict(rep: ModuleReport) -> dict[str, Any]:
         "shared_parameters": [{"name": n, "same_as": f} for n, f in c.shared],
         "outputs": [{"path": p, **_shape_json(i, rep.batch)} for p, i in rep.outputs],
         "symbolic": {"available": rep.fx is not None, "reason": rep.fx_reason, "conditions": list(rep.conditions_machine),
-                     "accepted": rep.accepted},
+                     "accepted": rep.accepted,
+                     "accepted_sizes": rep.accepted_sizes.to_json() if rep.accepted_sizes is not None else None},
         "crash": None if rep.crash is None else {"module": rep.crash.module, "type": rep.crash.type,
                                                  "location": str(rep.crash.loc) if rep.crash.loc else None,
                                                  "source": rep.crash.source, "message": rep.crash.message,
