@@ -552,7 +552,9 @@ def test_page_and_assets_are_local(client: TestClient) -> None:
 def test_bundled_examples_are_the_repository_examples(client: TestClient) -> None:
     listed = {e["path"] for e in client.get("/api/examples").json()}
     assert listed == set(BUNDLED)
-    copy = ROOT / "cnncalc" / "web" / "examples"
+    import cnncalc.web
+
+    copy = Path(cnncalc.web.__file__).parent / "examples"  # the installed package's copy (CI tests the wheel)
     for rel in BUNDLED:
         assert filecmp.cmp(EXAMPLES / rel, copy / rel, shallow=False), f"cnncalc/web/examples/{rel} is out of date"
         assert client.get(f"/api/examples/{rel}").text == (EXAMPLES / rel).read_text(encoding="utf-8")
