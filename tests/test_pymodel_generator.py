@@ -14,6 +14,7 @@ import pytest
 from tests.pymodel_generator import BROKEN, generate, run, table
 
 
+@pytest.mark.slow
 def test_the_generator_draws_every_broken_kind_and_idiom_in_a_known_share() -> None:
     models = [generate(seed) for seed in range(300)]
     kinds = {m.broken for m in models}
