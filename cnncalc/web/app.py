@@ -53,7 +53,7 @@ _EXTENSIONS = {"json": ".json", "markdown": ".md", "csv": ".csv", "latex": ".tex
 class Config:
     """How the server runs: the CLI's limits per request, and how much work it takes at once."""
 
-    timeout: float | None = budget.DEFAULT_TIMEOUT
+    timeout: float | None = field(default_factory=budget.timeout)  # the CLI's default: $CNNCALC_TIMEOUT, else 30 s
     max_memory: int = budget.DEFAULT_MAX_MEMORY
     workers: int = 1  # threads running torch
     queue: int = 8  # torch jobs that may wait

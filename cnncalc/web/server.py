@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--open", action="store_true")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--queue", type=int, default=8)
-    parser.add_argument("--timeout", type=float, default=budget.DEFAULT_TIMEOUT)
+    parser.add_argument("--timeout", type=float, default=budget.timeout())
     parser.add_argument("--max-memory", type=int, default=budget.DEFAULT_MAX_MEMORY)
     parser.add_argument("--traceback", action="store_true")
     args = parser.parse_args(argv)
